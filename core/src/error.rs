@@ -254,6 +254,9 @@ pub enum InputError {
     /// An input file name that is empty, has a path in it, or does not end
     /// in `.pdf` or `.zip`.
     FileName(String),
+    /// An input file that is empty or over the API's 200 MB limit; the size
+    /// in bytes.
+    FileSize(u64),
     /// A language code that is not of the shape `xx-XX`.
     Language(String),
     /// An output format other than `html`, `md` or `json`.
@@ -288,6 +291,13 @@ impl fmt::Display for InputError {
             InputError::FileName(name) => write!(
                 f,
                 "{name:?} cannot be uploaded: the API takes one file name ending in .pdf or .zip (a ZIP of JPEG/PNG pages), without a path"
+            ),
+            InputError::FileSize(0) => {
+                f.write_str("the input file is empty: give a PDF, or a ZIP of JPEG/PNG pages")
+            }
+            InputError::FileSize(len) => write!(
+                f,
+                "the input file is {len} bytes, over the API's 200 MB limit: split it into smaller documents"
             ),
             InputError::Language(code) => write!(
                 f,

@@ -7,7 +7,56 @@
 //! a transport (blocking `sarvam-doc-ureq`, async `sarvam-doc-hyper`, or your
 //! own) sends them.
 //!
-//! # How the pieces fit
+//! # The run loop
+//!
+//! A [`Watch`] follows one job to its end; a [`Run`] takes one document
+//! through the whole job (create → upload-files → PUT the file → start →
+//! watch → download-files → GET each output). Both are driven the same way:
+//!
+//! 1. Make the machine with `now` (the deadline counts from there).
+//! 2. Call `poll(now)`. It returns an [`Action`]:
+//!    - [`Action::Send`]: send the request (streaming a [`Body::File`] from
+//!      the input file, and a [`Sink::File`] answer into the output file),
+//!      then hand the answer to `handle_response(now, attempt, response)`,
+//!      or the failure to `handle_transport_error(now, attempt, error)` with
+//!      its [`TransportErrorKind`] (could not connect / timed out / other).
+//!    - [`Action::Wait`]: sleep until `until` (always in the future), then
+//!      poll again.
+//!    - [`Action::Done`]: the [`Outcome`]; every later poll returns it again.
+//! 3. Between polls, drain `poll_event()` for progress ([`Event`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use sarvam_doc_core::{Action, Api, ApiKey, Config, Outcome, Policy, Watch};
+//!
+//! # fn send(_: &http::Request<sarvam_doc_core::Body>) -> http::Response<Vec<u8>> {
+//! #     http::Response::new(br#"{"job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","job_state":"Completed",
+//! #       "created_at":"2026-11-29T10:00:00Z","updated_at":"2026-11-29T10:00:09Z","storage_container_type":"Azure"}"#.to_vec())
+//! # }
+//! # fn sleep_until(_: Instant) {}
+//! let api = Arc::new(Api::new(Config::new(ApiKey::new("sk_test")?)));
+//! let mut watch = Watch::new(api, "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse()?, Policy::default(), Instant::now());
+//! let outcome = loop {
+//!     match watch.poll(Instant::now()) {
+//!         Action::Send(s) => {
+//!             let response = send(&s.request); // your HTTP client, with s.timeout
+//!             watch.handle_response(Instant::now(), s.attempt, response);
+//!         }
+//!         Action::Wait { until, .. } => sleep_until(until),
+//!         Action::Done(outcome) => break outcome,
+//!     }
+//! };
+//! assert!(matches!(outcome, Outcome::Completed { .. }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The machines hold every protocol rule: which errors to retry and how long
+//! to back off ([`RetryClass`], `Retry-After`), never repeating a create or
+//! start that may have taken effect, the polling cadence ([`PollPolicy`]),
+//! the stall limit and the deadline ([`Policy`]). A driver holds none.
+//!
+//! # The messages underneath
 //!
 //! 1. Make a [`Config`] from an [`ApiKey`] (and, for tests, a loopback base
 //!    URL), and an [`Api`] from it.
@@ -50,8 +99,8 @@
 //!
 //! # In scope, and not
 //!
-//! In scope: every endpoint of the job API and the two storage requests,
-//! typed models with the spec's defaults, errors with retry classes, and the
+//! In scope: the job state machines, every endpoint of the job API and the
+//! two storage requests, typed models with the spec's defaults, errors with retry classes, and the
 //! safety rules: the key goes only to the API origin, never in `Debug`,
 //! `Display` or an error; `https` except loopback or an explicit opt-in; job
 //! ids are UUIDs before they go into a path; bodies are capped.
@@ -67,7 +116,10 @@ mod config;
 mod enums;
 mod error;
 mod language;
+mod machine;
 mod model;
+mod output;
+mod policy;
 
 pub use api::{
     API_KEY_HEADER, Api, BLOB_TYPE_HEADER, Body, Endpoint, MAX_INPUT_BYTES, MAX_RETRY_AFTER,
@@ -84,11 +136,18 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use language::Language;
+pub use machine::{
+    Action, Attempt, Document, Event, GiveUpReason, Outcome, Output, Run, Send, Sink, WaitReason,
+    Watch,
+};
 pub use model::{
     Callback, CreateJobRequest, CreateJobResponse, DownloadFilesResponse, ErrorBody, ErrorDetails,
     FileSignedUrl, JobDetail, JobId, JobParameters, JobStatus, PageCounts, PageError,
     TaskFileDetails, UploadFilesRequest, UploadFilesResponse,
 };
+
+pub use output::safe_output_name;
+pub use policy::{Policy, PollPolicy, RetryPolicy};
 
 // Re-exported so that users need not pin the same versions themselves.
 pub use http;

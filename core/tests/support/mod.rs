@@ -1,0 +1,516 @@
+//! A simulated-time harness: a scripted server and a driver that jumps the
+//! clock to the next deadline instead of sleeping.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::Response;
+use sarvam_doc_core::{
+    Action, Api, ApiKey, Attempt, Body, Config, CreateJobResponse, DownloadFilesResponse, Endpoint,
+    Event, FileSignedUrl, FileState, JobDetail, JobId, JobParameters, JobState, JobStatus, Outcome,
+    PageError, Run, Send, Sink, StorageContainerType, TransportError, TransportErrorKind,
+    UploadFilesResponse, Watch, time::OffsetDateTime,
+};
+
+pub const KEY: &str = "sk_harness_secret";
+pub const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+
+pub fn api() -> Arc<Api> {
+    Arc::new(Api::new(
+        Config::builder(ApiKey::new(KEY).unwrap())
+            .base_url("http://127.0.0.1:4010")
+            .build()
+            .unwrap(),
+    ))
+}
+
+pub fn job_id() -> JobId {
+    JOB.parse().unwrap()
+}
+
+/// How the scripted job ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Completed,
+    Partial,
+    Failed,
+    /// Never ends: stays Running forever.
+    Never,
+    /// Reports a state the client does not know, forever.
+    UnknownState,
+}
+
+/// A job's life on the server, relative to when it was started.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// Time in `Pending` after the start.
+    pub queued: Duration,
+    /// Time in `Running`.
+    pub running: Duration,
+    pub pages: u32,
+    pub ending: Ending,
+}
+
+impl Script {
+    pub fn simple(running: Duration, ending: Ending) -> Self {
+        Script {
+            queued: Duration::from_millis(500),
+            running,
+            pages: 3,
+            ending,
+        }
+    }
+}
+
+/// What the server does with one request instead of answering normally.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and error code, with an optional Retry-After.
+    Status {
+        status: u16,
+        code: &'static str,
+        retry_after: Option<u64>,
+    },
+    /// Fail before the request reached the server.
+    Connect,
+    /// Process the request, then time out before answering.
+    TimeoutAfter,
+    /// Process the request, then never answer (the transport hangs).
+    Hang,
+    /// Process the request, then answer 2xx with a body that is not JSON.
+    Garbage,
+}
+
+impl Fault {
+    pub fn status(status: u16, code: &'static str) -> Self {
+        Fault::Status {
+            status,
+            code,
+            retry_after: None,
+        }
+    }
+
+    /// Whether the request takes effect on the server despite the fault.
+    pub fn takes_effect(&self) -> bool {
+        matches!(self, Fault::TimeoutAfter | Fault::Hang | Fault::Garbage)
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub at: Instant,
+    pub endpoint: Endpoint,
+    pub attempt: Attempt,
+    pub fault: Option<Fault>,
+    pub had_key: bool,
+}
+
+pub struct Server {
+    pub origin: Instant,
+    pub script: Script,
+    pub faults: HashMap<Endpoint, VecDeque<Fault>>,
+    pub log: Vec<Seen>,
+    pub latency: Duration,
+    pub jobs_created: u32,
+    pub starts: u32,
+    pub uploaded: bool,
+    pub started_at: Option<Instant>,
+    /// For watch-only tests: the job exists and was started at `origin`.
+    pub preexisting: bool,
+    /// The end of the last Retry-After the server asked for.
+    pub retry_after_until: Option<Instant>,
+}
+
+pub enum Answer {
+    Response(Response<Vec<u8>>),
+    Transport(TransportError),
+    Nothing,
+}
+
+impl Server {
+    pub fn new(origin: Instant, script: Script) -> Self {
+        Server {
+            origin,
+            script,
+            faults: HashMap::new(),
+            log: Vec::new(),
+            latency: Duration::from_millis(40),
+            jobs_created: 0,
+            starts: 0,
+            uploaded: false,
+            started_at: None,
+            preexisting: false,
+            retry_after_until: None,
+        }
+    }
+
+    /// A server where the job already exists and was started at `origin`.
+    pub fn started(origin: Instant, script: Script) -> Self {
+        let mut s = Server::new(origin, script);
+        s.preexisting = true;
+        s.jobs_created = 1;
+        s.uploaded = true;
+        s.started_at = Some(origin);
+        s
+    }
+
+    pub fn fault(&mut self, endpoint: Endpoint, faults: impl IntoIterator<Item = Fault>) {
+        self.faults.entry(endpoint).or_default().extend(faults);
+    }
+
+    pub fn count(&self, endpoint: Endpoint) -> usize {
+        self.log.iter().filter(|s| s.endpoint == endpoint).count()
+    }
+
+    /// When the scripted job reaches its terminal state, if it does.
+    pub fn ends_at(&self) -> Option<Instant> {
+        match self.script.ending {
+            Ending::Never | Ending::UnknownState => None,
+            _ => Some(self.started_at? + self.script.queued + self.script.running),
+        }
+    }
+
+    pub fn state_at(&self, now: Instant) -> (JobState, u32) {
+        let Some(start) = self.started_at else {
+            return (
+                if self.uploaded {
+                    JobState::Pending
+                } else {
+                    JobState::Accepted
+                },
+                0,
+            );
+        };
+        let t = now.saturating_duration_since(start);
+        if self.script.ending == Ending::UnknownState {
+            return (JobState::from("Thinking"), 0);
+        }
+        if t < self.script.queued {
+            return (JobState::Pending, 0);
+        }
+        let run = t - self.script.queued;
+        if run < self.script.running || self.script.ending == Ending::Never {
+            let frac = run.as_secs_f64() / self.script.running.as_secs_f64().max(1e-9);
+            let done = ((frac * f64::from(self.script.pages)) as u32)
+                .min(self.script.pages.saturating_sub(1));
+            return (JobState::Running, done);
+        }
+        let state = match self.script.ending {
+            Ending::Completed => JobState::Completed,
+            Ending::Partial => JobState::PartiallyCompleted,
+            _ => JobState::Failed,
+        };
+        (state, self.script.pages)
+    }
+
+    pub fn status_at(&self, now: Instant) -> JobStatus {
+        let (state, processed) = self.state_at(now);
+        let failed_pages = match (&state, self.script.ending) {
+            (JobState::PartiallyCompleted, _) => 1,
+            (JobState::Failed, _) => processed,
+            _ => 0,
+        };
+        let ts = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        JobStatus {
+            job_id: job_id(),
+            job_state: state.clone(),
+            created_at: ts,
+            updated_at: ts,
+            storage_container_type: StorageContainerType::Azure,
+            total_files: 1,
+            successful_files_count: u32::from(state == JobState::Completed),
+            failed_files_count: u32::from(state == JobState::Failed),
+            error_message: if state == JobState::Failed {
+                "every page failed".into()
+            } else {
+                String::new()
+            },
+            job_details: vec![JobDetail {
+                inputs: vec![],
+                outputs: vec![],
+                state: FileState::Running,
+                total_pages: self.script.pages,
+                pages_processed: processed,
+                pages_succeeded: processed - failed_pages,
+                pages_failed: failed_pages,
+                error_message: String::new(),
+                error_code: None,
+                page_errors: (0..failed_pages)
+                    .map(|i| PageError {
+                        page_number: i + 1,
+                        error_code: "ocr_failed".into(),
+                        error_message: "unreadable".into(),
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    /// Answers `send` at `now` (the answer arrives `latency` later).
+    pub fn answer(&mut self, now: Instant, send: &Send) -> Answer {
+        let endpoint = *send.request.extensions().get::<Endpoint>().unwrap();
+        let fault = self.faults.get_mut(&endpoint).and_then(VecDeque::pop_front);
+        self.log.push(Seen {
+            at: now,
+            endpoint,
+            attempt: send.attempt,
+            fault: fault.clone(),
+            had_key: send.request.headers().contains_key("api-subscription-key"),
+        });
+        match &fault {
+            Some(Fault::Connect) => {
+                return Answer::Transport(TransportError::new(
+                    TransportErrorKind::Connect,
+                    "refused",
+                ));
+            }
+            Some(Fault::Status {
+                status,
+                code,
+                retry_after,
+            }) => {
+                let mut r = Response::builder()
+                    .status(*status)
+                    .header("x-request-id", "req-1");
+                if let Some(secs) = retry_after {
+                    r = r.header("retry-after", secs.to_string());
+                    self.retry_after_until = Some(now + Duration::from_secs(*secs));
+                }
+                let body = format!(r#"{{"error":{{"message":"injected","code":"{code}"}}}}"#);
+                return Answer::Response(r.body(body.into_bytes()).unwrap());
+            }
+            _ => {}
+        }
+        // The request takes effect.
+        let (status, body) = self.effect(now, endpoint, send);
+        match fault {
+            Some(Fault::TimeoutAfter) => Answer::Transport(TransportError::new(
+                TransportErrorKind::TimedOut,
+                "timed out",
+            )),
+            Some(Fault::Hang) => Answer::Nothing,
+            Some(Fault::Garbage) => Answer::Response(
+                Response::builder()
+                    .status(status)
+                    .body(b"<html>oops".to_vec())
+                    .unwrap(),
+            ),
+            _ => Answer::Response(Response::builder().status(status).body(body).unwrap()),
+        }
+    }
+
+    fn effect(&mut self, now: Instant, endpoint: Endpoint, send: &Send) -> (u16, Vec<u8>) {
+        let json = |v: &dyn erased::Ser| v.to_vec();
+        match endpoint {
+            Endpoint::CreateJob => {
+                self.jobs_created += 1;
+                let body = CreateJobResponse {
+                    job_id: job_id(),
+                    storage_container_type: StorageContainerType::Azure,
+                    job_parameters: JobParameters::default(),
+                    job_state: JobState::Accepted,
+                };
+                (202, json(&body))
+            }
+            Endpoint::UploadFiles => {
+                let mut urls = BTreeMap::new();
+                urls.insert(
+                    "doc.pdf".to_owned(),
+                    FileSignedUrl {
+                        file_url: "http://127.0.0.1:4011/upload/doc.pdf?sig=x".into(),
+                        file_metadata: None,
+                    },
+                );
+                let body = UploadFilesResponse {
+                    job_id: job_id(),
+                    job_state: JobState::Accepted,
+                    upload_urls: urls,
+                    storage_container_type: StorageContainerType::Azure,
+                };
+                (200, json(&body))
+            }
+            Endpoint::StorageUpload => {
+                assert!(matches!(send.request.body(), Body::File { .. }));
+                self.uploaded = true;
+                (201, Vec::new())
+            }
+            Endpoint::Start => {
+                self.starts += 1;
+                if self.started_at.is_none() {
+                    self.started_at = Some(now);
+                }
+                (202, json(&self.status_at(now)))
+            }
+            Endpoint::Status => (200, json(&self.status_at(now))),
+            Endpoint::DownloadFiles => {
+                let mut urls = BTreeMap::new();
+                urls.insert(
+                    "doc_output.zip".to_owned(),
+                    FileSignedUrl {
+                        file_url: "http://127.0.0.1:4011/download/doc_output.zip?sig=y".into(),
+                        file_metadata: None,
+                    },
+                );
+                let body = DownloadFilesResponse {
+                    job_id: job_id(),
+                    job_state: self.state_at(now).0,
+                    storage_container_type: StorageContainerType::Azure,
+                    download_urls: urls,
+                    error_code: None,
+                    error_message: None,
+                };
+                (200, json(&body))
+            }
+            Endpoint::StorageDownload => {
+                assert!(matches!(send.sink, Sink::File { .. }));
+                (200, Vec::new())
+            }
+            _ => (500, Vec::new()),
+        }
+    }
+}
+
+mod erased {
+    pub trait Ser {
+        fn to_vec(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_vec(&self) -> Vec<u8> {
+            serde_json::to_vec(self).unwrap()
+        }
+    }
+}
+
+/// Either machine, to drive them with one loop.
+pub trait Machine {
+    fn poll(&mut self, now: Instant) -> Action;
+    fn handle_response(&mut self, now: Instant, attempt: Attempt, r: Response<Vec<u8>>);
+    fn handle_transport_error(&mut self, now: Instant, attempt: Attempt, e: TransportError);
+    fn poll_event(&mut self) -> Option<Event>;
+}
+
+macro_rules! machine {
+    ($t:ty) => {
+        impl Machine for $t {
+            fn poll(&mut self, now: Instant) -> Action {
+                <$t>::poll(self, now)
+            }
+            fn handle_response(&mut self, now: Instant, attempt: Attempt, r: Response<Vec<u8>>) {
+                <$t>::handle_response(self, now, attempt, r)
+            }
+            fn handle_transport_error(
+                &mut self,
+                now: Instant,
+                attempt: Attempt,
+                e: TransportError,
+            ) {
+                <$t>::handle_transport_error(self, now, attempt, e)
+            }
+            fn poll_event(&mut self) -> Option<Event> {
+                <$t>::poll_event(self)
+            }
+        }
+    };
+}
+machine!(Watch);
+machine!(Run);
+
+/// What a drive did.
+#[derive(Debug)]
+pub struct Trace {
+    pub outcome: Outcome,
+    pub done_at: Instant,
+    /// Each action: the endpoint sent, or the wait.
+    pub actions: Vec<Step>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Send(Endpoint),
+    Wait(Duration),
+}
+
+impl Trace {
+    pub fn sends(&self) -> Vec<Endpoint> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Step::Send(e) => Some(*e),
+                Step::Wait(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// Drives `machine` against `server` from `start`, jumping the clock, until
+/// Done or `max_actions`. Checks on the way: every Wait is in the future, and
+/// nothing goes to the server before a Retry-After it asked for ends.
+pub fn drive(
+    machine: &mut dyn Machine,
+    server: &mut Server,
+    start: Instant,
+    max_actions: usize,
+) -> Trace {
+    let mut now = start;
+    let mut actions = Vec::new();
+    let mut events = Vec::new();
+    for _ in 0..max_actions {
+        let action = machine.poll(now);
+        while let Some(e) = machine.poll_event() {
+            events.push(e);
+        }
+        match action {
+            Action::Send(send) => {
+                if let Some(until) = server.retry_after_until {
+                    assert!(
+                        now >= until,
+                        "sent {:?} before Retry-After ended",
+                        send.request.uri()
+                    );
+                }
+                let endpoint = *send.request.extensions().get::<Endpoint>().unwrap();
+                if endpoint.is_api() {
+                    assert!(send.request.headers().contains_key("api-subscription-key"));
+                } else {
+                    assert!(!send.request.headers().contains_key("api-subscription-key"));
+                }
+                actions.push(Step::Send(endpoint));
+                let answer = server.answer(now, &send);
+                now += server.latency;
+                match answer {
+                    Answer::Response(r) => machine.handle_response(now, send.attempt, r),
+                    Answer::Transport(e) => machine.handle_transport_error(now, send.attempt, e),
+                    Answer::Nothing => {}
+                }
+            }
+            Action::Wait { until, .. } => {
+                assert!(until > now, "a Wait that is not in the future");
+                actions.push(Step::Wait(until - now));
+                now = until;
+            }
+            Action::Done(outcome) => {
+                while let Some(e) = machine.poll_event() {
+                    events.push(e);
+                }
+                return Trace {
+                    outcome,
+                    done_at: now,
+                    actions,
+                    events,
+                };
+            }
+        }
+    }
+    panic!("the machine did not finish within {max_actions} actions");
+}
+
+/// The origin of simulated time: the one real clock read, since `Instant`
+/// cannot be made any other way. Everything after it is arithmetic.
+#[allow(clippy::disallowed_methods)]
+pub fn origin() -> Instant {
+    Instant::now()
+}
