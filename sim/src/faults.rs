@@ -1,0 +1,305 @@
+//! Fault injection: scripted per route, or at a seeded random rate.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+/// A request the simulator tells apart, for faults and the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Route {
+    /// `POST /doc-digitization/job/v1`.
+    CreateJob,
+    /// `POST /doc-digitization/job/v1/upload-files`.
+    UploadFiles,
+    /// `POST /doc-digitization/job/v1/{job_id}/start`.
+    Start,
+    /// `GET /doc-digitization/job/v1/{job_id}/status`.
+    Status,
+    /// `POST /doc-digitization/job/v1/{job_id}/download-files`.
+    DownloadFiles,
+    /// `PUT` of an input file to presigned storage.
+    StoragePut,
+    /// `GET` of an output from presigned storage.
+    StorageGet,
+}
+
+impl Route {
+    /// Every route.
+    pub const ALL: [Route; 7] = [
+        Route::CreateJob,
+        Route::UploadFiles,
+        Route::Start,
+        Route::Status,
+        Route::DownloadFiles,
+        Route::StoragePut,
+        Route::StorageGet,
+    ];
+
+    /// Whether the route is on the storage origin.
+    #[must_use]
+    pub fn is_storage(self) -> bool {
+        matches!(self, Route::StoragePut | Route::StorageGet)
+    }
+
+    /// The route's name on the command line: `create`, `upload-files`,
+    /// `start`, `status`, `download-files`, `storage-put`, `storage-get`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::CreateJob => "create",
+            Route::UploadFiles => "upload-files",
+            Route::Start => "start",
+            Route::Status => "status",
+            Route::DownloadFiles => "download-files",
+            Route::StoragePut => "storage-put",
+            Route::StorageGet => "storage-get",
+        }
+    }
+}
+
+impl std::str::FromStr for Route {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Route::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Route::ALL.iter().map(|r| r.name()).collect();
+                format!("unknown route {s:?}: use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// How a 429 says when to come back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryAfter {
+    /// No `Retry-After` header.
+    Absent,
+    /// `Retry-After: <seconds>`.
+    Seconds(u64),
+    /// `Retry-After: <HTTP date>`, this many seconds after the response's `Date`.
+    Date(u64),
+}
+
+/// Something to do to a request instead of, or after, answering it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// 429 `rate_limit_exceeded_error`, before any effect.
+    RateLimited(RetryAfter),
+    /// 429 `insufficient_quota_error`, before any effect.
+    QuotaExhausted,
+    /// 503 `high_load_error`, before any effect.
+    HighLoad,
+    /// 500 `internal_server_error`, before any effect.
+    Internal,
+    /// Answer normally, but only after this delay.
+    Delay(Duration),
+    /// Close the connection before the request takes effect.
+    DropBefore,
+    /// Let the request take effect, then close the connection unanswered.
+    DropAfter,
+    /// Let the request take effect, then send half the body and close.
+    Truncated,
+    /// Let the request take effect, then answer 2xx with a body that is not JSON.
+    InvalidJson,
+    /// Report a job state the API does not document (status and start).
+    UnknownState,
+    /// Add fields the API does not document to the JSON answer.
+    ExtraFields,
+}
+
+impl Fault {
+    /// Whether the request takes effect on the server despite the fault.
+    #[must_use]
+    pub fn takes_effect(&self) -> bool {
+        !matches!(
+            self,
+            Fault::RateLimited(_)
+                | Fault::QuotaExhausted
+                | Fault::HighLoad
+                | Fault::Internal
+                | Fault::DropBefore
+        )
+    }
+}
+
+impl std::str::FromStr for Fault {
+    type Err = String;
+    /// Parses `429`, `429:5` (Retry-After seconds), `429-date:5`, `quota`,
+    /// `503`, `500`, `delay:MS`, `drop-before`, `drop-after`, `truncate`,
+    /// `invalid-json`, `unknown-state`, `extra-fields`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, arg) = s.split_once(':').unwrap_or((s, ""));
+        let num = || {
+            arg.parse::<u64>()
+                .map_err(|_| format!("{s:?} needs a whole number after the colon"))
+        };
+        Ok(match kind {
+            "429" if arg.is_empty() => Fault::RateLimited(RetryAfter::Absent),
+            "429" => Fault::RateLimited(RetryAfter::Seconds(num()?)),
+            "429-date" => Fault::RateLimited(RetryAfter::Date(num()?)),
+            "quota" => Fault::QuotaExhausted,
+            "503" => Fault::HighLoad,
+            "500" => Fault::Internal,
+            "delay" => Fault::Delay(Duration::from_millis(num()?)),
+            "drop-before" => Fault::DropBefore,
+            "drop-after" => Fault::DropAfter,
+            "truncate" => Fault::Truncated,
+            "invalid-json" => Fault::InvalidJson,
+            "unknown-state" => Fault::UnknownState,
+            "extra-fields" => Fault::ExtraFields,
+            _ => {
+                return Err(format!(
+                    "unknown fault {s:?}: use 429[:SECS], 429-date:SECS, quota, 503, 500, delay:MS, \
+                     drop-before, drop-after, truncate, invalid-json, unknown-state or extra-fields"
+                ));
+            }
+        })
+    }
+}
+
+/// Faults at a seeded random rate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RandomFaults {
+    /// The share of requests that get a fault, in percent (0 to 100).
+    pub percent: u32,
+    /// The faults to choose from, uniformly.
+    pub kinds: Vec<Fault>,
+    /// The routes affected; empty for all.
+    pub routes: Vec<Route>,
+    /// The seed: the same seed and the same requests give the same faults.
+    pub seed: u64,
+}
+
+impl RandomFaults {
+    /// `percent` % of requests on every route get one of `kinds`.
+    #[must_use]
+    pub fn new(percent: u32, kinds: Vec<Fault>, seed: u64) -> Self {
+        RandomFaults {
+            percent: percent.min(100),
+            kinds,
+            routes: Vec::new(),
+            seed,
+        }
+    }
+}
+
+/// Which faults to inject.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultPlan {
+    /// Faults per route, used in order, one per request.
+    pub scripted: HashMap<Route, VecDeque<Fault>>,
+    /// Faults at random, for requests with no scripted fault left.
+    pub random: Option<RandomFaults>,
+}
+
+impl FaultPlan {
+    /// Adds `faults` to the script of `route`.
+    #[must_use]
+    pub fn script(mut self, route: Route, faults: impl IntoIterator<Item = Fault>) -> Self {
+        self.scripted.entry(route).or_default().extend(faults);
+        self
+    }
+
+    /// Sets the random faults.
+    #[must_use]
+    pub fn random(mut self, random: RandomFaults) -> Self {
+        self.random = Some(random);
+        self
+    }
+}
+
+/// The live state of a plan.
+#[derive(Debug)]
+pub(crate) struct Faults {
+    scripted: HashMap<Route, VecDeque<Fault>>,
+    random: Option<(RandomFaults, fastrand::Rng)>,
+}
+
+impl Faults {
+    pub(crate) fn new(plan: FaultPlan) -> Self {
+        Faults {
+            scripted: plan.scripted,
+            random: plan.random.map(|r| {
+                let rng = fastrand::Rng::with_seed(r.seed);
+                (r, rng)
+            }),
+        }
+    }
+
+    pub(crate) fn add(&mut self, route: Route, faults: impl IntoIterator<Item = Fault>) {
+        self.scripted.entry(route).or_default().extend(faults);
+    }
+
+    /// The fault for the next request on `route`, if any.
+    pub(crate) fn take(&mut self, route: Route) -> Option<Fault> {
+        if let Some(f) = self.scripted.get_mut(&route).and_then(VecDeque::pop_front) {
+            return Some(f);
+        }
+        let (plan, rng) = self.random.as_mut()?;
+        if !(plan.routes.is_empty() || plan.routes.contains(&route)) || plan.kinds.is_empty() {
+            return None;
+        }
+        if rng.u32(0..100) < plan.percent {
+            Some(plan.kinds[rng.usize(0..plan.kinds.len())].clone())
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_from_their_command_line_names() {
+        assert_eq!(
+            "429:5".parse(),
+            Ok(Fault::RateLimited(RetryAfter::Seconds(5)))
+        );
+        assert_eq!(
+            "429-date:3".parse(),
+            Ok(Fault::RateLimited(RetryAfter::Date(3)))
+        );
+        assert_eq!(
+            "delay:250".parse(),
+            Ok(Fault::Delay(Duration::from_millis(250)))
+        );
+        assert_eq!("truncate".parse(), Ok(Fault::Truncated));
+        assert!("429:x".parse::<Fault>().is_err());
+        assert!("teapot".parse::<Fault>().is_err());
+        assert_eq!("status".parse(), Ok(Route::Status));
+        assert!("statuz".parse::<Route>().is_err());
+    }
+
+    #[test]
+    fn scripted_faults_come_first_and_in_order_then_random_at_the_rate() {
+        let plan = FaultPlan::default()
+            .script(Route::Status, [Fault::HighLoad, Fault::Internal])
+            .random(RandomFaults::new(50, vec![Fault::DropBefore], 9));
+        let mut f = Faults::new(plan);
+        assert_eq!(f.take(Route::Status), Some(Fault::HighLoad));
+        assert_eq!(f.take(Route::Status), Some(Fault::Internal));
+        let hits = (0..1000)
+            .filter(|_| f.take(Route::Status).is_some())
+            .count();
+        assert!((400..600).contains(&hits), "{hits}");
+        // The same seed gives the same faults.
+        let draw = || {
+            let mut f = Faults::new(FaultPlan::default().random(RandomFaults::new(
+                30,
+                vec![Fault::Internal],
+                4,
+            )));
+            (0..64)
+                .map(|_| f.take(Route::CreateJob).is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(), draw());
+    }
+}

@@ -1,0 +1,153 @@
+//! Sample documents: real PDFs and ZIPs of PNG pages, for tests and demos.
+
+use std::io::{Cursor, Write};
+
+/// A valid PDF of `pages` pages, each showing `title` and its page number.
+///
+/// ```
+/// let pdf = sarvam_doc_sim::sample::pdf(3, "Demo");
+/// assert!(pdf.starts_with(b"%PDF-1.4"));
+/// assert!(pdf.ends_with(b"%%EOF\n"));
+/// ```
+#[must_use]
+pub fn pdf(pages: u32, title: &str) -> Vec<u8> {
+    // Keep the text printable ASCII, escaped for a PDF string.
+    let title: String = title
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .flat_map(|c| match c {
+            '(' | ')' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let mut objects: Vec<String> = Vec::new();
+    // 1: catalog, 2: page tree, 3: font, then a page and its content per page.
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".to_owned());
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    ));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned());
+    for i in 0..pages {
+        let content = format!(
+            "BT /F1 24 Tf 72 720 Td ({title}) Tj 0 -40 Td /F1 14 Tf (Page {} of {pages}) Tj ET",
+            i + 1
+        );
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ));
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A valid PNG: `width` × `height` pixels of 8-bit grey at `shade`.
+#[must_use]
+pub fn png(width: u32, height: u32, shade: u8) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for _ in 0..height {
+        raw.push(0); // filter: none
+        raw.extend(std::iter::repeat_n(shade, width as usize));
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = z.write_all(&raw);
+    let idat = z.finish().unwrap_or_default();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A ZIP of `pages` PNG page images (`page_001.png`, …), flat.
+#[must_use]
+pub fn image_zip(pages: u32) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 1..=pages {
+        let _ = zip.start_file(
+            format!("page_{i:03}.png"),
+            zip::write::SimpleFileOptions::default(),
+        );
+        let _ = zip.write_all(&png(64, 80, (i * 40 % 256) as u8));
+    }
+    zip.finish().map(Cursor::into_inner).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_pdf_has_a_consistent_xref_table() {
+        let doc = pdf(3, "A (test) \\ title");
+        let text = String::from_utf8(doc.clone()).unwrap();
+        assert_eq!(crate::jobs::count_pages("x.pdf", &doc), Ok(3));
+        // Every xref offset points at the start of its object.
+        let xref_at: usize = text
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let table = &text[xref_at..];
+        for (i, line) in table.lines().skip(3).take(9).enumerate() {
+            let off: usize = line[..10].parse().unwrap();
+            assert!(
+                text[off..].starts_with(&format!("{} 0 obj", i + 1)),
+                "object {}",
+                i + 1
+            );
+        }
+        assert!(text.contains("(A \\(test\\) \\\\ title) Tj"));
+    }
+
+    #[test]
+    fn sample_zips_hold_valid_pngs() {
+        let z = image_zip(4);
+        assert_eq!(crate::jobs::count_pages("x.zip", &z), Ok(4));
+        let p = png(2, 2, 7);
+        assert!(p.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(p.ends_with(&[0xAE, 0x42, 0x60, 0x82])); // the CRC of an empty IEND
+    }
+}

@@ -1,0 +1,723 @@
+//! The two HTTP origins: the API and presigned storage.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use serde_json::{Value, json};
+
+use crate::jobs::{Job, Started, count_pages, stem};
+use crate::{Fault, LoggedRequest, Origin, RetryAfter, Route, Scenario, Shared};
+
+/// The largest JSON request body the API reads.
+const MAX_JSON_REQUEST: usize = 1024 * 1024;
+
+/// A response body: whole, or cut short to simulate a dropped connection.
+pub(crate) enum SimBody {
+    Whole(Option<Bytes>),
+    Cut(Option<Bytes>),
+}
+
+impl Body for SimBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(match self.get_mut() {
+            SimBody::Whole(b) => b.take().map(|b| Ok(Frame::data(b))),
+            SimBody::Cut(b) => Some(match b.take() {
+                Some(b) => Ok(Frame::data(b)),
+                None => Err(std::io::Error::other("body cut short by fault injection")),
+            }),
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, SimBody::Whole(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            SimBody::Whole(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            SimBody::Whole(None) => SizeHint::with_exact(0),
+            SimBody::Cut(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// The connection is to be closed without an answer.
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// An answer before the touches of faults and common headers.
+pub(crate) struct Answer {
+    status: StatusCode,
+    body: Bytes,
+    json: bool,
+    headers: HeaderMap,
+}
+
+impl Answer {
+    fn json(status: u16, value: &Value) -> Self {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body: Bytes::from(value.to_string()),
+            json: true,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Answer::json(
+            status,
+            &json!({"error": {"message": message.into(), "code": code, "request_id": ""}}),
+        )
+    }
+
+    /// An Azure-style XML error, as storage answers.
+    fn storage_error(status: u16, code: &str, message: &str) -> Self {
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        Answer {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            body: Bytes::from(xml),
+            json: false,
+            headers,
+        }
+    }
+}
+
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    origin: Origin,
+    request: Request<Incoming>,
+) -> Result<Response<SimBody>, Dropped> {
+    let arrived = Instant::now();
+    let route = route(origin, request.method(), request.uri().path());
+    let fault = route.and_then(|r| shared.take_fault(r));
+    let mut entry = LoggedRequest {
+        at: arrived,
+        origin,
+        route,
+        method: request.method().clone(),
+        path: request.uri().path().to_owned(),
+        headers: request.headers().clone(),
+        fault: fault.clone(),
+        status: None,
+    };
+    let result = answer(&shared, origin, route, fault, request).await;
+    entry.status = result.as_ref().ok().map(|r| r.status().as_u16());
+    shared.log(entry);
+    result
+}
+
+async fn answer(
+    shared: &Shared,
+    origin: Origin,
+    route: Option<Route>,
+    fault: Option<Fault>,
+    request: Request<Incoming>,
+) -> Result<Response<SimBody>, Dropped> {
+    let request_id = format!(
+        "{}_{}",
+        crate::jobs::rfc3339(SystemTime::now())[..10].replace('-', ""),
+        uuid::Uuid::new_v4()
+    );
+    let storage = origin == Origin::Storage;
+    let before = match &fault {
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(*d).await;
+            None
+        }
+        Some(Fault::DropBefore) => return Err(Dropped),
+        Some(Fault::RateLimited(after)) => Some(rate_limited(*after, storage)),
+        Some(Fault::QuotaExhausted) if !storage => Some(Answer::error(
+            429,
+            "insufficient_quota_error",
+            "Insufficient credits: add credits to continue",
+        )),
+        Some(Fault::HighLoad) if storage => Some(Answer::storage_error(
+            503,
+            "ServerBusy",
+            "The server is busy.",
+        )),
+        Some(Fault::HighLoad) => Some(Answer::error(
+            503,
+            "high_load_error",
+            "The service is under high load, retry later",
+        )),
+        Some(Fault::Internal) if storage => Some(Answer::storage_error(
+            500,
+            "InternalError",
+            "The server encountered an internal error.",
+        )),
+        Some(Fault::Internal) => Some(Answer::error(
+            500,
+            "internal_server_error",
+            "Internal server error",
+        )),
+        _ => None,
+    };
+    let mut answer = match before {
+        Some(a) => a,
+        None => match route {
+            None if storage => Answer::storage_error(
+                404,
+                "ResourceNotFound",
+                "The specified resource does not exist.",
+            ),
+            None => not_found_or_405(request.method(), request.uri().path()),
+            Some(route) => serve(shared, route, request).await,
+        },
+    };
+    // Faults that act after the request took effect.
+    let mut cut = false;
+    match &fault {
+        Some(Fault::DropAfter) => return Err(Dropped),
+        Some(Fault::Truncated) => cut = true,
+        Some(Fault::InvalidJson) if answer.json && answer.status.is_success() => {
+            let half = answer.body.len() / 2;
+            answer.body = Bytes::from(format!(
+                "{}<<not json",
+                String::from_utf8_lossy(&answer.body[..half])
+            ));
+        }
+        Some(Fault::UnknownState) if answer.json => rewrite(&mut answer, |v| {
+            if v.get("job_state").is_some() {
+                v["job_state"] = json!("Reticulating");
+            }
+        }),
+        Some(Fault::ExtraFields) if answer.json => rewrite(&mut answer, |v| {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert(
+                    "sim_extra_field".into(),
+                    json!({"nested": [1, 2, 3], "note": "not in the spec"}),
+                );
+                obj.insert("sim_flag".into(), json!(true));
+            }
+        }),
+        _ => {}
+    }
+    if answer.json {
+        // The error body carries the same request id as the header.
+        rewrite(&mut answer, |v| {
+            if let Some(err) = v.get_mut("error").and_then(Value::as_object_mut) {
+                err.insert("request_id".into(), json!(request_id.clone()));
+            }
+        });
+        answer
+            .headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let mut response = Response::builder().status(answer.status);
+    let headers = response.headers_mut().ok_or(Dropped)?;
+    headers.extend(answer.headers);
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", id);
+    }
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+        headers.insert(DATE, date);
+    }
+    let body = if cut {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(answer.body.len()));
+        let half = answer.body.slice(..answer.body.len() / 2);
+        SimBody::Cut(Some(half))
+    } else {
+        SimBody::Whole(Some(answer.body))
+    };
+    response.body(body).map_err(|_| Dropped)
+}
+
+fn rewrite(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
+    if let Ok(mut v) = serde_json::from_slice::<Value>(&answer.body) {
+        edit(&mut v);
+        answer.body = Bytes::from(v.to_string());
+    }
+}
+
+fn rate_limited(after: RetryAfter, storage: bool) -> Answer {
+    let mut a = if storage {
+        Answer::storage_error(503, "ServerBusy", "Egress is over the account limit.")
+    } else {
+        Answer::error(
+            429,
+            "rate_limit_exceeded_error",
+            "Rate limit exceeded, retry later",
+        )
+    };
+    let value = match after {
+        RetryAfter::Absent => None,
+        RetryAfter::Seconds(s) => Some(s.to_string()),
+        RetryAfter::Date(s) => Some(httpdate::fmt_http_date(
+            SystemTime::now() + Duration::from_secs(s),
+        )),
+    };
+    if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        a.headers.insert("retry-after", v);
+    }
+    a
+}
+
+const JOBS: &str = "/doc-digitization/job/v1";
+
+fn route(origin: Origin, method: &Method, path: &str) -> Option<Route> {
+    match origin {
+        Origin::Storage => match (method, path.split('/').nth(1)) {
+            (&Method::PUT, Some("upload")) => Some(Route::StoragePut),
+            (&Method::GET, Some("download")) => Some(Route::StorageGet),
+            _ => None,
+        },
+        Origin::Api => {
+            let rest = path.strip_prefix(JOBS)?;
+            let parts: Vec<&str> = rest.split('/').skip(1).collect();
+            match (method, parts.as_slice()) {
+                (&Method::POST, []) => Some(Route::CreateJob),
+                (&Method::POST, ["upload-files"]) => Some(Route::UploadFiles),
+                (&Method::POST, [_, "start"]) => Some(Route::Start),
+                (&Method::GET, [_, "status"]) => Some(Route::Status),
+                (&Method::POST, [_, "download-files"]) => Some(Route::DownloadFiles),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn not_found_or_405(method: &Method, path: &str) -> Answer {
+    let known = path == JOBS
+        || path == format!("{JOBS}/upload-files")
+        || ["start", "status", "download-files"]
+            .iter()
+            .any(|end| path.starts_with(&format!("{JOBS}/")) && path.ends_with(&format!("/{end}")));
+    if known {
+        let mut a = Answer::json(
+            405,
+            &json!({"detail": format!("Method {method} Not Allowed")}),
+        );
+        a.headers.insert(
+            "allow",
+            HeaderValue::from_static(if path.ends_with("/status") {
+                "GET"
+            } else {
+                "POST"
+            }),
+        );
+        a
+    } else {
+        Answer::error(
+            404,
+            "not_found_error",
+            format!("No route for {method} {path}"),
+        )
+    }
+}
+
+async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Answer {
+    if route.is_storage() {
+        return serve_storage(shared, route, request).await;
+    }
+    let key = request
+        .headers()
+        .get("api-subscription-key")
+        .and_then(|v| v.to_str().ok());
+    if key != Some(shared.config.api_key.as_str()) {
+        return Answer::error(
+            403,
+            "invalid_api_key_error",
+            if key.is_none() {
+                "Missing api-subscription-key header"
+            } else {
+                "Invalid API key"
+            },
+        );
+    }
+    let path = request.uri().path().to_owned();
+    let job_in_path = path
+        .strip_prefix(JOBS)
+        .and_then(|r| r.split('/').nth(1))
+        .map(str::to_owned);
+    let body = match read(request.into_body(), MAX_JSON_REQUEST).await {
+        Ok(b) => b,
+        Err(a) => return a,
+    };
+    match route {
+        Route::CreateJob => create_job(shared, &body),
+        Route::UploadFiles => upload_files(shared, &body),
+        _ => {
+            let Some(id) = job_in_path
+                .as_deref()
+                .and_then(|s| uuid::Uuid::try_parse(s).ok())
+            else {
+                return Answer::error(400, "invalid_request_error", "job_id must be a UUID");
+            };
+            match route {
+                Route::Start => start(shared, id),
+                Route::Status => shared.with_job(id, |job| {
+                    Answer::json(200, &job.status_json(Instant::now()))
+                }),
+                _ => download_files(shared, id),
+            }
+        }
+    }
+}
+
+async fn read(body: Incoming, limit: usize) -> Result<Bytes, Answer> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Answer::error(
+            413,
+            "invalid_request_error",
+            format!("The request body is over {limit} bytes"),
+        )),
+        Err(_) => Err(Answer::error(
+            400,
+            "invalid_request_error",
+            "The request body could not be read",
+        )),
+    }
+}
+
+const LANGUAGES: [&str; 23] = [
+    "hi-IN", "en-IN", "bn-IN", "gu-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN", "pa-IN", "ta-IN",
+    "te-IN", "ur-IN", "as-IN", "brx-IN", "doi-IN", "ks-IN", "kok-IN", "mai-IN", "mni-IN", "ne-IN",
+    "sa-IN", "sat-IN", "sd-IN",
+];
+
+fn create_job(shared: &Shared, body: &[u8]) -> Answer {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                return Answer::error(
+                    400,
+                    "invalid_request_error",
+                    "The body must be a JSON object",
+                );
+            }
+        }
+    };
+    let params = &value["job_parameters"];
+    let field = |name: &str, default: &str| match &params[name] {
+        Value::Null => Ok(default.to_owned()),
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(format!("job_parameters.{name} must be a string")),
+    };
+    let (language, format) = match (field("language", "hi-IN"), field("output_format", "md")) {
+        (Ok(l), Ok(f)) => (l, f),
+        (Err(m), _) | (_, Err(m)) => return Answer::error(400, "invalid_request_error", m),
+    };
+    if !LANGUAGES.contains(&language.as_str()) {
+        return Answer::error(
+            400,
+            "invalid_request_error",
+            format!("Unsupported language: {language}"),
+        );
+    }
+    if !["html", "md", "json"].contains(&format.as_str()) {
+        return Answer::error(
+            400,
+            "invalid_request_error",
+            format!("Unsupported output_format: {format}; use html, md or json"),
+        );
+    }
+    if let Some(callback) = value.get("callback").filter(|c| !c.is_null()) {
+        let url = callback["url"].as_str().unwrap_or_default();
+        if !url.starts_with("https://") {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                "callback.url must be an https URL",
+            );
+        }
+    }
+    let id = uuid::Uuid::new_v4();
+    let job = Job::new(id, language.clone(), format.clone(), Scenario::Completed);
+    shared.insert_job(job);
+    Answer::json(
+        202,
+        &json!({
+            "job_id": id.hyphenated().to_string(),
+            "storage_container_type": "Azure",
+            "job_parameters": {"language": language, "output_format": format},
+            "job_state": "Accepted",
+        }),
+    )
+}
+
+fn upload_files(shared: &Shared, body: &[u8]) -> Answer {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Answer::error(
+            400,
+            "invalid_request_error",
+            "The body must be a JSON object",
+        );
+    };
+    let Some(id) = value["job_id"]
+        .as_str()
+        .and_then(|s| uuid::Uuid::try_parse(s).ok())
+    else {
+        return Answer::error(400, "invalid_request_error", "job_id must be a UUID");
+    };
+    let Some(files) = value["files"].as_array() else {
+        return Answer::error(
+            400,
+            "invalid_request_error",
+            "files must be a list of file names",
+        );
+    };
+    let [Value::String(name)] = files.as_slice() else {
+        return Answer::error(
+            400,
+            "invalid_request_error",
+            "Exactly one file is allowed per job",
+        );
+    };
+    let lower = name.to_ascii_lowercase();
+    if !(lower.ends_with(".pdf") || lower.ends_with(".zip")) || name.contains('/') {
+        return Answer::error(
+            400,
+            "invalid_request_error",
+            "Only a .pdf or .zip file can be uploaded",
+        );
+    }
+    let name = name.clone();
+    shared.with_job(id, |job| {
+        if job.started.is_some() {
+            return Answer::error(400, "invalid_request_error", "The job has already started");
+        }
+        job.file_name = Some(name.clone());
+        job.scenario = shared.scenario_for(&name);
+        let url = shared.presign("upload", id, &name);
+        Answer::json(
+            200,
+            &json!({
+                "job_id": id.hyphenated().to_string(),
+                "job_state": "Accepted",
+                "upload_urls": {name.clone(): {"file_url": url, "file_metadata": null}},
+                "storage_container_type": "Azure",
+            }),
+        )
+    })
+}
+
+fn start(shared: &Shared, id: uuid::Uuid) -> Answer {
+    shared.with_job(id, |job| {
+        if job.started.is_some() {
+            return Answer::error(400, "invalid_request_error", "The job has already started");
+        }
+        let (Some(name), Some(bytes)) = (&job.file_name, &job.upload) else {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                "Upload the file before starting the job",
+            );
+        };
+        if bytes.len() as u64 > shared.config.max_file_bytes {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                "The file is over the 200 MB limit",
+            );
+        }
+        let pages = match count_pages(name, bytes) {
+            Ok(p) => p,
+            Err(e) => return Answer::error(400, "invalid_request_error", e.0),
+        };
+        if pages > shared.config.max_pages {
+            return Answer::error(
+                422,
+                "max_page_limit_exceeded",
+                format!(
+                    "The document has {pages} pages, over the limit of {}",
+                    shared.config.max_pages
+                ),
+            );
+        }
+        if !shared.spend_credits(pages) {
+            return Answer::error(
+                429,
+                "insufficient_quota_error",
+                "Insufficient credits for this document",
+            );
+        }
+        let now = Instant::now();
+        job.started = Some(Started {
+            at: now,
+            at_wall: SystemTime::now(),
+            pages,
+            queue: shared.config.queue_time,
+            page_time: shared.config.page_time,
+        });
+        Answer::json(202, &job.status_json(now))
+    })
+}
+
+fn download_files(shared: &Shared, id: uuid::Uuid) -> Answer {
+    shared.with_job(id, |job| {
+        let now = Instant::now();
+        let progress = job.progress(now);
+        match progress.state {
+            "Completed" | "PartiallyCompleted" => {}
+            "Failed" => {
+                return Answer::error(
+                    400,
+                    "invalid_request_error",
+                    "The job failed; it has no output",
+                );
+            }
+            state => {
+                return Answer::error(
+                    409,
+                    "invalid_request_error",
+                    format!("The job is {state}; outputs are ready when it completes"),
+                );
+            }
+        }
+        let name = format!(
+            "{}_output.zip",
+            stem(job.file_name.as_deref().unwrap_or("output"))
+        );
+        let size = job.output_zip(now).len();
+        let url = shared.presign("download", id, &name);
+        Answer::json(
+            200,
+            &json!({
+                "job_id": id.hyphenated().to_string(),
+                "job_state": progress.state,
+                "storage_container_type": "Azure",
+                "download_urls": {name: {"file_url": url, "file_metadata": {
+                    "contentType": "application/zip",
+                    "fileSize": size,
+                    "lastModified": crate::jobs::rfc3339(progress.updated),
+                }}},
+                "error_code": null,
+                "error_message": null,
+            }),
+        )
+    })
+}
+
+async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>) -> Answer {
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let mut parts = path.split('/').skip(2);
+    let (Some(id), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Answer::storage_error(
+            404,
+            "ResourceNotFound",
+            "The specified resource does not exist.",
+        );
+    };
+    let Ok(id) = uuid::Uuid::try_parse(id) else {
+        return Answer::storage_error(
+            404,
+            "ResourceNotFound",
+            "The specified resource does not exist.",
+        );
+    };
+    let name = percent_encoding::percent_decode_str(name)
+        .decode_utf8_lossy()
+        .into_owned();
+    let kind = if route == Route::StoragePut {
+        "upload"
+    } else {
+        "download"
+    };
+    if let Err(reason) = shared.check_signature(kind, id, &name, &query) {
+        return Answer::storage_error(403, "AuthenticationFailed", reason);
+    }
+    if route == Route::StorageGet {
+        return shared.with_job(id, |job| {
+            let bytes = job.output_zip(Instant::now());
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+            Answer {
+                status: StatusCode::OK,
+                body: Bytes::from(bytes),
+                json: false,
+                headers,
+            }
+        });
+    }
+    if request
+        .headers()
+        .get("x-ms-blob-type")
+        .is_none_or(|v| v.as_bytes() != b"BlockBlob")
+    {
+        return Answer::storage_error(
+            400,
+            "MissingRequiredHeader",
+            "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
+        );
+    }
+    let Some(len) = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Answer::storage_error(
+            411,
+            "MissingContentLengthHeader",
+            "Content-Length HTTP header is missing.",
+        );
+    };
+    if len > shared.config.max_file_bytes {
+        return Answer::storage_error(413, "RequestBodyTooLarge", "The request body is too large.");
+    }
+    let body = match read(
+        request.into_body(),
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(_) => return Answer::storage_error(400, "InvalidInput", "The body could not be read."),
+    };
+    shared.with_job(id, move |job| {
+        if job.file_name.as_deref() != Some(name.as_str()) || job.started.is_some() {
+            return Answer::storage_error(
+                403,
+                "AuthorizationFailure",
+                "This URL does not accept this upload.",
+            );
+        }
+        job.upload = Some(body.to_vec());
+        Answer {
+            status: StatusCode::CREATED,
+            body: Bytes::new(),
+            json: false,
+            headers: HeaderMap::new(),
+        }
+    })
+}
+
+/// A keyed hash for presigned URLs; a simulator's signature, not a secure one.
+pub(crate) fn sign(secret: u64, kind: &str, id: uuid::Uuid, name: &str, expires: u64) -> String {
+    let mut h = DefaultHasher::new();
+    (secret, kind, id, name, expires).hash(&mut h);
+    format!("{:016x}", h.finish())
+}
