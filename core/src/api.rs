@@ -36,8 +36,10 @@ const JOBS_PATH: &str = "/doc-digitization/job/v1";
 ///
 /// The core never holds a file: for an upload it says which file and how long
 /// it is, and the transport streams it.
+///
+/// Not `#[non_exhaustive]`: a transport must send every kind of body, and a
+/// new one must break its build rather than be sent empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Body {
     /// No body.
     Empty,

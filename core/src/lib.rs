@@ -116,6 +116,7 @@ mod config;
 mod enums;
 mod error;
 mod language;
+mod local;
 mod machine;
 mod model;
 mod output;
@@ -136,9 +137,10 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use language::Language;
+pub use local::{RunError, RunOptions};
 pub use machine::{
-    Action, Attempt, Document, Event, GiveUpReason, Outcome, Output, Run, Send, Sink, WaitReason,
-    Watch,
+    Action, Attempt, Document, Event, GiveUpReason, Machine, Outcome, Output, Run, Send, Sink,
+    WaitReason, Watch,
 };
 pub use model::{
     Callback, CreateJobRequest, CreateJobResponse, DownloadFilesResponse, ErrorBody, ErrorDetails,

@@ -65,8 +65,9 @@ impl fmt::Display for Attempt {
 }
 
 /// Where the body of a response goes.
+///
+/// Not `#[non_exhaustive]`, like [`Action`]: a driver must handle every kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Sink {
     /// Read it into memory, refusing more than `limit` bytes, and hand it to
     /// `handle_response`.
@@ -421,7 +422,7 @@ impl Document {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct Watch(Machine);
+pub struct Watch(Engine);
 
 /// Runs one document through the whole job: create → upload-files → PUT the
 /// file → start → watch → download-files → GET each output.
@@ -430,7 +431,62 @@ pub struct Watch(Machine);
 /// server (could not connect, 429, 503); a start, likewise, and when a start
 /// may have taken effect the machine watches the job instead of repeating it.
 #[derive(Debug)]
-pub struct Run(Machine);
+pub struct Run(Engine);
+
+/// What a driver needs of a machine: [`Watch`] and [`Run`] both are one, so
+/// a transport writes its loop once.
+pub trait Machine {
+    /// See [`Watch::poll`].
+    fn poll(&mut self, now: Instant) -> Action;
+    /// See [`Watch::handle_response`].
+    fn handle_response<B: AsRef<[u8]>>(
+        &mut self,
+        now: Instant,
+        attempt: Attempt,
+        response: Response<B>,
+    );
+    /// See [`Watch::handle_transport_error`].
+    fn handle_transport_error(&mut self, now: Instant, attempt: Attempt, error: TransportError);
+    /// See [`Watch::poll_event`].
+    fn poll_event(&mut self) -> Option<Event>;
+    /// See [`Watch::job_id`].
+    fn job_id(&self) -> Option<JobId>;
+}
+
+macro_rules! machine_impl {
+    ($t:ty) => {
+        impl Machine for $t {
+            fn poll(&mut self, now: Instant) -> Action {
+                <$t>::poll(self, now)
+            }
+            fn handle_response<B: AsRef<[u8]>>(
+                &mut self,
+                now: Instant,
+                attempt: Attempt,
+                response: Response<B>,
+            ) {
+                <$t>::handle_response(self, now, attempt, response);
+            }
+            fn handle_transport_error(
+                &mut self,
+                now: Instant,
+                attempt: Attempt,
+                error: TransportError,
+            ) {
+                <$t>::handle_transport_error(self, now, attempt, error);
+            }
+            fn poll_event(&mut self) -> Option<Event> {
+                <$t>::poll_event(self)
+            }
+            fn job_id(&self) -> Option<JobId> {
+                <$t>::job_id(self)
+            }
+        }
+    };
+}
+
+machine_impl!(Watch);
+machine_impl!(Run);
 
 macro_rules! driver_methods {
     () => {
@@ -499,7 +555,7 @@ impl Watch {
     /// A watch of `job_id`, created at `now` (the deadline counts from here).
     #[must_use]
     pub fn new(api: Arc<Api>, job_id: JobId, policy: Policy, now: Instant) -> Self {
-        Watch(Machine::new(api, Step::Watch(job_id), None, policy, now))
+        Watch(Engine::new(api, Step::Watch(job_id), None, policy, now))
     }
 
     driver_methods!();
@@ -509,7 +565,7 @@ impl Run {
     /// A run of `document`, created at `now` (the deadline counts from here).
     #[must_use]
     pub fn new(api: Arc<Api>, document: Document, policy: Policy, now: Instant) -> Self {
-        Run(Machine::new(api, Step::Create, Some(document), policy, now))
+        Run(Engine::new(api, Step::Create, Some(document), policy, now))
     }
 
     /// The document being run.
@@ -649,7 +705,7 @@ struct Observed {
 }
 
 #[derive(Debug)]
-struct Machine {
+struct Engine {
     api: Arc<Api>,
     policy: Policy,
     rng: Jitter,
@@ -677,7 +733,7 @@ fn later(now: Instant, d: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-impl Machine {
+impl Engine {
     fn new(
         api: Arc<Api>,
         step: Step,
@@ -690,7 +746,7 @@ impl Machine {
             Step::Watch(job) => Some(job),
             _ => None,
         };
-        Machine {
+        Engine {
             rng: Jitter::new(policy.seed),
             deadline_at: policy.deadline.and_then(|d| now.checked_add(d)),
             api,

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use http::Response;
 use sarvam_doc_core::{
     Action, Api, ApiKey, Attempt, Body, Config, CreateJobResponse, DownloadFilesResponse, Endpoint,
-    Event, FileSignedUrl, FileState, JobDetail, JobId, JobParameters, JobState, JobStatus, Outcome,
-    PageError, Run, Send, Sink, StorageContainerType, TransportError, TransportErrorKind,
-    UploadFilesResponse, Watch, time::OffsetDateTime,
+    Event, FileSignedUrl, FileState, JobDetail, JobId, JobParameters, JobState, JobStatus, Machine,
+    Outcome, PageError, Send, Sink, StorageContainerType, TransportError, TransportErrorKind,
+    UploadFilesResponse, time::OffsetDateTime,
 };
 
 pub const KEY: &str = "sk_harness_secret";
@@ -384,40 +384,6 @@ mod erased {
     }
 }
 
-/// Either machine, to drive them with one loop.
-pub trait Machine {
-    fn poll(&mut self, now: Instant) -> Action;
-    fn handle_response(&mut self, now: Instant, attempt: Attempt, r: Response<Vec<u8>>);
-    fn handle_transport_error(&mut self, now: Instant, attempt: Attempt, e: TransportError);
-    fn poll_event(&mut self) -> Option<Event>;
-}
-
-macro_rules! machine {
-    ($t:ty) => {
-        impl Machine for $t {
-            fn poll(&mut self, now: Instant) -> Action {
-                <$t>::poll(self, now)
-            }
-            fn handle_response(&mut self, now: Instant, attempt: Attempt, r: Response<Vec<u8>>) {
-                <$t>::handle_response(self, now, attempt, r)
-            }
-            fn handle_transport_error(
-                &mut self,
-                now: Instant,
-                attempt: Attempt,
-                e: TransportError,
-            ) {
-                <$t>::handle_transport_error(self, now, attempt, e)
-            }
-            fn poll_event(&mut self) -> Option<Event> {
-                <$t>::poll_event(self)
-            }
-        }
-    };
-}
-machine!(Watch);
-machine!(Run);
-
 /// What a drive did.
 #[derive(Debug)]
 pub struct Trace {
@@ -449,8 +415,8 @@ impl Trace {
 /// Drives `machine` against `server` from `start`, jumping the clock, until
 /// Done or `max_actions`. Checks on the way: every Wait is in the future, and
 /// nothing goes to the server before a Retry-After it asked for ends.
-pub fn drive(
-    machine: &mut dyn Machine,
+pub fn drive<M: Machine>(
+    machine: &mut M,
     server: &mut Server,
     start: Instant,
     max_actions: usize,
