@@ -1,15 +1,175 @@
-//! The `sarvam-doc` command-line tool.
+//! `sarvam-doc`: run documents through Sarvam AI's Document Intelligence
+//! job API, watch jobs, and run a local simulator of the API.
 //!
-//! **Not built yet.** It will offer `status`, `wait`, `run`, `sim` and `demo`
-//! as described in the project's design; until then it says so and exits 2.
+//! Exit codes: 0 completed · 1 error (API, transport, protocol, I/O) ·
+//! 2 usage or bad input · 3 partially completed · 4 job failed · 5 gave up
+//! waiting (deadline, or a job stalled) · 130 interrupted (Ctrl-C).
 #![forbid(unsafe_code)]
 
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Prints a line to stderr, ignoring a closed pipe.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+mod commands;
+mod report;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
+
+/// Run documents through Sarvam AI's Document Intelligence job API.
+///
+/// The API key comes from SARVAM_API_KEY or --api-key-file, never from the
+/// command line. Exit codes: 0 completed, 1 error, 2 usage or bad input,
+/// 3 partially completed, 4 job failed, 5 gave up waiting, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "sarvam-doc", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct Global {
+    /// The API's base URL (https, or http to loopback).
+    #[arg(long, env = "SARVAM_BASE_URL", default_value = sarvam_doc_core::DEFAULT_BASE_URL, global = true)]
+    base_url: String,
+    /// Read the API key from this file instead of SARVAM_API_KEY.
+    #[arg(long, value_name = "PATH", global = true)]
+    api_key_file: Option<PathBuf>,
+    /// Show each request (method, path, status, time) on stderr. Never the key.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a job's status.
+    Status {
+        /// The job's id (a UUID).
+        job_id: String,
+        /// Print one JSON document: the status with the API's field names, plus the outcome.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait for a job to end, then show how it ended.
+    Wait {
+        /// The job's id (a UUID).
+        job_id: String,
+        /// Give up after this many seconds (exit 5).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Print one JSON document: the status with the API's field names, plus the outcome.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run files through the whole job: create, upload, start, wait, download.
+    Run(commands::RunArgs),
+    /// Run the local simulator of the API in the foreground.
+    Sim(commands::SimArgs),
+    /// Run a generated sample document through an in-process simulator.
+    Demo {
+        /// Where to put the outputs.
+        #[arg(long, default_value = "sarvam-demo-output")]
+        out: PathBuf,
+    },
+}
+
+/// The exit codes of the CLI contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Exit {
+    Completed = 0,
+    PartiallyCompleted = 3,
+    Failed = 4,
+    GaveUp = 5,
+    Error = 1,
+    Usage = 2,
+    Interrupted = 130,
+}
+
+impl Exit {
+    /// How bad an exit is, to pick one for several files.
+    fn severity(self) -> u8 {
+        match self {
+            Exit::Completed => 0,
+            Exit::PartiallyCompleted => 1,
+            Exit::Failed => 2,
+            Exit::GaveUp => 3,
+            Exit::Error => 4,
+            Exit::Usage => 5,
+            Exit::Interrupted => 6,
+        }
+    }
+}
+
+/// A failure that ends the command: its exit code and one clear line.
+#[derive(Debug)]
+struct Failure {
+    exit: Exit,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::Usage,
+            message: message.into(),
+        }
+    }
+
+    fn error(message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::Error,
+            message: message.into(),
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    eprintln!(
-        "sarvam-doc {}: the command-line tool is not built yet; use the sarvam-doc-core library",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::from(2)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Exit::Usage as u8 } else { 0 });
+        }
+    };
+    if cli.global.verbose {
+        report::init_verbose();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Error as u8);
+        }
+    };
+    let result = runtime.block_on(commands::dispatch(cli));
+    // Stop at once: nothing left to wait for (the simulator's threads, pooled connections).
+    runtime.shutdown_background();
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(failure) => {
+            err!("error: {}", failure.message);
+            ExitCode::from(failure.exit as u8)
+        }
+    }
 }

@@ -71,9 +71,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sarvam_doc_core::http::{self, Response};
 use sarvam_doc_core::{
-    Action, Api, Body, Config, CreateJobRequest, CreateJobResponse, Document,
-    DownloadFilesResponse, Endpoint, Event, JobId, JobStatus, Machine, Outcome, Policy, Run, Send,
-    Sink, TransportError, TransportErrorKind, UploadFilesRequest, UploadFilesResponse, Watch,
+    Action, Api, Attempt, Body, Config, CreateJobRequest, CreateJobResponse, Document,
+    DownloadFilesResponse, Endpoint, Event, JobId, JobStatus, Machine, Outcome, Policy, Run, Sink,
+    TransportError, TransportErrorKind, UploadFilesRequest, UploadFilesResponse, Watch,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -363,7 +363,9 @@ impl Client {
             match action {
                 Action::Send(send) => {
                     let attempt = send.attempt;
-                    match self.exchange(send, files).await {
+                    let exchanged =
+                        self.exchange(send.request, send.timeout, &send.sink, files, Some(attempt));
+                    match exchanged.await {
                         Ok(response) => machine.handle_response(Instant::now(), attempt, response),
                         Err(Failure::Transport(e)) => {
                             machine.handle_transport_error(Instant::now(), attempt, e)
@@ -392,7 +394,7 @@ impl Client {
             limit: self.api.config().max_json_body(),
         };
         let files = Files::none();
-        let exchange = self.timed(request, self.policy.request_timeout, &sink, &files);
+        let exchange = self.exchange(request, self.policy.request_timeout, &sink, &files, None);
         exchange.await.map_err(|e| match e {
             Failure::Transport(t) => Error::Core(t.into()),
             Failure::Local(path, source) | Failure::Input(path, source) => {
@@ -401,18 +403,27 @@ impl Client {
         })
     }
 
-    async fn exchange(&self, send: Send, files: &Files) -> Result<Response<Vec<u8>>, Failure> {
-        let endpoint = send.request.extensions().get::<Endpoint>().copied();
+    /// One request, in a tracing span (endpoint, method, path, attempt:
+    /// never the key or the query, which may hold a signature).
+    async fn exchange(
+        &self,
+        request: http::Request<Body>,
+        timeout: Duration,
+        sink: &Sink,
+        files: &Files,
+        attempt: Option<Attempt>,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let endpoint = request.extensions().get::<Endpoint>().copied();
         let span = tracing::debug_span!(
             "sarvam_doc.request",
             endpoint = endpoint.map_or("other", Endpoint::name),
-            method = %send.request.method(),
-            path = send.request.uri().path(),
-            attempt = send.attempt.get(),
+            method = %request.method(),
+            path = request.uri().path(),
+            attempt = attempt.map_or(0, Attempt::get),
         );
         let started = Instant::now();
         let result = tracing::Instrument::instrument(
-            self.timed(send.request, send.timeout, &send.sink, files),
+            self.timed(request, timeout, sink, files),
             span.clone(),
         )
         .await;

@@ -57,9 +57,9 @@ use std::time::{Duration, Instant};
 
 use sarvam_doc_core::http::{self, Response};
 use sarvam_doc_core::{
-    Action, Api, Body, Config, CreateJobRequest, CreateJobResponse, Document,
-    DownloadFilesResponse, Endpoint, Event, JobId, JobStatus, Machine, Outcome, Policy, Run, Send,
-    Sink, TransportError, TransportErrorKind, UploadFilesRequest, UploadFilesResponse, Watch,
+    Action, Api, Attempt, Body, Config, CreateJobRequest, CreateJobResponse, Document,
+    DownloadFilesResponse, Endpoint, Event, JobId, JobStatus, Machine, Outcome, Policy, Run, Sink,
+    TransportError, TransportErrorKind, UploadFilesRequest, UploadFilesResponse, Watch,
 };
 
 pub use sarvam_doc_core;
@@ -247,7 +247,8 @@ impl Client {
             match action {
                 Action::Send(send) => {
                     let attempt = send.attempt;
-                    match self.exchange(send, files) {
+                    match self.exchange(send.request, send.timeout, send.sink, files, Some(attempt))
+                    {
                         Ok(response) => machine.handle_response(Instant::now(), attempt, response),
                         Err(Failure::Transport(e)) => {
                             machine.handle_transport_error(Instant::now(), attempt, e)
@@ -276,43 +277,49 @@ impl Client {
     fn call(&self, request: http::Request<Body>) -> Result<Response<Vec<u8>>, Error> {
         let timeout = self.policy.request_timeout;
         let limit = self.api.config().max_json_body();
-        self.send_memory(request, timeout, limit)
-            .map_err(|e| match e {
-                Failure::Transport(t) => Error::Core(t.into()),
-                Failure::Local(path, source) | Failure::Input(path, source) => {
-                    Error::Input { path, source }
-                }
-            })
+        self.exchange(
+            request,
+            timeout,
+            Sink::Memory { limit },
+            &Files::none(),
+            None,
+        )
+        .map_err(|e| match e {
+            Failure::Transport(t) => Error::Core(t.into()),
+            Failure::Local(path, source) | Failure::Input(path, source) => {
+                Error::Input { path, source }
+            }
+        })
     }
 
-    /// Sends one request of a machine, streaming files as its sink says.
-    fn exchange(&self, send: Send, files: &Files<'_>) -> Result<Response<Vec<u8>>, Failure> {
-        let endpoint = send.request.extensions().get::<Endpoint>().copied();
+    /// Sends one request, streaming files as its sink says, in a tracing
+    /// span (endpoint, method, path, attempt: never the key or the query,
+    /// which may hold a signature).
+    fn exchange(
+        &self,
+        request: http::Request<Body>,
+        timeout: Duration,
+        sink: Sink,
+        files: &Files<'_>,
+        attempt: Option<Attempt>,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let endpoint = request.extensions().get::<Endpoint>().copied();
         let span = tracing::debug_span!(
             "sarvam_doc.request",
             endpoint = endpoint.map_or("other", Endpoint::name),
-            method = %send.request.method(),
-            path = send.request.uri().path(),
-            attempt = send.attempt.get(),
+            method = %request.method(),
+            path = request.uri().path(),
+            attempt = attempt.map_or(0, Attempt::get),
         );
         let _entered = span.enter();
         let started = Instant::now();
-        let result = match send.sink {
-            Sink::Memory { limit } => {
-                self.send_memory_with(send.request, send.timeout, limit, files)
-            }
+        let result = match sink {
+            Sink::Memory { limit } => self.send_memory(request, timeout, limit, files),
             Sink::File {
                 name,
                 expected_len,
                 error_limit,
-            } => self.send_to_file(
-                send.request,
-                send.timeout,
-                &name,
-                expected_len,
-                error_limit,
-                files,
-            ),
+            } => self.send_to_file(request, timeout, &name, expected_len, error_limit, files),
         };
         match &result {
             Ok(r) => tracing::debug!(
@@ -329,15 +336,6 @@ impl Client {
     }
 
     fn send_memory(
-        &self,
-        request: http::Request<Body>,
-        timeout: Duration,
-        limit: usize,
-    ) -> Result<Response<Vec<u8>>, Failure> {
-        self.send_memory_with(request, timeout, limit, &Files::none())
-    }
-
-    fn send_memory_with(
         &self,
         request: http::Request<Body>,
         timeout: Duration,

@@ -1,0 +1,387 @@
+//! What the CLI shows: progress on stderr, results on stdout, as text or JSON.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sarvam_doc_core::{Event, GiveUpReason, JobId, JobState, JobStatus, Outcome};
+use serde_json::{Value, json};
+
+use crate::Exit;
+
+/// `--verbose`: the transports' request spans (method, path, status, time)
+/// on stderr. They never hold the key.
+pub(crate) fn init_verbose() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("sarvam_doc_hyper", tracing::Level::DEBUG);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_target(false)
+                .compact(),
+        )
+        .with(filter)
+        .try_init();
+}
+
+/// One file's result, for the summary.
+#[derive(Debug)]
+pub(crate) struct FileResult {
+    pub(crate) file: String,
+    pub(crate) job_id: Option<JobId>,
+    pub(crate) exit: Exit,
+    pub(crate) label: String,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) error: Option<String>,
+    pub(crate) seconds: f64,
+    pub(crate) output: Option<String>,
+}
+
+impl FileResult {
+    /// The result of a run that ended without one (its task panicked).
+    pub(crate) fn lost(file: &str) -> Self {
+        FileResult {
+            file: file.to_owned(),
+            job_id: None,
+            exit: Exit::Error,
+            label: "error".into(),
+            outcome: None,
+            error: Some("the run stopped unexpectedly; please report it".into()),
+            seconds: 0.0,
+            output: None,
+        }
+    }
+}
+
+/// Progress of several files: bars when stderr is a terminal, else lines.
+pub(crate) struct Progress {
+    names: Vec<String>,
+    bars: Option<(MultiProgress, Vec<ProgressBar>)>,
+    job_ids: Mutex<Vec<Option<JobId>>>,
+    pages: Mutex<Vec<Option<(u32, u32)>>>,
+}
+
+impl Progress {
+    pub(crate) fn new(names: &[String]) -> Self {
+        let bars = std::io::stderr().is_terminal().then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let style =
+                ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {pos}/{len} pages  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            let bars = names
+                .iter()
+                .map(|name| {
+                    let bar = multi.add(ProgressBar::new(0));
+                    bar.set_style(style.clone());
+                    bar.set_prefix(name.clone());
+                    bar.set_message("waiting");
+                    bar
+                })
+                .collect();
+            (multi, bars)
+        });
+        Progress {
+            names: names.to_vec(),
+            bars,
+            job_ids: Mutex::new(vec![None; names.len()]),
+            pages: Mutex::new(vec![None; names.len()]),
+        }
+    }
+
+    /// The job of each file, once created.
+    pub(crate) fn job_ids(&self) -> Vec<Option<JobId>> {
+        self.job_ids.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn event(&self, i: usize, event: &Event) {
+        if let Event::JobCreated(id) = event
+            && let Ok(mut ids) = self.job_ids.lock()
+            && let Some(slot) = ids.get_mut(i)
+        {
+            *slot = Some(*id);
+        }
+        let line = match event {
+            Event::JobCreated(id) => format!("created job {id}"),
+            Event::Uploaded { len, .. } => format!("uploaded {len} bytes"),
+            Event::Started => "started".into(),
+            Event::StateChanged { to, .. } => to.to_string(),
+            Event::Pages(p) => {
+                let changed = self.pages.lock().ok().is_some_and(|mut seen| {
+                    let now = Some((p.total, p.processed));
+                    let changed = seen.get(i).copied().flatten() != now;
+                    if let Some(slot) = seen.get_mut(i) {
+                        *slot = now;
+                    }
+                    changed
+                });
+                if let Some((_, bars)) = &self.bars
+                    && let Some(bar) = bars.get(i)
+                {
+                    bar.set_length(u64::from(p.total));
+                    bar.set_position(u64::from(p.processed));
+                    return;
+                }
+                if !changed {
+                    return;
+                }
+                format!(
+                    "{}/{} pages processed ({} failed)",
+                    p.processed, p.total, p.failed
+                )
+            }
+            Event::Retrying {
+                endpoint,
+                after,
+                error,
+            } => {
+                format!(
+                    "{} failed, retrying in {:.1} s: {error}",
+                    endpoint.name(),
+                    after.as_secs_f64()
+                )
+            }
+            Event::StartUnconfirmed { .. } => {
+                "the start may not have gone through; watching the job instead of starting it twice"
+                    .into()
+            }
+            Event::Downloaded(o) => format!("downloaded {}", o.name),
+            _ => return,
+        };
+        match &self.bars {
+            Some((_, bars)) => {
+                if let Some(bar) = bars.get(i) {
+                    bar.set_message(line);
+                }
+            }
+            None => err!("{}: {line}", self.names.get(i).map_or("", String::as_str)),
+        }
+    }
+
+    pub(crate) fn finish(&self, i: usize, label: &str) {
+        if let Some((_, bars)) = &self.bars
+            && let Some(bar) = bars.get(i)
+        {
+            bar.finish_with_message(label.to_owned());
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Some((multi, _)) = &self.bars {
+            let _ = multi.clear();
+        }
+    }
+}
+
+pub(crate) fn print_json(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+}
+
+/// The outcome of a bare status, by state.
+pub(crate) fn state_outcome(state: &JobState) -> Value {
+    let kind = match state {
+        JobState::Completed => "completed",
+        JobState::PartiallyCompleted => "partially_completed",
+        JobState::Failed => "failed",
+        _ => "in_progress",
+    };
+    json!({"kind": kind})
+}
+
+/// The status with the API's own field names, plus `outcome`.
+pub(crate) fn status_json(status: &JobStatus, outcome: Value) -> Value {
+    let mut value = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("outcome".into(), outcome);
+    }
+    value
+}
+
+fn outcome_value(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::GaveUp { reason, .. } => {
+            let why = match reason {
+                GiveUpReason::Deadline(_) => "deadline",
+                GiveUpReason::Stalled { .. } => "stalled",
+                GiveUpReason::RetriesExhausted { .. } => "retries_exhausted",
+                GiveUpReason::Refused(_) => "refused",
+                GiveUpReason::Unconfirmed(_) => "unconfirmed",
+                _ => "other",
+            };
+            json!({"kind": "gave_up", "reason": why, "message": reason.to_string()})
+        }
+        other => match other.status() {
+            Some(status) => state_outcome(&status.job_state),
+            None => json!({"kind": "unknown"}),
+        },
+    }
+}
+
+/// How a wait ended: the last status seen (if any) plus `outcome`.
+pub(crate) fn outcome_json(outcome: &Outcome) -> Value {
+    match outcome.status() {
+        Some(status) => status_json(status, outcome_value(outcome)),
+        None => {
+            json!({"job_id": outcome.job_id().map(|j| j.to_string()), "outcome": outcome_value(outcome)})
+        }
+    }
+}
+
+pub(crate) fn run_json(results: &[FileResult]) -> Value {
+    let files: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let outcome = match (&r.outcome, &r.error) {
+                (_, Some(e)) => json!({"kind": "error", "message": e}),
+                (Some(o), None) => outcome_value(o),
+                (None, None) => json!({"kind": "unknown"}),
+            };
+            json!({
+                "file": r.file,
+                "job_id": r.job_id.map(|j| j.to_string()),
+                "outcome": outcome,
+                "status": r.outcome.as_ref().and_then(Outcome::status),
+                "seconds": (r.seconds * 1000.0).round() / 1000.0,
+                "output": r.output,
+                "exit_code": r.exit as u8,
+            })
+        })
+        .collect();
+    json!({"files": files})
+}
+
+pub(crate) fn print_status(status: &JobStatus) {
+    let p = status.pages();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "job {}: {}", status.job_id, status.job_state);
+    let _ = writeln!(
+        out,
+        "  pages:   {} total, {} processed, {} succeeded, {} failed",
+        p.total, p.processed, p.succeeded, p.failed
+    );
+    let _ = writeln!(out, "  created: {}", rfc3339(status.created_at));
+    let _ = writeln!(out, "  updated: {}", rfc3339(status.updated_at));
+    if !status.error_message.is_empty() {
+        let _ = writeln!(out, "  error:   {}", status.error_message);
+    }
+    let errors: Vec<_> = status.page_errors().collect();
+    if !errors.is_empty() {
+        let _ = writeln!(out, "  page errors:");
+        for e in errors {
+            let _ = writeln!(
+                out,
+                "    page {}: {} ({})",
+                e.page_number, e.error_message, e.error_code
+            );
+        }
+    }
+}
+
+fn rfc3339(t: sarvam_doc_core::time::OffsetDateTime) -> String {
+    t.format(&sarvam_doc_core::time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+pub(crate) fn print_summary(results: &[FileResult]) {
+    let rows: Vec<[String; 6]> = results
+        .iter()
+        .map(|r| {
+            let pages = r
+                .outcome
+                .as_ref()
+                .and_then(Outcome::status)
+                .map(JobStatus::pages);
+            [
+                r.file.clone(),
+                r.job_id.map_or_else(|| "-".into(), |j| j.to_string()),
+                r.label.clone(),
+                pages.map_or_else(|| "-".into(), |p| format!("{}/{}", p.succeeded, p.failed)),
+                format!("{:.1}", r.seconds),
+                r.output.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let header = [
+        "FILE",
+        "JOB ID",
+        "OUTCOME",
+        "PAGES OK/FAILED",
+        "SECONDS",
+        "OUTPUT",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let _ = writeln!(out, "{}", line(&header.map(str::to_owned)));
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    for r in results {
+        if let Some(e) = &r.error {
+            err!("error: {}: {e}", r.file);
+        } else if let Some(Outcome::GaveUp { reason, .. }) = &r.outcome {
+            err!("{}: gave up: {reason}", r.file);
+        } else if let Some(Outcome::Failed { status }) = &r.outcome
+            && !status.error_message.is_empty()
+        {
+            err!("{}: the job failed: {}", r.file, status.error_message);
+        }
+    }
+}
+
+/// Unzips `zips` into `pages_dir` (inside the staging folder), then moves
+/// it to `target` in one rename: a reader never sees half the pages.
+pub(crate) fn publish(
+    zips: &[PathBuf],
+    pages_dir: &Path,
+    target: &Path,
+    overwrite: bool,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(pages_dir)?;
+    for zip_path in zips {
+        let mut archive =
+            zip::ZipArchive::new(std::fs::File::open(zip_path)?).map_err(std::io::Error::other)?;
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(std::io::Error::other)?;
+            // Names that would climb out of the folder are skipped.
+            let Some(name) = entry.enclosed_name() else {
+                continue;
+            };
+            let path = pages_dir.join(name);
+            if entry.is_dir() {
+                std::fs::create_dir_all(&path)?;
+                continue;
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut file = std::fs::File::create(&path)?;
+            std::io::copy(&mut entry, &mut file)?;
+        }
+    }
+    if overwrite && target.exists() {
+        std::fs::remove_dir_all(target)?;
+    }
+    std::fs::rename(pages_dir, target)
+}
