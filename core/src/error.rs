@@ -415,17 +415,24 @@ impl From<TransportError> for Error {
     }
 }
 
-/// A bounded, single-line, printable excerpt of a body.
+/// A bounded, single-line, printable excerpt of a body: at most
+/// [`EXCERPT_LIMIT`] bytes of text (plus `…` when cut), whatever the bytes.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let cut = body.len().min(EXCERPT_LIMIT);
     let text = String::from_utf8_lossy(&body[..cut]);
-    let mut out: String = text
+    let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    // Invalid bytes become U+FFFD, three bytes each: bound the text, not the input.
+    let truncated = body.len() > cut || clean.len() > EXCERPT_LIMIT;
+    let mut out = bounded(clean, EXCERPT_LIMIT);
+    if out.ends_with('…') {
+        out.pop();
+    }
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
-    if body.len() > cut {
+    if truncated {
         out.push('…');
     }
     out
@@ -496,7 +503,27 @@ mod tests {
         assert_eq!(excerpt(&[0xff, b'a']), "\u{fffd}a");
         // A multi-byte character cut at the limit does not panic.
         let wide = "ह".repeat(400);
-        let _ = excerpt(wide.as_bytes());
+        assert!(excerpt(wide.as_bytes()).len() <= EXCERPT_LIMIT + '…'.len_utf8());
+    }
+
+    /// Found by the `parse_error` fuzz target: 512 invalid bytes became 512
+    /// replacement characters of three bytes each.
+    #[test]
+    fn excerpts_of_invalid_utf8_stay_within_the_limit() {
+        let e = excerpt(&[0xff; 600]);
+        assert!(
+            e.len() <= EXCERPT_LIMIT + '…'.len_utf8(),
+            "{} bytes",
+            e.len()
+        );
+        assert!(e.ends_with('…'));
+        let error = crate::parse_error(
+            &http::Response::builder()
+                .status(500)
+                .body(vec![0xc3u8; 2000])
+                .unwrap(),
+        );
+        assert!(error.message.len() <= EXCERPT_LIMIT + '…'.len_utf8());
     }
 
     #[test]

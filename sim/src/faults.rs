@@ -94,7 +94,8 @@ pub enum Fault {
     HighLoad,
     /// 500 `internal_server_error`, before any effect.
     Internal,
-    /// Answer normally, but only after this delay.
+    /// Let the request take effect, then answer only after this delay (a
+    /// client that times out first has still had its effect).
     Delay(Duration),
     /// Close the connection before the request takes effect.
     DropBefore,
@@ -193,8 +194,9 @@ impl RandomFaults {
 pub struct FaultPlan {
     /// Faults per route, used in order, one per request.
     pub scripted: HashMap<Route, VecDeque<Fault>>,
-    /// Faults at random, for requests with no scripted fault left.
-    pub random: Option<RandomFaults>,
+    /// Faults at random, for requests with no scripted fault left: the
+    /// first plan whose routes include the request's decides.
+    pub random: Vec<RandomFaults>,
 }
 
 impl FaultPlan {
@@ -205,10 +207,10 @@ impl FaultPlan {
         self
     }
 
-    /// Sets the random faults.
+    /// Adds a plan of random faults (after those added before).
     #[must_use]
     pub fn random(mut self, random: RandomFaults) -> Self {
-        self.random = Some(random);
+        self.random.push(random);
         self
     }
 }
@@ -217,17 +219,21 @@ impl FaultPlan {
 #[derive(Debug)]
 pub(crate) struct Faults {
     scripted: HashMap<Route, VecDeque<Fault>>,
-    random: Option<(RandomFaults, fastrand::Rng)>,
+    random: Vec<(RandomFaults, fastrand::Rng)>,
 }
 
 impl Faults {
     pub(crate) fn new(plan: FaultPlan) -> Self {
         Faults {
             scripted: plan.scripted,
-            random: plan.random.map(|r| {
-                let rng = fastrand::Rng::with_seed(r.seed);
-                (r, rng)
-            }),
+            random: plan
+                .random
+                .into_iter()
+                .map(|r| {
+                    let rng = fastrand::Rng::with_seed(r.seed);
+                    (r, rng)
+                })
+                .collect(),
         }
     }
 
@@ -240,8 +246,11 @@ impl Faults {
         if let Some(f) = self.scripted.get_mut(&route).and_then(VecDeque::pop_front) {
             return Some(f);
         }
-        let (plan, rng) = self.random.as_mut()?;
-        if !(plan.routes.is_empty() || plan.routes.contains(&route)) || plan.kinds.is_empty() {
+        let (plan, rng) = self
+            .random
+            .iter_mut()
+            .find(|(plan, _)| plan.routes.is_empty() || plan.routes.contains(&route))?;
+        if plan.kinds.is_empty() {
             return None;
         }
         if rng.u32(0..100) < plan.percent {
@@ -289,6 +298,16 @@ mod tests {
             .filter(|_| f.take(Route::Status).is_some())
             .count();
         assert!((400..600).contains(&hits), "{hits}");
+        // Plans by route: the first whose routes match decides.
+        let mut only_create = RandomFaults::new(100, vec![Fault::HighLoad], 1);
+        only_create.routes = vec![Route::CreateJob];
+        let mut f = Faults::new(
+            FaultPlan::default()
+                .random(only_create)
+                .random(RandomFaults::new(100, vec![Fault::Internal], 2)),
+        );
+        assert_eq!(f.take(Route::CreateJob), Some(Fault::HighLoad));
+        assert_eq!(f.take(Route::Status), Some(Fault::Internal));
         // The same seed gives the same faults.
         let draw = || {
             let mut f = Faults::new(FaultPlan::default().random(RandomFaults::new(

@@ -183,8 +183,17 @@ impl Shared {
         lock(&self.faults).take(route)
     }
 
-    fn log(&self, entry: LoggedRequest) {
-        lock(&self.log).push(entry);
+    /// Logs a request; returns its place, to add the status later.
+    fn log(&self, entry: LoggedRequest) -> usize {
+        let mut log = lock(&self.log);
+        log.push(entry);
+        log.len() - 1
+    }
+
+    fn log_status(&self, entry: usize, status: u16) {
+        if let Some(e) = lock(&self.log).get_mut(entry) {
+            e.status = Some(status);
+        }
     }
 
     fn insert_job(&self, job: jobs::Job) {
@@ -364,7 +373,7 @@ impl Simulator {
         &self.shared.config.api_key
     }
 
-    /// Every request received so far, in the order answered.
+    /// Every request received so far, in the order they arrived.
     #[must_use]
     pub fn requests(&self) -> Vec<LoggedRequest> {
         lock(&self.shared.log).clone()

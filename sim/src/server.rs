@@ -117,7 +117,8 @@ pub(crate) async fn handle(
     let arrived = Instant::now();
     let route = route(origin, request.method(), request.uri().path());
     let fault = route.and_then(|r| shared.take_fault(r));
-    let mut entry = LoggedRequest {
+    // Logged on arrival, so a request shows even while it is being answered.
+    let entry = shared.log(LoggedRequest {
         at: arrived,
         origin,
         route,
@@ -126,10 +127,11 @@ pub(crate) async fn handle(
         headers: request.headers().clone(),
         fault: fault.clone(),
         status: None,
-    };
+    });
     let result = answer(&shared, origin, route, fault, request).await;
-    entry.status = result.as_ref().ok().map(|r| r.status().as_u16());
-    shared.log(entry);
+    if let Ok(response) = &result {
+        shared.log_status(entry, response.status().as_u16());
+    }
     result
 }
 
@@ -147,10 +149,6 @@ async fn answer(
     );
     let storage = origin == Origin::Storage;
     let before = match &fault {
-        Some(Fault::Delay(d)) => {
-            tokio::time::sleep(*d).await;
-            None
-        }
         Some(Fault::DropBefore) => return Err(Dropped),
         Some(Fault::RateLimited(after)) => Some(rate_limited(*after, storage)),
         Some(Fault::QuotaExhausted) if !storage => Some(Answer::error(
@@ -195,6 +193,8 @@ async fn answer(
     // Faults that act after the request took effect.
     let mut cut = false;
     match &fault {
+        // A slow server: the work is done, the answer comes late.
+        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         Some(Fault::DropAfter) => return Err(Dropped),
         Some(Fault::Truncated) => cut = true,
         Some(Fault::InvalidJson) if answer.json && answer.status.is_success() => {

@@ -1,0 +1,313 @@
+//! What the fuzz targets share: turning fuzz bytes into HTTP answers, and a
+//! checked driver for the state machines.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arbitrary::Arbitrary;
+use sarvam_doc_core::http::Response;
+use sarvam_doc_core::{
+    Action, Api, ApiKey, Attempt, Config, Endpoint, JobState, Machine, Outcome, Policy,
+    TransportError, TransportErrorKind,
+};
+use serde_json::json;
+
+/// The job every answer is about (or, when the fuzzer says so, another).
+pub const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const OTHER_JOB: &str = "00000000-0000-4000-8000-000000000001";
+
+/// An `Api` on loopback with a fixed key.
+pub fn api() -> Arc<Api> {
+    let key = ApiKey::new("fuzz-key").unwrap_or_else(|_| unreachable!());
+    let config = Config::builder(key)
+        .base_url("http://127.0.0.1:4010")
+        .max_json_body(64 * 1024)
+        .build()
+        .unwrap_or_else(|_| unreachable!());
+    Arc::new(Api::new(config))
+}
+
+/// A response from raw fuzz bytes: two bytes of status (folded into
+/// 100..=599), one byte choosing headers, the rest the body.
+pub fn raw_response(data: &[u8]) -> Response<Vec<u8>> {
+    let (status, flags, body) = match data {
+        [a, b, f, rest @ ..] => (u16::from_be_bytes([*a, *b]) % 500 + 100, *f, rest),
+        _ => (200, 0, data),
+    };
+    let mut builder = Response::builder().status(status);
+    if flags & 1 != 0 {
+        builder = builder.header("x-request-id", "20261129_fuzz");
+    }
+    if flags & 2 != 0 {
+        builder = builder.header("retry-after", u64::from(flags >> 2).to_string());
+    }
+    if flags & 4 != 0 {
+        builder = builder
+            .header("retry-after", "Sun, 29 Nov 2026 10:00:30 GMT")
+            .header("date", "Sun, 29 Nov 2026 10:00:00 GMT");
+    }
+    builder.body(body.to_vec()).unwrap_or_default()
+}
+
+/// What the fuzzer does next to a machine.
+#[derive(Arbitrary, Debug)]
+pub enum Op {
+    /// Let time pass (in units of 50 ms).
+    Advance(u16),
+    /// Poll the machine.
+    Poll,
+    /// Answer the request in flight (or an older one, if `stale`).
+    Answer {
+        status: Status,
+        body: BodyKind,
+        retry_after: Option<u8>,
+        stale: bool,
+    },
+    /// Fail the request in flight.
+    Fail { kind: u8, stale: bool },
+}
+
+/// A status code, mostly plausible.
+#[derive(Arbitrary, Debug)]
+pub enum Status {
+    Ok,
+    Accepted,
+    Created,
+    Code(u16),
+}
+
+impl Status {
+    fn code(&self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::Accepted => 202,
+            Status::Created => 201,
+            Status::Code(c) => c % 500 + 100,
+        }
+    }
+}
+
+/// The body of an answer.
+#[derive(Arbitrary, Debug)]
+pub enum BodyKind {
+    /// The right shape for the endpoint, with these values.
+    Fitting {
+        state: u8,
+        processed: u8,
+        total: u8,
+        failed: u8,
+        other_job: bool,
+        name: u8,
+    },
+    /// An error body with this code.
+    Error { code: u8 },
+    /// Anything.
+    Raw(Vec<u8>),
+}
+
+const STATES: [&str; 7] = [
+    "Accepted",
+    "Pending",
+    "Running",
+    "Completed",
+    "PartiallyCompleted",
+    "Failed",
+    "Mystery",
+];
+const CODES: [&str; 7] = [
+    "rate_limit_exceeded_error",
+    "insufficient_quota_error",
+    "high_load_error",
+    "internal_server_error",
+    "invalid_request_error",
+    "not_found_error",
+    "brand_new_error",
+];
+const NAMES: [&str; 5] = ["doc.pdf", "../../etc/passwd", "", "a/b.zip", "..."];
+
+fn body(endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
+    match kind {
+        BodyKind::Raw(bytes) => bytes.clone(),
+        BodyKind::Error { code } => {
+            json!({"error": {"message": "fuzz", "code": CODES[*code as usize % CODES.len()]}})
+                .to_string()
+                .into_bytes()
+        }
+        BodyKind::Fitting {
+            state,
+            processed,
+            total,
+            failed,
+            other_job,
+            name,
+        } => {
+            let job = if *other_job { OTHER_JOB } else { JOB };
+            let state = STATES[*state as usize % STATES.len()];
+            let name = NAMES[*name as usize % NAMES.len()];
+            let value = match endpoint {
+                Endpoint::CreateJob => json!({"job_id": job, "storage_container_type": "Azure",
+                    "job_parameters": {"language": "hi-IN", "output_format": "md"}, "job_state": "Accepted"}),
+                Endpoint::UploadFiles => {
+                    json!({"job_id": job, "job_state": "Accepted", "storage_container_type": "Azure",
+                    "upload_urls": {name: {"file_url": "http://127.0.0.1:4011/u?sig=1"}}})
+                }
+                Endpoint::DownloadFiles => {
+                    json!({"job_id": job, "job_state": state, "storage_container_type": "Azure",
+                    "download_urls": {name: {"file_url": "http://127.0.0.1:4011/d?sig=1", "file_metadata": {"fileSize": total}}}})
+                }
+                _ => {
+                    json!({"job_id": job, "job_state": state, "created_at": "2026-11-29T10:00:00Z",
+                    "updated_at": "2026-11-29T10:00:01Z", "storage_container_type": "Azure",
+                    "job_details": [{"inputs": [], "outputs": [], "state": "Running", "total_pages": total,
+                        "pages_processed": processed, "pages_failed": failed,
+                        "page_errors": [{"page_number": 1, "error_code": "x", "error_message": "y"}]}]})
+                }
+            };
+            value.to_string().into_bytes()
+        }
+    }
+}
+
+/// What a fed answer says about whether the request surely did not take effect.
+fn surely_not_processed(status: u16, kind: &BodyKind) -> bool {
+    let quota = matches!(kind, BodyKind::Error { code } if CODES[*code as usize % CODES.len()] == "insufficient_quota_error");
+    // 408: the server gave up waiting for the request; 429 (but for quota) and
+    // 503: answered before any work.
+    status == 408 || (status == 429 && !quota) || status == 503
+}
+
+/// The policy the machines are fuzzed with: short, so deadlines are reached.
+pub fn policy() -> Policy {
+    let mut p = Policy::default();
+    p.deadline = Some(Duration::from_secs(600));
+    p.request_timeout = Duration::from_secs(30);
+    p.stall_limit = Some(Duration::from_secs(120));
+    p
+}
+
+/// Drives `machine` through `ops`, asserting the promises every machine
+/// keeps. `is_run` adds the run's: no second create unless the first surely
+/// did not take effect.
+pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bool) {
+    let policy = policy();
+    let deadline = start + policy.deadline.unwrap_or_default();
+    let mut now = start;
+    let mut in_flight: Option<(Attempt, Endpoint)> = None;
+    let mut past: Vec<(Attempt, Endpoint)> = Vec::new();
+    let mut done: Option<Outcome> = None;
+    let mut creates = 0u32;
+    let mut last_create_surely_not = false;
+    for op in ops {
+        match op {
+            Op::Advance(units) => now += Duration::from_millis(u64::from(*units) * 50),
+            Op::Poll => match machine.poll(now) {
+                Action::Send(send) => {
+                    assert!(done.is_none(), "sent after Done");
+                    assert!(now < deadline, "sent at or after the deadline");
+                    let endpoint = send
+                        .request
+                        .extensions()
+                        .get::<Endpoint>()
+                        .copied()
+                        .unwrap_or(Endpoint::Status);
+                    assert_eq!(
+                        send.request.headers().contains_key("api-subscription-key"),
+                        endpoint.is_api(),
+                        "the key goes to the API only"
+                    );
+                    if endpoint == Endpoint::CreateJob {
+                        if creates > 0 {
+                            assert!(
+                                last_create_surely_not,
+                                "a second create after one that may have taken effect"
+                            );
+                        }
+                        creates += 1;
+                        last_create_surely_not = false;
+                    }
+                    if let Some(old) = in_flight.replace((send.attempt, endpoint)) {
+                        past.push(old);
+                    }
+                }
+                Action::Wait { until, .. } => {
+                    assert!(until > now, "a Wait that is not in the future");
+                    assert!(done.is_none(), "waited after Done");
+                }
+                Action::Done(outcome) => {
+                    if let Some(previous) = &done {
+                        assert_eq!(previous, &outcome, "Done changed");
+                    }
+                    if let Outcome::Completed { status, .. } = &outcome {
+                        assert_eq!(
+                            status.job_state,
+                            JobState::Completed,
+                            "success without Completed"
+                        );
+                    }
+                    if let Outcome::PartiallyCompleted { status, .. } = &outcome {
+                        assert_eq!(status.job_state, JobState::PartiallyCompleted);
+                    }
+                    done = Some(outcome);
+                }
+            },
+            Op::Answer {
+                status,
+                body: kind,
+                retry_after,
+                stale,
+            } => {
+                let Some((attempt, endpoint)) = pick(&mut in_flight, &mut past, *stale) else {
+                    continue;
+                };
+                let code = status.code();
+                let mut builder = Response::builder().status(code);
+                if let Some(secs) = retry_after {
+                    builder = builder.header("retry-after", secs.to_string());
+                }
+                let response = builder.body(body(endpoint, kind)).unwrap_or_default();
+                if is_run && endpoint == Endpoint::CreateJob && !*stale {
+                    last_create_surely_not = surely_not_processed(code, kind);
+                }
+                machine.handle_response(now, attempt, response);
+            }
+            Op::Fail { kind, stale } => {
+                let Some((attempt, endpoint)) = pick(&mut in_flight, &mut past, *stale) else {
+                    continue;
+                };
+                let kind = [
+                    TransportErrorKind::Connect,
+                    TransportErrorKind::TimedOut,
+                    TransportErrorKind::Other,
+                ][*kind as usize % 3];
+                if is_run && endpoint == Endpoint::CreateJob && !*stale {
+                    last_create_surely_not = kind == TransportErrorKind::Connect;
+                }
+                machine.handle_transport_error(now, attempt, TransportError::new(kind, "fuzz"));
+            }
+        }
+        while machine.poll_event().is_some() {}
+    }
+    // Past the deadline, every poll says Done.
+    let late = deadline.max(now) + Duration::from_millis(1);
+    assert!(
+        matches!(machine.poll(late), Action::Done(_)),
+        "not done past the deadline"
+    );
+}
+
+/// The attempt to answer: the one in flight (which the answer consumes), or
+/// an older one.
+fn pick(
+    in_flight: &mut Option<(Attempt, Endpoint)>,
+    past: &mut Vec<(Attempt, Endpoint)>,
+    stale: bool,
+) -> Option<(Attempt, Endpoint)> {
+    if stale {
+        past.last().copied()
+    } else {
+        let taken = in_flight.take()?;
+        past.push(taken);
+        Some(taken)
+    }
+}
