@@ -452,10 +452,17 @@ impl Client {
         request: http::Request<S>,
         timeout: Duration,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
+        // Each phase gets the whole timeout. Not ureq's global or per-call
+        // timeout: with either set, its resolver starts a thread on every
+        // request, which costs about 1 ms a call (measured in BENCHMARKS.md).
+        let t = Some(timeout);
         let request = self
             .agent
             .configure_request(request)
-            .timeout_global(Some(timeout))
+            .timeout_send_request(t)
+            .timeout_send_body(t)
+            .timeout_recv_response(t)
+            .timeout_recv_body(t)
             .build();
         self.agent.run(request)
     }

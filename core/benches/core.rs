@@ -1,0 +1,116 @@
+//! The core's cost per message, beside serde_json's own floors on the same
+//! bytes. `cargo bench -p sarvam-doc-core --bench core`
+#![allow(missing_docs, clippy::unwrap_used)] // A benchmark: criterion's macros, and loud failures.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use sarvam_doc_core::http::Response;
+use sarvam_doc_core::{Action, Api, ApiKey, Config, JobId, JobStatus, Policy, Watch};
+
+const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+
+/// The API reference's status example: about 600 bytes.
+const TYPICAL: &str = r#"{"job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","job_state":"Running","created_at":"2024-01-15T09:30:00Z","updated_at":"2024-01-15T10:00:00Z","storage_container_type":"Azure","total_files":1,"successful_files_count":0,"failed_files_count":0,"error_message":"","job_details":[{"inputs":[{"file_name":"invoice_january.pdf","file_id":"file-1234abcd"}],"outputs":[{"file_name":"invoice_january_output.json","file_id":"file-5678efgh"}],"state":"Running","total_pages":12,"pages_processed":4,"pages_succeeded":4,"pages_failed":0,"error_message":"","error_code":null,"page_errors":[]}]}"#;
+
+/// A status with 1,000 page errors.
+fn large() -> String {
+    let errors: Vec<String> = (1..=1000)
+        .map(|n| format!(r#"{{"page_number":{n},"error_code":"page_processing_failed","error_message":"Page {n} could not be read: the scan is too faint"}}"#))
+        .collect();
+    TYPICAL
+        .replace(
+            r#""page_errors":[]"#,
+            &format!(r#""page_errors":[{}]"#, errors.join(",")),
+        )
+        .replace(
+            r#""job_state":"Running""#,
+            r#""job_state":"PartiallyCompleted""#,
+        )
+}
+
+fn api() -> Arc<Api> {
+    let config = Config::builder(ApiKey::new("sk_bench").unwrap())
+        .base_url("http://127.0.0.1:4010")
+        .build()
+        .unwrap();
+    Arc::new(Api::new(config))
+}
+
+fn messages(c: &mut Criterion) {
+    let api = api();
+    let job: JobId = JOB.parse().unwrap();
+    c.bench_function("build status request", |b| {
+        b.iter(|| black_box(api.status(black_box(job))))
+    });
+
+    for (name, body) in [
+        ("typical (613 B)", TYPICAL.to_owned()),
+        ("1000 page errors", large()),
+    ] {
+        let mut group = c.benchmark_group(format!("parse status, {name}"));
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        let response = Response::new(body.clone().into_bytes());
+        group.bench_function("typed: Api::parse_status", |b| {
+            b.iter(|| black_box(api.parse_status(black_box(&response)).unwrap()))
+        });
+        group.bench_function("typed: serde_json::from_slice::<JobStatus>", |b| {
+            b.iter(|| {
+                black_box(serde_json::from_slice::<JobStatus>(black_box(body.as_bytes())).unwrap())
+            })
+        });
+        group.bench_function("floor: serde_json IgnoredAny", |b| {
+            b.iter(|| {
+                black_box(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body.as_bytes()))
+                        .unwrap(),
+                )
+            })
+        });
+        group.bench_function("floor: serde_json Value", |b| {
+            b.iter(|| {
+                black_box(
+                    serde_json::from_slice::<serde_json::Value>(black_box(body.as_bytes()))
+                        .unwrap(),
+                )
+            })
+        });
+        group.finish();
+    }
+}
+
+fn watch_step(c: &mut Criterion) {
+    let api = api();
+    let job: JobId = JOB.parse().unwrap();
+    let start = fixed_origin();
+    // One step: the status request out, its answer in, the next action out.
+    c.bench_function("watch step (poll, answer, poll)", |b| {
+        b.iter_batched(
+            || Watch::new(api.clone(), job, Policy::default(), start),
+            |mut watch| {
+                let Action::Send(send) = watch.poll(start) else {
+                    unreachable!()
+                };
+                let now = start + Duration::from_millis(30);
+                watch.handle_response(now, send.attempt, Response::new(TYPICAL.as_bytes()));
+                black_box(watch.poll(now))
+            },
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+/// The one clock read: an origin for the machine's arithmetic.
+#[allow(clippy::disallowed_methods)]
+fn fixed_origin() -> Instant {
+    Instant::now()
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    targets = messages, watch_step
+}
+criterion_main!(benches);

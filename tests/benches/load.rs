@@ -1,0 +1,354 @@
+//! The transports' cost per status poll, side by side with the floor a thin
+//! client can approach (a raw hyper client and a raw ureq loop doing the
+//! same GET plus a `serde_json::Value` parse), against the simulator and
+//! against a minimal static server; then 64 and 10,000 concurrent watches
+//! through the hyper transport, measured in a child process for its RSS.
+//!
+//! `cargo bench -p sarvam-doc-tests --bench load` (`LOAD_SECS`, default 3,
+//! sets each measurement's length).
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)] // A measuring tool: it prints, and fails loudly.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use sarvam_doc_core::{ApiKey, Config, JobId};
+use sarvam_doc_sim::{Route, SimConfig, Simulator, sample};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--watches-child") {
+        child(&args[2..]);
+        return;
+    }
+    let secs: u64 = std::env::var("LOAD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let window = Duration::from_secs(secs);
+
+    let mut config = SimConfig::default();
+    config.page_time = Duration::from_secs(24 * 3600);
+    let sim = Simulator::start(config).unwrap();
+    let job = start_job(&sim);
+    let body = get_body(
+        &format!("{}/doc-digitization/job/v1/{job}/status", sim.api_url()),
+        sim.api_key(),
+    );
+    let fixed = static_server(body.clone());
+    println!(
+        "status body: {} bytes; each row runs {secs} s on one thread; CPU is that thread's (schedstat)\n",
+        body.len()
+    );
+    println!(
+        "{:<10} {:<18} {:>12} {:>14} {:>10}",
+        "server", "client", "polls/s", "CPU µs/poll", "vs floor"
+    );
+    for (server, base) in [
+        ("simulator", sim.api_url()),
+        ("static", format!("http://{fixed}")),
+    ] {
+        let url = format!("{base}/doc-digitization/job/v1/{job}/status");
+        let key = sim.api_key().to_owned();
+        let config = Config::builder(ApiKey::new(&key).unwrap())
+            .base_url(&base)
+            .build()
+            .unwrap();
+        let rows = [
+            ("raw ureq + Value", measure(window, raw_ureq(&url, &key))),
+            (
+                "sarvam-doc-ureq",
+                measure(window, ureq_transport(config.clone(), job)),
+            ),
+            (
+                "raw hyper + Value",
+                measure_async(window, url.clone(), key.clone(), None),
+            ),
+            (
+                "sarvam-doc-hyper",
+                measure_async(window, url.clone(), key.clone(), Some((config, job))),
+            ),
+        ];
+        for (i, (name, (rate, cpu))) in rows.iter().enumerate() {
+            let floor = rows[i - i % 2].1.1;
+            println!(
+                "{server:<10} {name:<18} {rate:>12.0} {:>14.2} {:>9.2}x",
+                cpu * 1e6,
+                cpu / floor
+            );
+        }
+    }
+    println!();
+    drop(sim);
+    // A fresh simulator, so the log of the runs above does not slow it.
+    let mut config = SimConfig::default();
+    config.page_time = Duration::from_secs(24 * 3600);
+    let sim = Simulator::start(config).unwrap();
+    let job = start_job(&sim);
+    for n in [64usize, 10_000] {
+        concurrent(&sim, job, n, window.max(Duration::from_secs(5)));
+    }
+}
+
+/// Runs `poll` on this thread for `window`: polls per second, CPU seconds per poll.
+fn measure(window: Duration, mut poll: impl FnMut()) -> (f64, f64) {
+    for _ in 0..200 {
+        poll();
+    }
+    let (cpu0, t0) = (thread_cpu(), Instant::now());
+    let mut n = 0u64;
+    while t0.elapsed() < window {
+        poll();
+        n += 1;
+    }
+    let (cpu, wall) = (thread_cpu() - cpu0, t0.elapsed());
+    (n as f64 / wall.as_secs_f64(), cpu.as_secs_f64() / n as f64)
+}
+
+/// The same on a current-thread runtime, so all the client's work is on this thread.
+fn measure_async(
+    window: Duration,
+    url: String,
+    key: String,
+    transport: Option<(Config, JobId)>,
+) -> (f64, f64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let raw: hyper_util::client::legacy::Client<_, Empty<Bytes>> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        let ours = transport.map(|(config, job)| (sarvam_doc_hyper::Client::new(config), job));
+        let uri: hyper::Uri = url.parse().unwrap();
+        let poll = async || {
+            if let Some((client, job)) = &ours {
+                std::hint::black_box(client.status(*job).await.unwrap());
+            } else {
+                let req = hyper::Request::get(uri.clone())
+                    .header("api-subscription-key", &key)
+                    .body(Empty::new())
+                    .unwrap();
+                let body = raw
+                    .request(req)
+                    .await
+                    .unwrap()
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                std::hint::black_box(serde_json::from_slice::<serde_json::Value>(&body).unwrap());
+            }
+        };
+        for _ in 0..200 {
+            poll().await;
+        }
+        let (cpu0, t0) = (thread_cpu(), Instant::now());
+        let mut n = 0u64;
+        while t0.elapsed() < window {
+            poll().await;
+            n += 1;
+        }
+        let (cpu, wall) = (thread_cpu() - cpu0, t0.elapsed());
+        (n as f64 / wall.as_secs_f64(), cpu.as_secs_f64() / n as f64)
+    })
+}
+
+fn raw_ureq(url: &str, key: &str) -> impl FnMut() {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let (url, key) = (url.to_owned(), key.to_owned());
+    move || {
+        let body = agent
+            .get(&url)
+            .header("api-subscription-key", &key)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap();
+        std::hint::black_box(serde_json::from_slice::<serde_json::Value>(&body).unwrap());
+    }
+}
+
+fn ureq_transport(config: Config, job: JobId) -> impl FnMut() {
+    let client = sarvam_doc_ureq::Client::new(config);
+    move || {
+        std::hint::black_box(client.status(job).unwrap());
+    }
+}
+
+/// This thread's CPU time so far, from the kernel's schedstat (ns).
+fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(
+        text.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// A process's memory figure from /proc/self/status, in KiB.
+fn status_kib(field: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `n` concurrent watches of a job that never ends, in a child process.
+fn concurrent(sim: &Simulator, job: JobId, n: usize, window: Duration) {
+    let before = sim.count(Route::Status);
+    let t0 = Instant::now();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--watches-child",
+            &n.to_string(),
+            &sim.api_url(),
+            sim.api_key(),
+            &job.to_string(),
+            &window.as_secs().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let wall = t0.elapsed();
+    let polls = sim.count(Route::Status) - before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nums: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let [base, peak, ..] = nums[..] else {
+        panic!(
+            "child said {text:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    println!(
+        "{n:>6} concurrent watches (hyper): {:>8.0} polls/s over {:.1} s; peak RSS {:.1} MiB ({:.1} MiB before the watches); {:.1} KiB per watch",
+        polls as f64 / wall.as_secs_f64(),
+        wall.as_secs_f64(),
+        peak as f64 / 1024.0,
+        base as f64 / 1024.0,
+        (peak.saturating_sub(base)) as f64 / n as f64
+    );
+}
+
+fn child(args: &[String]) {
+    let n: usize = args[0].parse().unwrap();
+    let (url, key) = (args[1].clone(), args[2].clone());
+    let job: JobId = args[3].parse().unwrap();
+    let secs: u64 = args[4].parse().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let config = Config::builder(ApiKey::new(&key).unwrap())
+            .base_url(&url)
+            .build()
+            .unwrap();
+        let client = sarvam_doc_hyper::Client::new(config);
+        let base = status_kib("VmRSS:");
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let client = client.clone();
+            tasks.spawn(async move { client.watch(job, |_| {}).await });
+            // Spread the first polls over about a second, as jobs started over time would be.
+            if i % (n / 100).max(1) == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let peak = status_kib("VmHWM:");
+        println!("{base} {peak}");
+        std::process::exit(0);
+    });
+}
+
+/// Creates, uploads and starts a job that will run for a day.
+fn start_job(sim: &Simulator) -> JobId {
+    let config = Config::builder(ApiKey::new(sim.api_key()).unwrap())
+        .base_url(sim.api_url())
+        .build()
+        .unwrap();
+    let client = sarvam_doc_ureq::Client::new(config);
+    let job = client.create_job(&Default::default()).unwrap().job_id;
+    let url = client.upload_files(job, "load.pdf").unwrap().upload_urls["load.pdf"]
+        .file_url
+        .clone();
+    let agent = sarvam_doc_ureq::Client::default_agent();
+    agent
+        .put(&url)
+        .header("x-ms-blob-type", "BlockBlob")
+        .send(&sample::pdf(3, "load")[..])
+        .unwrap();
+    client.start(job).unwrap();
+    job
+}
+
+fn get_body(url: &str, key: &str) -> Bytes {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    Bytes::from(
+        agent
+            .get(url)
+            .header("api-subscription-key", key)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap(),
+    )
+}
+
+/// A server that answers every request with `body`, on its own thread.
+fn static_server(body: Bytes) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Arc::new(body);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |_req| {
+                        let body = body.clone();
+                        async move {
+                            Ok::<_, Infallible>(
+                                hyper::Response::builder()
+                                    .header("content-type", "application/json")
+                                    .body(Full::new((*body).clone()))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}
