@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use sarvam_doc_core::{ApiKey, Config, JobId};
-use sarvam_doc_sim::{Route, SimConfig, Simulator, sample};
+use sarvam_doc_sim::{Route, SimConfig, Simulator};
+use sarvam_doc_tests::{config_for, started_job};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -278,23 +279,8 @@ fn child(args: &[String]) {
 
 /// Creates, uploads and starts a job that will run for a day.
 fn start_job(sim: &Simulator) -> JobId {
-    let config = Config::builder(ApiKey::new(sim.api_key()).unwrap())
-        .base_url(sim.api_url())
-        .build()
-        .unwrap();
-    let client = sarvam_doc_ureq::Client::new(config);
-    let job = client.create_job(&Default::default()).unwrap().job_id;
-    let url = client.upload_files(job, "load.pdf").unwrap().upload_urls["load.pdf"]
-        .file_url
-        .clone();
-    let agent = sarvam_doc_ureq::Client::default_agent();
-    agent
-        .put(&url)
-        .header("x-ms-blob-type", "BlockBlob")
-        .send(&sample::pdf(3, "load")[..])
-        .unwrap();
-    client.start(job).unwrap();
-    job
+    let client = sarvam_doc_ureq::Client::new(config_for(sim));
+    started_job(&sarvam_doc_tests::Ureq(client), "load.pdf", 3)
 }
 
 fn get_body(url: &str, key: &str) -> Bytes {

@@ -204,6 +204,30 @@ pub fn transports(sim: &Simulator, policy: &Policy) -> Vec<Box<dyn Transport>> {
     ]
 }
 
+/// Takes a job through create, upload-files, the PUT (by plain ureq) and
+/// start with transport `t`: a job for a watch to follow.
+///
+/// # Panics
+/// If any step fails.
+#[must_use]
+pub fn started_job(t: &dyn Transport, name: &str, pdf_pages: u32) -> JobId {
+    let job = t
+        .create_job(&CreateJobRequest::default())
+        .expect("create")
+        .job_id;
+    let url = t.upload_files(job, name).expect("upload-files").upload_urls[name]
+        .file_url
+        .clone();
+    let put = sarvam_doc_ureq::Client::default_agent()
+        .put(&url)
+        .header("x-ms-blob-type", "BlockBlob")
+        .send(&sarvam_doc_sim::sample::pdf(pdf_pages, "test")[..])
+        .expect("the PUT");
+    assert_eq!(put.status(), 201);
+    t.start(job).expect("start");
+    job
+}
+
 /// Writes `bytes` as `name` in a new temporary folder; returns the folder
 /// (keep it alive) and the file's path.
 ///

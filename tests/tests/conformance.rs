@@ -165,12 +165,7 @@ fn a_watch_follows_a_job_to_its_end() {
     config.scenario = Some(Scenario::Completed);
     let (_sim, transports) = setup(config);
     for t in &transports {
-        let job = t.create_job(&CreateJobRequest::default()).unwrap().job_id;
-        let url = t.upload_files(job, "a.pdf").unwrap().upload_urls["a.pdf"]
-            .file_url
-            .clone();
-        ureq_put(&url, &sample::pdf(2, "x"));
-        t.start(job).unwrap();
+        let job = started_job(t.as_ref(), "a.pdf", 2);
         let (outcome, events) = t.watch(job);
         assert!(
             matches!(outcome, Outcome::Completed { ref outputs, .. } if outputs.is_empty()),
@@ -190,16 +185,6 @@ fn a_watch_follows_a_job_to_its_end() {
             t.name()
         );
     }
-}
-
-fn ureq_put(url: &str, bytes: &[u8]) {
-    let agent: sarvam_doc_ureq::ureq::Agent = sarvam_doc_ureq::Client::default_agent();
-    let r = agent
-        .put(url)
-        .header("x-ms-blob-type", "BlockBlob")
-        .send(bytes)
-        .unwrap();
-    assert_eq!(r.status(), 201);
 }
 
 /// Runs one PDF with `faults` on `route`; returns the outcome, the events,

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use sarvam_doc_core::{CreateJobRequest, GiveUpReason, JobState, Outcome, Policy, RunOptions};
+use sarvam_doc_core::{GiveUpReason, JobState, Outcome, Policy, RunOptions};
 use sarvam_doc_sim::{Fault, RetryAfter, Route, Simulator, sample};
 use sarvam_doc_tests::{
-    Hyper, Transport, Ureq, config_for, fast_policy, fast_sim, files_in, input_file,
+    Hyper, Transport, Ureq, config_for, fast_policy, fast_sim, files_in, input_file, started_job,
 };
 
 /// What a case must end in.
@@ -200,17 +200,7 @@ fn watch_with_every_fault_on_status() {
             let what = format!("{name} watch, {fault:?}");
             let sim = Simulator::start(fast_sim()).unwrap();
             let t = transport(name, &sim);
-            let job = t.create_job(&CreateJobRequest::default()).unwrap().job_id;
-            let url = t.upload_files(job, "doc.pdf").unwrap().upload_urls["doc.pdf"]
-                .file_url
-                .clone();
-            let agent = sarvam_doc_ureq::Client::default_agent();
-            agent
-                .put(&url)
-                .header("x-ms-blob-type", "BlockBlob")
-                .send(&sample::pdf(2, "x")[..])
-                .unwrap();
-            t.start(job).unwrap();
+            let job = started_job(t.as_ref(), "doc.pdf", 2);
             sim.inject(Route::Status, [fault.clone()]);
             let started = Instant::now();
             let (outcome, _) = t.watch(job);
