@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderMap, HeaderName, USER_AGENT};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response};
 use serde::de::DeserializeOwned;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -675,16 +675,4 @@ pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
     PrimitiveDateTime::parse(&rebuilt, fmt)
         .ok()
         .map(PrimitiveDateTime::assume_utc)
-}
-
-/// The success status the API documents for an endpoint (202 for create and
-/// start, 201 for an Azure upload, 200 elsewhere). Any 2xx is accepted, so
-/// this is for simulators and logs.
-#[must_use]
-pub fn documented_success(endpoint: Endpoint) -> StatusCode {
-    match endpoint {
-        Endpoint::CreateJob | Endpoint::Start => StatusCode::ACCEPTED,
-        Endpoint::StorageUpload => StatusCode::CREATED,
-        _ => StatusCode::OK,
-    }
 }

@@ -124,8 +124,7 @@ mod policy;
 
 pub use api::{
     API_KEY_HEADER, Api, BLOB_TYPE_HEADER, Body, Endpoint, MAX_INPUT_BYTES, MAX_RETRY_AFTER,
-    REQUEST_ID_HEADER, check_file_name, documented_success, parse_error, parse_http_date,
-    parse_json, retry_after,
+    REQUEST_ID_HEADER, check_file_name, parse_error, parse_http_date, parse_json, retry_after,
 };
 pub use config::{
     ApiKey, BaseUrl, Config, ConfigBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_JSON_BODY,

@@ -857,6 +857,7 @@ impl Engine {
             Step::Watch(job) => (api.status(*job), timeout, memory),
             Step::DownloadUrls(job) => (api.download_files(*job), timeout, memory),
             Step::Download { queue, .. } => {
+                // Never empty: the last download moves the machine to Done.
                 let Some(next) = queue.front() else {
                     return Err(InputError::FileCount(0));
                 };
@@ -868,10 +869,12 @@ impl Engine {
                 let request = api.download_output(&next.url)?;
                 (request, self.policy.transfer_timeout(next.len), sink)
             }
+            // Never reached: `poll` returns before building once done.
             Step::Done(_) => return Err(InputError::FileCount(0)),
         })
     }
 
+    /// The run's document; only a watch has none, and it never asks.
     fn document(&self) -> Result<&Document, InputError> {
         self.document.as_ref().ok_or(InputError::FileCount(0))
     }
