@@ -90,6 +90,17 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Every endpoint, in the order a run uses them.
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::CreateJob,
+        Endpoint::UploadFiles,
+        Endpoint::StorageUpload,
+        Endpoint::Start,
+        Endpoint::Status,
+        Endpoint::DownloadFiles,
+        Endpoint::StorageDownload,
+    ];
+
     /// A short name for logs: `create_job`, `status`, `storage_upload`, ….
     #[must_use]
     pub fn name(self) -> &'static str {

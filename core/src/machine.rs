@@ -1241,17 +1241,8 @@ mod tests {
             RetryClass::Transport,
             RetryClass::Fatal,
         ];
-        let endpoints = [
-            Endpoint::CreateJob,
-            Endpoint::UploadFiles,
-            Endpoint::StorageUpload,
-            Endpoint::Start,
-            Endpoint::Status,
-            Endpoint::DownloadFiles,
-            Endpoint::StorageDownload,
-        ];
         for class in classes {
-            for endpoint in endpoints {
+            for endpoint in Endpoint::ALL {
                 for effect in [false, true] {
                     let expected = match (class, endpoint, effect) {
                         (RetryClass::Fatal, ..) => GiveUp,

@@ -643,16 +643,6 @@ mod invariants {
         })
     }
 
-    const ENDPOINTS: [Endpoint; 7] = [
-        Endpoint::CreateJob,
-        Endpoint::UploadFiles,
-        Endpoint::StorageUpload,
-        Endpoint::Start,
-        Endpoint::Status,
-        Endpoint::DownloadFiles,
-        Endpoint::StorageDownload,
-    ];
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -672,7 +662,7 @@ mod invariants {
             let deadline = if endless || stall.is_none() { deadline.or(Some(3000)) } else { deadline };
             let mut server = Server::new(start, script);
             for (e, list) in faults {
-                server.fault(ENDPOINTS[e], list.into_iter().map(|f| f.unwrap_or(Fault::status(200, ""))).filter(|f| *f != Fault::status(200, "")));
+                server.fault(Endpoint::ALL[e], list.into_iter().map(|f| f.unwrap_or(Fault::status(200, ""))).filter(|f| *f != Fault::status(200, "")));
             }
             let mut policy = Policy::default();
             policy.deadline = deadline.map(Duration::from_secs);

@@ -581,12 +581,7 @@ async fn save(
     let mut file = tokio::fs::File::from_std(std_file);
     let mut written = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            Failure::Transport(TransportError::new(
-                TransportErrorKind::Other,
-                format!("the download broke off: {e}"),
-            ))
-        })?;
+        let frame = frame.map_err(|e| broke_off("the download", &e))?;
         if let Ok(data) = frame.into_data() {
             file.write_all(&data)
                 .await
@@ -628,12 +623,7 @@ async fn save(
 async fn read_capped(body: &mut Incoming, limit: usize) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            Failure::Transport(TransportError::new(
-                TransportErrorKind::Other,
-                format!("the answer broke off: {e}"),
-            ))
-        })?;
+        let frame = frame.map_err(|e| broke_off("the answer", &e))?;
         if let Ok(data) = frame.into_data() {
             bytes.extend_from_slice(&data);
             if bytes.len() > limit {
@@ -642,6 +632,14 @@ async fn read_capped(body: &mut Incoming, limit: usize) -> Result<Vec<u8>, Failu
         }
     }
     Ok(bytes)
+}
+
+/// A body that stopped before its end: the network's fault, for the core.
+fn broke_off(what: &str, e: &hyper::Error) -> Failure {
+    Failure::Transport(TransportError::new(
+        TransportErrorKind::Other,
+        format!("{what} broke off: {e}"),
+    ))
 }
 
 /// The local files of a drive.
