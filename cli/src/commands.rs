@@ -1,17 +1,18 @@
 //! The commands: status, wait, run, sim, demo.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use sarvam_doc_core::output::FolderPlan;
 use sarvam_doc_core::{
-    ApiKey, Config, CreateJobRequest, GiveUpReason, InputError, JobId, JobState, Language, Outcome,
-    OutputFormat, Policy, RunError, RunOptions,
+    ApiKey, Config, CreateJobRequest, Ending, GiveUpReason, InputError, JobId, Language, Outcome,
+    OutputFormat, StateClass,
 };
-use sarvam_doc_hyper::Client;
+use sarvam_doc_driver::{Report, RunError, RunOptions};
+use sarvam_doc_hyper::{Client, Hyper, Roots};
 use sarvam_doc_sim::{
     Fault, FaultPlan, RandomFaults, Route, Scenario, SimConfig, Simulator, sample,
 };
@@ -134,26 +135,36 @@ fn client(global: &Global) -> Result<Client, Failure> {
         .base_url(&global.base_url)
         .build()
         .map_err(|e| Failure::usage(e.to_string()))?;
-    Ok(Client::new(config))
+    let roots = match global.tls_roots {
+        crate::TlsRoots::Webpki => Roots::WebPki,
+        crate::TlsRoots::Os => Roots::Platform,
+    };
+    Ok(Client::with_transport(config, Hyper::with_roots(roots)))
 }
 
+/// A job id of the job API: a UUID, checked before it goes into a path.
 fn job_id(text: &str) -> Result<JobId, Failure> {
-    text.parse()
-        .map_err(|e: InputError| Failure::usage(e.to_string()))
+    let id: JobId = text
+        .parse()
+        .map_err(|e: InputError| Failure::usage(e.to_string()))?;
+    if id.as_uuid().is_none() {
+        return Err(Failure::usage(format!(
+            "{text:?} is not a job id: the job API's ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6"
+        )));
+    }
+    Ok(id)
 }
 
 async fn status(global: &Global, id: &str, json: bool) -> Result<Exit, Failure> {
     let job = job_id(id)?;
     let client = client(global)?;
     let status = client
-        .status(job)
+        .status(&job)
         .await
         .map_err(|e| Failure::error(e.to_string()))?;
-    let exit = match status.job_state {
-        JobState::Completed => Exit::Completed,
-        JobState::PartiallyCompleted => Exit::PartiallyCompleted,
-        JobState::Failed => Exit::Failed,
-        _ => Exit::Completed,
+    let exit = match status.job_state.class() {
+        StateClass::Ended(ending) => exit_of_ending(ending),
+        StateClass::Working | StateClass::Waiting => Exit::Completed,
     };
     if json {
         report::print_json(&report::status_json(
@@ -175,8 +186,10 @@ async fn wait(
     let job = job_id(id)?;
     let mut client = client(global)?;
     if let Some(secs) = timeout {
-        let mut policy = client.policy().clone();
-        policy.deadline = Some(Duration::from_secs(secs));
+        let policy = client
+            .policy()
+            .clone()
+            .with_deadline(Some(Duration::from_secs(secs)));
         client = client.with_policy(policy);
     }
     let progress = Progress::new(&[id.to_owned()]);
@@ -195,6 +208,15 @@ async fn wait(
     Ok(exit_of(&Ok(outcome)))
 }
 
+/// The exit code of a job that ended.
+fn exit_of_ending(ending: Ending) -> Exit {
+    match ending {
+        Ending::Completed => Exit::Completed,
+        Ending::PartiallyCompleted => Exit::PartiallyCompleted,
+        Ending::Failed | Ending::Rejected => Exit::Failed,
+    }
+}
+
 /// The exit code of one file's result.
 pub(crate) fn exit_of(result: &Result<Outcome, RunError>) -> Exit {
     match result {
@@ -202,7 +224,11 @@ pub(crate) fn exit_of(result: &Result<Outcome, RunError>) -> Exit {
         Ok(Outcome::PartiallyCompleted { .. }) => Exit::PartiallyCompleted,
         Ok(Outcome::Failed { .. }) => Exit::Failed,
         Ok(Outcome::GaveUp {
-            reason: GiveUpReason::Deadline(_) | GiveUpReason::Stalled { .. },
+            reason:
+                GiveUpReason::Deadline(_)
+                | GiveUpReason::Stalled { .. }
+                | GiveUpReason::NoProgress { .. }
+                | GiveUpReason::RetryAfterTooLong { .. },
             ..
         }) => Exit::GaveUp,
         Ok(_) | Err(_) => Exit::Error,
@@ -217,6 +243,8 @@ pub(crate) fn outcome_label(result: &Result<Outcome, RunError>) -> String {
         Ok(Outcome::GaveUp { reason, .. }) => match reason {
             GiveUpReason::Deadline(_) => "gave up: deadline".into(),
             GiveUpReason::Stalled { state, .. } => format!("gave up: stalled in {state}"),
+            GiveUpReason::NoProgress { .. } => "gave up: no progress".into(),
+            GiveUpReason::RetryAfterTooLong { .. } => "gave up: told to wait too long".into(),
             _ => "gave up: error".into(),
         },
         Ok(_) => "ended".into(),
@@ -239,62 +267,36 @@ fn language(code: &str) -> Result<Language, Failure> {
     }
 }
 
-/// One input, checked.
-struct Input {
-    path: PathBuf,
-    stem: String,
-    target: PathBuf,
-}
-
-/// Checks every input before anything is sent.
-fn check_inputs(files: &[PathBuf], out: &Path, overwrite: bool) -> Result<Vec<Input>, Failure> {
-    let mut stems = HashSet::new();
+/// Checks every input before anything is sent, with the driver's one input
+/// rule, and gives each its own output folder.
+fn check_inputs(
+    files: &[PathBuf],
+    job: &CreateJobRequest,
+    out: &Path,
+    overwrite: bool,
+) -> Result<Vec<PathBuf>, Failure> {
+    let mut plan = FolderPlan::default();
     let mut inputs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for path in files {
-        let shown = path.display();
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
-        if meta.is_dir() {
+        sarvam_doc_driver::document(path, job.clone()).map_err(|e| match e {
+            RunError::Core(e) => Failure::usage(format!("{}: {e}", path.display())),
+            other => Failure::usage(other.to_string()),
+        })?;
+        if !seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())) {
             return Err(Failure::usage(format!(
-                "{shown} is a folder: give a .pdf or a .zip file"
+                "{} is given twice: each file is one job, so give it once",
+                path.display()
             )));
         }
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| Failure::usage(format!("{shown} has no usable file name")))?;
-        sarvam_doc_core::check_file_name(name).map_err(|e| Failure::usage(e.to_string()))?;
-        if meta.len() == 0 || meta.len() > sarvam_doc_core::MAX_INPUT_BYTES {
-            return Err(Failure::usage(format!(
-                "{shown}: {}",
-                InputError::FileSize(meta.len())
-            )));
-        }
-        std::fs::File::open(path)
-            .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
-        let stem = Path::new(name)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or(name)
-            .to_owned();
-        if !stems.insert(stem.clone()) {
-            return Err(Failure::usage(format!(
-                "two inputs are named {stem}: their outputs would both go to {}",
-                out.join(&stem).display()
-            )));
-        }
-        let target = out.join(&stem);
+        let target = out.join(plan.assign(&path.to_string_lossy()));
         if target.exists() && !overwrite {
             return Err(Failure::usage(format!(
                 "{} exists already: remove it, choose another --out, or pass --overwrite",
                 target.display()
             )));
         }
-        inputs.push(Input {
-            path: path.clone(),
-            stem,
-            target,
-        });
+        inputs.push(path.clone());
     }
     Ok(inputs)
 }
@@ -318,60 +320,55 @@ pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure
             .parse::<OutputFormat>()
             .map_err(|e| Failure::usage(e.to_string()))?,
     );
-    let inputs = check_inputs(&args.files, &args.out, args.overwrite)?;
+    let inputs = check_inputs(&args.files, &job, &args.out, args.overwrite)?;
     check_out_dir(&args.out)?;
     let mut client = client.clone();
     if let Some(secs) = args.timeout {
-        let mut policy: Policy = client.policy().clone();
-        policy.deadline = Some(Duration::from_secs(secs));
+        let policy = client
+            .policy()
+            .clone()
+            .with_deadline(Some(Duration::from_secs(secs)));
         client = client.with_policy(policy);
     }
-
-    let names: Vec<String> = inputs
-        .iter()
-        .map(|i| i.path.display().to_string())
-        .collect();
+    let options = RunOptions::new(&args.out)
+        .with_job(job)
+        .with_overwrite(args.overwrite);
+    let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let progress = Arc::new(Progress::new(&names));
-    let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(args.concurrency)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, input) in inputs.into_iter().enumerate() {
-        let (client, progress, permits) = (client.clone(), progress.clone(), permits.clone());
-        let (job, out, overwrite) = (job.clone(), args.out.clone(), args.overwrite);
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let result = run_one(&client, &input, job, &out, overwrite, i, &progress).await;
-            (i, result)
-        });
-    }
-    let mut results: Vec<Option<FileResult>> = (0..names.len()).map(|_| None).collect();
-    let interrupted = tokio::select! {
-        () = async {
-            while let Some(joined) = tasks.join_next().await {
-                // A task that panicked leaves its slot empty: reported as an error below.
-                if let Ok((i, r)) = joined {
-                    results[i] = Some(r);
+    let started = Instant::now();
+    let events = progress.clone();
+    let batch = client.run_all(
+        inputs.clone(),
+        &options,
+        usize::from(args.concurrency),
+        move |i, e| {
+            events.event(i, e);
+        },
+    );
+    let results = tokio::select! {
+        results = batch => results,
+        _ = tokio::signal::ctrl_c() => {
+            // Dropping the runs drops their temporary files and stops any unpack.
+            progress.clear();
+            err!("interrupted: no output was left half-written.");
+            for (name, job) in names.iter().zip(progress.job_ids()) {
+                if let Some(job) = job {
+                    err!("  {name}: job {job} — resume with: sarvam-doc wait {job}");
                 }
             }
-        } => false,
-        _ = tokio::signal::ctrl_c() => true,
-    };
-    if interrupted {
-        // Dropping the runs drops their temporary files: nothing half-written stays.
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
-        progress.clear();
-        err!("interrupted: no output was left half-written.");
-        for (name, job) in names.iter().zip(progress.job_ids()) {
-            if let Some(job) = job {
-                err!("  {name}: job {job} — resume with: sarvam-doc wait {job}");
-            }
+            return Ok(Exit::Interrupted);
         }
-        return Ok(Exit::Interrupted);
-    }
+    };
+    let seconds = started.elapsed().as_secs_f64();
     let results: Vec<FileResult> = results
         .into_iter()
-        .zip(&names)
-        .map(|(r, name)| r.unwrap_or_else(|| FileResult::lost(name)))
+        .zip(&inputs)
+        .enumerate()
+        .map(|(i, (result, input))| {
+            let file = file_result(input, result, seconds, &progress, i);
+            progress.finish(i, &file.label);
+            file
+        })
         .collect();
     if args.json {
         report::print_json(&report::run_json(&results));
@@ -386,86 +383,46 @@ pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure
     Ok(worst)
 }
 
-/// One file: run it into a staging folder, unzip its outputs, and move the
-/// pages into place in one rename.
-async fn run_one(
-    client: &Client,
-    input: &Input,
-    job: CreateJobRequest,
-    out: &Path,
-    overwrite: bool,
-    index: usize,
+/// One file's result, for the summary.
+fn file_result(
+    input: &Path,
+    result: Result<Report, RunError>,
+    seconds: f64,
     progress: &Progress,
+    index: usize,
 ) -> FileResult {
-    let started = Instant::now();
-    let mut result = FileResult {
-        file: input.path.display().to_string(),
+    let mut file = FileResult {
+        file: input.display().to_string(),
         job_id: None,
         exit: Exit::Error,
         label: String::new(),
         outcome: None,
         error: None,
-        seconds: 0.0,
+        seconds,
         output: None,
     };
-    let staging = match tempfile::Builder::new()
-        .prefix(".sarvam-doc-")
-        .tempdir_in(out)
-    {
-        Ok(dir) => dir,
-        Err(e) => {
-            result.error = Some(format!("cannot write to {}: {e}", out.display()));
-            result.label = "error".into();
-            return result;
-        }
-    };
-    let mut options = RunOptions::new(staging.path());
-    options.job = job;
-    let mut outcome = client
-        .run(&input.path, &options, |e| progress.event(index, e))
-        .await;
-    if let Ok(done @ (Outcome::Completed { .. } | Outcome::PartiallyCompleted { .. })) = &outcome {
-        let zips: Vec<PathBuf> = done
-            .outputs()
-            .iter()
-            .map(|o| staging.path().join(&o.name))
-            .collect();
-        let pages_dir = staging.path().join(&input.stem);
-        let target = input.target.clone();
-        let publish = tokio::task::spawn_blocking(move || {
-            report::publish(&zips, &pages_dir, &target, overwrite)
-        })
-        .await;
-        match publish {
-            Ok(Ok(())) => result.output = Some(input.target.display().to_string()),
-            Ok(Err(e)) => {
-                outcome = Err(RunError::Output {
-                    path: input.target.clone(),
-                    source: e,
-                    job_id: done.job_id(),
-                });
-            }
-            Err(e) => result.error = Some(e.to_string()),
-        }
-    }
-    result.seconds = started.elapsed().as_secs_f64();
-    result.exit = exit_of(&outcome);
-    result.label = outcome_label(&outcome);
-    progress.finish(index, &result.label);
-    match outcome {
-        Ok(o) => {
-            result.job_id = o.job_id();
-            result.outcome = Some(o);
+    match result {
+        Ok(report) => {
+            let outcome = Ok(report.outcome.clone());
+            file.exit = exit_of(&outcome);
+            file.label = outcome_label(&outcome);
+            file.job_id = report.outcome.job_id().cloned();
+            file.output = report.output.first().map(|p| p.display().to_string());
+            file.outcome = Some(report.outcome);
         }
         Err(e) => {
-            result.job_id = match &e {
-                RunError::Output { job_id, .. } => *job_id,
-                _ => progress.job_ids().get(index).copied().flatten(),
+            file.label = "error".into();
+            file.job_id = match &e {
+                RunError::Output { job_id, .. } | RunError::Unpack { job_id, .. } => job_id.clone(),
+                _ => progress.job_ids().get(index).cloned().flatten(),
             };
-            result.error = Some(e.to_string());
+            if let RunError::Unpack { raw, .. } = &e {
+                file.output = Some(raw.display().to_string());
+            }
+            file.error = Some(e.to_string());
         }
     }
-    result
+    file
 }
 
 async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
@@ -559,7 +516,7 @@ async fn demo(out: &Path) -> Result<Exit, Failure> {
             .base_url(sim.api_url())
             .build()
             .map_err(|e| Failure::error(e.to_string()))?;
-    let client = Client::new(config);
+    let client: Client = Client::new(config);
     let args = RunArgs {
         files: vec![input],
         language: "hi-IN".into(),

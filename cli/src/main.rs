@@ -56,6 +56,25 @@ struct Global {
     /// Show each request (method, path, status, time) on stderr. Never the key.
     #[arg(long, short, global = true)]
     verbose: bool,
+    /// Which certificates to trust for https: webpki (Mozilla's, built in) or
+    /// os (the system's store, for proxies that re-sign TLS).
+    #[arg(
+        long,
+        value_enum,
+        env = "SARVAM_TLS_ROOTS",
+        default_value = "webpki",
+        global = true
+    )]
+    tls_roots: TlsRoots,
+}
+
+/// Which certificates to trust.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum TlsRoots {
+    /// Mozilla's roots, built in.
+    Webpki,
+    /// The operating system's certificate store.
+    Os,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,8 +182,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(commands::dispatch(cli));
-    // Stop at once: nothing left to wait for (the simulator's threads, pooled connections).
-    runtime.shutdown_background();
+    // Wait (briefly) for blocking work that is cleaning up after an
+    // interrupt (an unpack removing its staging folder); nothing else is left.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(failure) => {

@@ -1,11 +1,12 @@
 //! What the CLI shows: progress on stderr, results on stdout, as text or JSON.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sarvam_doc_core::{Event, GiveUpReason, JobId, JobState, JobStatus, Outcome};
+use sarvam_doc_core::{
+    Ending, Event, GiveUpReason, JobId, JobState, JobStatus, Outcome, StateClass,
+};
 use serde_json::{Value, json};
 
 use crate::Exit;
@@ -16,7 +17,7 @@ pub(crate) fn init_verbose() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::filter::Targets::new()
-        .with_target("sarvam_doc_hyper", tracing::Level::DEBUG);
+        .with_target("sarvam_doc_driver", tracing::Level::DEBUG);
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -40,22 +41,6 @@ pub(crate) struct FileResult {
     pub(crate) error: Option<String>,
     pub(crate) seconds: f64,
     pub(crate) output: Option<String>,
-}
-
-impl FileResult {
-    /// The result of a run that ended without one (its task panicked).
-    pub(crate) fn lost(file: &str) -> Self {
-        FileResult {
-            file: file.to_owned(),
-            job_id: None,
-            exit: Exit::Error,
-            label: "error".into(),
-            outcome: None,
-            error: Some("the run stopped unexpectedly; please report it".into()),
-            seconds: 0.0,
-            output: None,
-        }
-    }
 }
 
 /// Progress of several files: bars when stderr is a terminal, else lines.
@@ -104,7 +89,7 @@ impl Progress {
             && let Ok(mut ids) = self.job_ids.lock()
             && let Some(slot) = ids.get_mut(i)
         {
-            *slot = Some(*id);
+            *slot = Some(id.clone());
         }
         let line = match event {
             Event::JobCreated(id) => format!("created job {id}"),
@@ -139,6 +124,7 @@ impl Progress {
                 endpoint,
                 after,
                 error,
+                ..
             } => {
                 format!(
                     "{} failed, retrying in {:.1} s: {error}",
@@ -186,11 +172,12 @@ pub(crate) fn print_json(value: &Value) {
 
 /// The outcome of a bare status, by state.
 pub(crate) fn state_outcome(state: &JobState) -> Value {
-    let kind = match state {
-        JobState::Completed => "completed",
-        JobState::PartiallyCompleted => "partially_completed",
-        JobState::Failed => "failed",
-        _ => "in_progress",
+    let kind = match state.class() {
+        StateClass::Ended(Ending::Completed) => "completed",
+        StateClass::Ended(Ending::PartiallyCompleted) => "partially_completed",
+        StateClass::Ended(Ending::Failed) => "failed",
+        StateClass::Ended(Ending::Rejected) => "rejected",
+        StateClass::Working | StateClass::Waiting => "in_progress",
     };
     json!({"kind": kind})
 }
@@ -212,7 +199,9 @@ fn outcome_value(outcome: &Outcome) -> Value {
                 GiveUpReason::Stalled { .. } => "stalled",
                 GiveUpReason::RetriesExhausted { .. } => "retries_exhausted",
                 GiveUpReason::Refused(_) => "refused",
-                GiveUpReason::Unconfirmed(_) => "unconfirmed",
+                GiveUpReason::NoProgress { .. } => "no_progress",
+                GiveUpReason::RetryAfterTooLong { .. } => "retry_after_too_long",
+                GiveUpReason::TooLarge { .. } => "too_large",
                 _ => "other",
             };
             json!({"kind": "gave_up", "reason": why, "message": reason.to_string()})
@@ -245,7 +234,7 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
             };
             json!({
                 "file": r.file,
-                "job_id": r.job_id.map(|j| j.to_string()),
+                "job_id": r.job_id.as_ref().map(ToString::to_string),
                 "outcome": outcome,
                 "status": r.outcome.as_ref().and_then(Outcome::status),
                 "seconds": (r.seconds * 1000.0).round() / 1000.0,
@@ -300,7 +289,9 @@ pub(crate) fn print_summary(results: &[FileResult]) {
                 .map(JobStatus::pages);
             [
                 r.file.clone(),
-                r.job_id.map_or_else(|| "-".into(), |j| j.to_string()),
+                r.job_id
+                    .as_ref()
+                    .map_or_else(|| "-".into(), ToString::to_string),
                 r.label.clone(),
                 pages.map_or_else(|| "-".into(), |p| format!("{}/{}", p.succeeded, p.failed)),
                 format!("{:.1}", r.seconds),
@@ -348,40 +339,4 @@ pub(crate) fn print_summary(results: &[FileResult]) {
             err!("{}: the job failed: {}", r.file, status.error_message);
         }
     }
-}
-
-/// Unzips `zips` into `pages_dir` (inside the staging folder), then moves
-/// it to `target` in one rename: a reader never sees half the pages.
-pub(crate) fn publish(
-    zips: &[PathBuf],
-    pages_dir: &Path,
-    target: &Path,
-    overwrite: bool,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(pages_dir)?;
-    for zip_path in zips {
-        let mut archive =
-            zip::ZipArchive::new(std::fs::File::open(zip_path)?).map_err(std::io::Error::other)?;
-        for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(std::io::Error::other)?;
-            // Names that would climb out of the folder are skipped.
-            let Some(name) = entry.enclosed_name() else {
-                continue;
-            };
-            let path = pages_dir.join(name);
-            if entry.is_dir() {
-                std::fs::create_dir_all(&path)?;
-                continue;
-            }
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            let mut file = std::fs::File::create(&path)?;
-            std::io::copy(&mut entry, &mut file)?;
-        }
-    }
-    if overwrite && target.exists() {
-        std::fs::remove_dir_all(target)?;
-    }
-    std::fs::rename(pages_dir, target)
 }

@@ -346,7 +346,7 @@ fn bad_input_exits_2_with_nothing_sent_and_nothing_written() {
                 "--out".into(),
                 out_s.into(),
             ],
-            "is a folder",
+            "not a file",
         ),
         (
             vec!["run".into(), p(&empty), "--out".into(), out_s.into()],
@@ -388,7 +388,7 @@ fn bad_input_exits_2_with_nothing_sent_and_nothing_written() {
         ),
         (
             vec!["run".into(), p(&pdf), p(&pdf), "--out".into(), out_s.into()],
-            "two inputs",
+            "given twice",
         ),
         (
             vec![

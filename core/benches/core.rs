@@ -3,7 +3,6 @@
 #![allow(missing_docs, clippy::unwrap_used)] // A benchmark: criterion's macros, and loud failures.
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -31,19 +30,19 @@ fn large() -> String {
         )
 }
 
-fn api() -> Arc<Api> {
+fn api() -> Api {
     let config = Config::builder(ApiKey::new("sk_bench").unwrap())
         .base_url("http://127.0.0.1:4010")
         .build()
         .unwrap();
-    Arc::new(Api::new(config))
+    Api::new(config)
 }
 
 fn messages(c: &mut Criterion) {
     let api = api();
     let job: JobId = JOB.parse().unwrap();
     c.bench_function("build status request", |b| {
-        b.iter(|| black_box(api.status(black_box(job))))
+        b.iter(|| black_box(api.status(black_box(&job))))
     });
 
     for (name, body) in [
@@ -54,7 +53,7 @@ fn messages(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.len() as u64));
         let response = Response::new(body.clone().into_bytes());
         group.bench_function("typed: Api::parse_status", |b| {
-            b.iter(|| black_box(api.parse_status(black_box(&response)).unwrap()))
+            b.iter(|| black_box(api.parse_status(black_box(&response), &job).unwrap()))
         });
         group.bench_function("typed: serde_json::from_slice::<JobStatus>", |b| {
             b.iter(|| {
@@ -88,14 +87,22 @@ fn watch_step(c: &mut Criterion) {
     // One step: the status request out, its answer in, the next action out.
     c.bench_function("watch step (poll, answer, poll)", |b| {
         b.iter_batched(
-            || Watch::new(api.clone(), job, Policy::default(), start),
+            || Watch::new(api.clone(), job.clone(), Policy::default(), start),
             |mut watch| {
-                let Action::Send(send) = watch.poll(start) else {
+                let Action::Transmit(send) = watch.poll(start) else {
                     unreachable!()
                 };
                 let now = start + Duration::from_millis(30);
                 watch.handle_response(now, send.attempt, Response::new(TYPICAL.as_bytes()));
-                black_box(watch.poll(now))
+                // The events of the answer, then the next wait.
+                loop {
+                    match watch.poll(now) {
+                        Action::Event(e) => {
+                            black_box(e);
+                        }
+                        other => break black_box(other),
+                    }
+                }
             },
             BatchSize::SmallInput,
         );

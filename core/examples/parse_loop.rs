@@ -12,7 +12,7 @@ fn main() {
     for _ in 0..n {
         let response = sarvam_doc_core::http::Response::new(std::hint::black_box(&body[..]));
         let s: sarvam_doc_core::JobStatus =
-            sarvam_doc_core::parse_json(&response, 1 << 20).unwrap();
+            sarvam_doc_core::wire::parse_json(&response, 1 << 20).unwrap();
         states += s.job_details.len();
     }
     println!("{states}");

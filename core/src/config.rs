@@ -1,12 +1,12 @@
 //! Configuration: where the API is, the key, and limits.
 
-use core::net::{Ipv4Addr, Ipv6Addr};
 use std::fmt;
 
 use http::HeaderValue;
 use http::uri::{Authority, Scheme, Uri};
 
 use crate::InputError;
+use crate::wire::check_url;
 
 /// The API's public origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.sarvam.ai";
@@ -150,69 +150,6 @@ impl fmt::Display for BaseUrl {
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BaseUrl({self})")
-    }
-}
-
-/// Whether `host` (as in a URL, IPv6 in brackets) is a loopback host.
-///
-/// ```
-/// use sarvam_doc_core::is_loopback_host;
-/// assert!(is_loopback_host("127.0.0.1"));
-/// assert!(is_loopback_host("127.5.6.7"));
-/// assert!(is_loopback_host("[::1]"));
-/// assert!(is_loopback_host("LocalHost"));
-/// assert!(!is_loopback_host("10.0.0.1"));
-/// assert!(!is_loopback_host("localhost.example.com"));
-/// ```
-#[must_use]
-pub fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-        || bare.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Parses `url` and checks its scheme: `https`, or `http` only to loopback or
-/// with `allow_insecure_http`. No user name or password.
-pub(crate) fn check_url(
-    role: &'static str,
-    url: &str,
-    allow_insecure_http: bool,
-) -> Result<Uri, InputError> {
-    let bad = |reason: &str| InputError::Url {
-        role,
-        url: url.split(['?', '#']).next().unwrap_or_default().to_owned(),
-        reason: reason.to_owned(),
-    };
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| bad("it is not a valid absolute URL"))?;
-    let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
-        return Err(bad(
-            "it is not an absolute URL (it needs https:// and a host)",
-        ));
-    };
-    if authority.as_str().contains('@') {
-        return Err(bad("it must not carry a user name or password"));
-    }
-    if authority.host().is_empty() {
-        return Err(bad("it has no host"));
-    }
-    if *scheme == Scheme::HTTPS {
-        return Ok(uri);
-    }
-    if *scheme != Scheme::HTTP {
-        return Err(bad("only https URLs can be used"));
-    }
-    if is_loopback_host(authority.host()) || allow_insecure_http {
-        Ok(uri)
-    } else {
-        Err(bad(
-            "plain http is allowed only to loopback (127.0.0.1, ::1, localhost); use https",
-        ))
     }
 }
 
@@ -406,11 +343,5 @@ mod tests {
         assert!(!base.same_origin(&"http://api.sarvam.ai/x".parse().unwrap()));
         assert!(!base.same_origin(&"https://api.sarvam.ai:8443/x".parse().unwrap()));
         assert!(!base.same_origin(&"https://blob.core.windows.net/x".parse().unwrap()));
-    }
-
-    #[test]
-    fn url_errors_do_not_repeat_the_query_string() {
-        let e = check_url("upload URL", "http://example.com/f?sig=SECRET", false).unwrap_err();
-        assert!(!e.to_string().contains("SECRET"), "{e}");
     }
 }

@@ -113,11 +113,38 @@ string_enum! {
         PartiallyCompleted = "PartiallyCompleted",
         /// Every page failed, or the job hit a job-level error.
         Failed = "Failed",
+        /// `/doc-ai/v1` only (`rejected`): refused before processing, on
+        /// validation or entitlement.
+        Rejected = "Rejected",
     }
 }
 
 impl JobState {
-    /// Whether the job has ended: `Completed`, `PartiallyCompleted` or `Failed`.
+    /// What the state means for a client: ended (and how), working, or
+    /// waiting on something. The one classification of job states; the
+    /// machines, the transports and the CLI all use it.
+    ///
+    /// ```
+    /// use sarvam_doc_core::{Ending, JobState, StateClass};
+    /// assert_eq!(JobState::PartiallyCompleted.class(), StateClass::Ended(Ending::PartiallyCompleted));
+    /// assert_eq!(JobState::Running.class(), StateClass::Working);
+    /// // An unknown state is never taken for an end, let alone success.
+    /// assert_eq!(JobState::from("Archived").class(), StateClass::Waiting);
+    /// ```
+    #[must_use]
+    pub fn class(&self) -> StateClass {
+        match self {
+            JobState::Completed => StateClass::Ended(Ending::Completed),
+            JobState::PartiallyCompleted => StateClass::Ended(Ending::PartiallyCompleted),
+            JobState::Failed => StateClass::Ended(Ending::Failed),
+            JobState::Rejected => StateClass::Ended(Ending::Rejected),
+            JobState::Running => StateClass::Working,
+            JobState::Accepted | JobState::Pending | JobState::Unknown(_) => StateClass::Waiting,
+        }
+    }
+
+    /// Whether the job has ended: `Completed`, `PartiallyCompleted`,
+    /// `Failed` (or `/doc-ai/v1`'s `rejected`).
     ///
     /// ```
     /// use sarvam_doc_core::JobState;
@@ -127,16 +154,46 @@ impl JobState {
     /// ```
     #[must_use]
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            JobState::Completed | JobState::PartiallyCompleted | JobState::Failed
-        )
+        matches!(self.class(), StateClass::Ended(_))
     }
 
     /// Whether the job's outputs can be downloaded: `Completed` or `PartiallyCompleted`.
     #[must_use]
     pub fn has_output(&self) -> bool {
-        matches!(self, JobState::Completed | JobState::PartiallyCompleted)
+        matches!(self.class(), StateClass::Ended(e) if e.has_output())
+    }
+}
+
+/// What a job state means for a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StateClass {
+    /// The job has ended.
+    Ended(Ending),
+    /// Processing: keep polling.
+    Working,
+    /// Waiting on something (an upload, a start, a queue) or a state this
+    /// client does not know: keep polling, up to the stall limit.
+    Waiting,
+}
+
+/// How a job ended, by the server's word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ending {
+    /// Every page succeeded.
+    Completed,
+    /// Some pages succeeded, some failed.
+    PartiallyCompleted,
+    /// Every page failed, or a job-level error.
+    Failed,
+    /// Refused before processing (`/doc-ai/v1`).
+    Rejected,
+}
+
+impl Ending {
+    /// Whether the job has outputs to fetch.
+    #[must_use]
+    pub fn has_output(self) -> bool {
+        matches!(self, Ending::Completed | Ending::PartiallyCompleted)
     }
 }
 
@@ -291,13 +348,16 @@ mod tests {
     }
 
     #[test]
-    fn only_the_three_documented_states_are_terminal() {
+    fn only_the_documented_end_states_are_terminal() {
         let terminal: Vec<_> = JobState::KNOWN
             .iter()
             .filter(|s| s.is_terminal())
             .map(JobState::as_str)
             .collect();
-        assert_eq!(terminal, ["Completed", "PartiallyCompleted", "Failed"]);
+        assert_eq!(
+            terminal,
+            ["Completed", "PartiallyCompleted", "Failed", "Rejected"]
+        );
     }
 
     #[test]

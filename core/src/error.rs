@@ -100,10 +100,31 @@ impl fmt::Display for TransportError {
     }
 }
 
-/// An error answer from the API: any status outside 2xx.
+/// Who answered: the API itself, or the presigned storage it hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Peer {
+    /// The API origin.
+    Api,
+    /// Presigned storage (uploads and downloads).
+    Storage,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Api => "the API",
+            Peer::Storage => "storage",
+        }
+    }
+}
+
+/// An error answer from the API or from storage: any status outside 2xx.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
+    /// Who answered.
+    pub peer: Peer,
     /// The HTTP status.
     pub status: StatusCode,
     /// The `error.code` of the body, or `None` when the body was not the
@@ -152,6 +173,14 @@ impl ApiError {
     /// What the user can do about it, in a few words.
     #[must_use]
     pub fn hint(&self) -> &'static str {
+        if self.peer == Peer::Storage {
+            return match self.status.as_u16() {
+                403 => "the presigned URL was refused or has expired",
+                404 => "storage no longer has the file",
+                500..=599 | 429 => "storage is having trouble; retry later",
+                _ => "storage refused the transfer",
+            };
+        }
         match (&self.code, self.status.as_u16()) {
             (Some(ErrorCode::InvalidApiKey | ErrorCode::Authentication), _) | (_, 401 | 403) => {
                 "check the API key (SARVAM_API_KEY)"
@@ -169,7 +198,7 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the API answered {}", self.status.as_u16())?;
+        write!(f, "{} answered {}", self.peer.name(), self.status.as_u16())?;
         if let Some(code) = &self.code {
             write!(f, " {code}")?;
         }
@@ -205,12 +234,22 @@ pub enum ProtocolErrorKind {
         /// What was contradicted.
         detail: String,
     },
+    /// A download was not the size storage announced for it.
+    WrongLength {
+        /// The size announced.
+        announced: u64,
+        /// The bytes received (for a longer body: the bytes received when the
+        /// download was stopped, one past the announced size).
+        received: u64,
+    },
 }
 
 /// A 2xx answer that broke the API's contract.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProtocolError {
+    /// Who answered.
+    pub peer: Peer,
     /// The HTTP status of the answer.
     pub status: StatusCode,
     /// What was wrong.
@@ -223,7 +262,11 @@ pub struct ProtocolError {
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the API's {} answer ", self.status.as_u16())?;
+        let who = match self.peer {
+            Peer::Api => "the API's",
+            Peer::Storage => "storage's",
+        };
+        write!(f, "{who} {} answer ", self.status.as_u16())?;
         match &self.kind {
             ProtocolErrorKind::BodyTooLarge { limit, actual } => {
                 write!(f, "was {actual} bytes, over the {limit}-byte cap")?;
@@ -232,6 +275,17 @@ impl fmt::Display for ProtocolError {
                 write!(f, "was not the documented JSON ({detail})")?;
             }
             ProtocolErrorKind::Contract { detail } => write!(f, "broke the protocol: {detail}")?,
+            ProtocolErrorKind::WrongLength {
+                announced,
+                received,
+            } if received > announced => write!(
+                f,
+                "ran past the {announced} bytes announced for it, and was stopped at {received}"
+            )?,
+            ProtocolErrorKind::WrongLength {
+                announced,
+                received,
+            } => write!(f, "was {received} bytes, but {announced} were announced")?,
         }
         if !self.excerpt.is_empty() {
             write!(f, "; body began {:?}", self.excerpt)?;
@@ -247,13 +301,15 @@ impl fmt::Display for ProtocolError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InputError {
-    /// A job id that is not a UUID.
+    /// A job id that is not one (see [`crate::JobId`]).
     JobId(String),
-    /// Not exactly one input file (the API takes one per job).
-    FileCount(usize),
-    /// An input file name that is empty, has a path in it, or does not end
-    /// in `.pdf` or `.zip`.
-    FileName(String),
+    /// An input file name the API cannot take, and why.
+    FileName {
+        /// The name (control characters replaced).
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// An input file that is empty or over the API's 200 MB limit; the size
     /// in bytes.
     FileSize(u64),
@@ -275,6 +331,9 @@ pub enum InputError {
     ApiKey(&'static str),
     /// A user agent that cannot go in a header.
     UserAgent,
+    /// The core was used in a way it does not support (a bug in the caller,
+    /// never caused by the network).
+    Misuse(&'static str),
 }
 
 impl fmt::Display for InputError {
@@ -282,15 +341,11 @@ impl fmt::Display for InputError {
         match self {
             InputError::JobId(id) => write!(
                 f,
-                "{id:?} is not a job id: job ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6"
+                "{id:?} is not a job id: give the id the run printed, such as 3fa85f64-5717-4562-b3fc-2c963f66afa6"
             ),
-            InputError::FileCount(n) => write!(
+            InputError::FileName { name, reason } => write!(
                 f,
-                "a job takes exactly one input file, not {n}: run one job per file"
-            ),
-            InputError::FileName(name) => write!(
-                f,
-                "{name:?} cannot be uploaded: the API takes one file name ending in .pdf or .zip (a ZIP of JPEG/PNG pages), without a path"
+                "{name:?} cannot be uploaded: {reason}; rename the file (a PDF ending .pdf, or a ZIP of JPEG/PNG pages ending .zip)"
             ),
             InputError::FileSize(0) => {
                 f.write_str("the input file is empty: give a PDF, or a ZIP of JPEG/PNG pages")
@@ -317,6 +372,9 @@ impl fmt::Display for InputError {
             InputError::UserAgent => {
                 f.write_str("the user agent cannot go in an HTTP header: use printable ASCII only")
             }
+            InputError::Misuse(what) => {
+                write!(f, "the client was misused: {what}; please report it")
+            }
         }
     }
 }
@@ -340,7 +398,7 @@ impl Error {
     ///
     /// ```
     /// use sarvam_doc_core::{Error, InputError, RetryClass};
-    /// let e = Error::Input(InputError::FileCount(2));
+    /// let e = Error::Input(InputError::FileSize(0));
     /// assert_eq!(e.retry_class(), RetryClass::Fatal);
     /// ```
     #[must_use]
@@ -438,6 +496,67 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// `text` with every control character (escape sequences included) made a
+/// space, so that what a server sends cannot move a terminal's cursor.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The forms `key` can take in a body: as is, and as a JSON string holds it.
+fn key_forms(key: &str) -> impl Iterator<Item = String> {
+    let json = serde_json::to_string(key).unwrap_or_default();
+    let escaped = json
+        .get(1..json.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_owned();
+    let slashes = escaped.replace('/', "\\/");
+    [key.to_owned(), escaped, slashes].into_iter()
+}
+
+/// `body` with every occurrence of `key` replaced by `<redacted>`: done
+/// before anything is cut from a body, so no part of a key survives a cut.
+pub(crate) fn redact_bytes<'a>(body: &'a [u8], key: &str) -> std::borrow::Cow<'a, [u8]> {
+    if key.is_empty() || !contains(body, key.as_bytes()) && !contains(body, b"\\") {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = body.to_vec();
+    for form in key_forms(key) {
+        if form.is_empty() {
+            continue;
+        }
+        out = replace_bytes(&out, form.as_bytes(), b"<redacted>");
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` with `key` replaced by `<redacted>`.
+pub(crate) fn redact(text: &mut String, key: &str) {
+    if !key.is_empty() && text.contains(key) {
+        *text = text.replace(key, "<redacted>");
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn replace_bytes(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Shortens an explanation to at most `max` bytes, on a character boundary.
 pub(crate) fn bounded(mut s: String, max: usize) -> String {
     if s.len() > max {
@@ -457,6 +576,7 @@ mod tests {
 
     fn api(status: u16, code: Option<ErrorCode>) -> ApiError {
         ApiError {
+            peer: Peer::Api,
             status: StatusCode::from_u16(status).unwrap(),
             code,
             message: String::new(),
@@ -517,13 +637,36 @@ mod tests {
             e.len()
         );
         assert!(e.ends_with('…'));
-        let error = crate::parse_error(
+        let error = crate::wire::parse_error(
             &http::Response::builder()
                 .status(500)
                 .body(vec![0xc3u8; 2000])
                 .unwrap(),
         );
         assert!(error.message.len() <= EXCERPT_LIMIT + '…'.len_utf8());
+    }
+
+    #[test]
+    fn a_key_is_redacted_in_every_form_a_body_can_hold_it() {
+        let key = "sk_a/b\\\"c";
+        let raw = format!("x {key} y");
+        assert_eq!(
+            redact_bytes(raw.as_bytes(), key).as_ref(),
+            b"x <redacted> y".as_slice()
+        );
+        let json = serde_json::to_string(&serde_json::json!({ "m": key })).unwrap();
+        assert!(!String::from_utf8_lossy(&redact_bytes(json.as_bytes(), key)).contains("sk_a"));
+        let slashed = json.replace('/', "\\/");
+        assert!(!String::from_utf8_lossy(&redact_bytes(slashed.as_bytes(), key)).contains("sk_a"));
+        assert!(matches!(
+            redact_bytes(b"nothing here", "sk"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn printable_removes_terminal_escapes() {
+        assert_eq!(printable("a\u{1b}[2Jb\r\n"), "a [2Jb  ");
     }
 
     #[test]

@@ -13,50 +13,112 @@ use uuid::Uuid;
 
 use crate::{FileState, InputError, JobState, Language, OutputFormat, StorageContainerType};
 
-/// A job's id: a UUID, so it is always safe to put in a URL path.
+/// A job's id, as the server gave it.
+///
+/// The legacy API's ids are UUIDs; `/doc-ai/v1`'s are opaque strings (a date
+/// plus a UUID in the SDK's examples, a UUIDv7 in the lifecycle guide). Either
+/// way an id is checked when it comes in, from the server or from a user: 1 to
+/// 128 characters of `A-Z a-z 0-9 - _ . ~ :`, not `.` or `..`. So it is
+/// always safe in a file name or on a terminal, and it is percent-encoded all
+/// the same when it goes into a URL path.
 ///
 /// ```
 /// use sarvam_doc_core::JobId;
 /// let id: JobId = "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse().unwrap();
-/// assert_eq!(id.to_string(), "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+/// assert!(id.as_uuid().is_some());
+/// let doc_ai: JobId = "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7".parse().unwrap();
+/// assert!(doc_ai.as_uuid().is_none());
 /// assert!("../../admin".parse::<JobId>().is_err());
+/// assert!("a b".parse::<JobId>().is_err());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct JobId(pub Uuid);
+pub struct JobId(String);
 
 impl JobId {
-    /// The UUID.
+    /// The longest id taken, in bytes.
+    pub const MAX_LEN: usize = 128;
+
+    /// Checks and wraps an id.
+    ///
+    /// # Errors
+    /// [`InputError::JobId`] for an empty or overlong id, one with other
+    /// characters, or `.`/`..`.
+    pub fn new(id: impl Into<String>) -> Result<Self, InputError> {
+        let id = id.into();
+        let trimmed = id.trim();
+        let ok = !trimmed.is_empty()
+            && trimmed.len() <= Self::MAX_LEN
+            && trimmed != "."
+            && trimmed != ".."
+            && trimmed.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':')
+            });
+        if ok {
+            Ok(JobId(trimmed.to_owned()))
+        } else {
+            Err(InputError::JobId(crate::error::bounded(
+                crate::error::printable(&id),
+                80,
+            )))
+        }
+    }
+
+    /// The id as text.
     #[must_use]
-    pub fn as_uuid(&self) -> &Uuid {
+    pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id as a UUID, when it is one (every legacy id is).
+    #[must_use]
+    pub fn as_uuid(&self) -> Option<Uuid> {
+        Uuid::try_parse(&self.0).ok()
+    }
+
+    /// The id as one percent-encoded URL path segment.
+    #[must_use]
+    pub fn path_segment(&self) -> String {
+        // Only `:` of the allowed characters is not unreserved in a segment's
+        // strictest reading; encode it so no server reads it as a scheme.
+        self.0.replace(':', "%3A")
     }
 }
 
 impl fmt::Debug for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JobId({})", self.0.hyphenated())
+        write!(f, "JobId({})", self.0)
     }
 }
 
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
+        f.write_str(&self.0)
     }
 }
 
 impl std::str::FromStr for JobId {
     type Err = InputError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::try_parse(s.trim())
-            .map(JobId)
-            .map_err(|_| InputError::JobId(crate::error::bounded(s.to_owned(), 80)))
+        JobId::new(s)
     }
 }
 
 impl From<Uuid> for JobId {
     fn from(id: Uuid) -> Self {
-        JobId(id)
+        JobId(id.hyphenated().to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for JobId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        JobId::new(text.as_ref()).map_err(|_| {
+            serde::de::Error::custom(format_args!(
+                "{:?} is not a usable job id",
+                crate::error::bounded(crate::error::printable(&text), 64)
+            ))
+        })
     }
 }
 
@@ -166,11 +228,15 @@ impl UploadFilesRequest {
 
 /// A presigned storage URL and its metadata (`FileSignedURLDetails`).
 ///
-/// The URL carries a signature; it is never sent the API key.
+/// The URL carries a signature; it is never sent the API key. It is parsed
+/// when the answer is: a body whose URL is not a URL fails as a whole, and
+/// [`crate::Api`] also checks the scheme (https, or loopback) before anything
+/// uses it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSignedUrl {
     /// The presigned URL.
-    pub file_url: String,
+    #[serde(with = "uri")]
+    pub file_url: http::Uri,
     /// Free-form metadata (for downloads: content type, size, last modified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_metadata: Option<serde_json::Map<String, serde_json::Value>>,
@@ -362,6 +428,26 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// URLs as `http::Uri`, checked to be absolute when read.
+pub(crate) mod uri {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(u: &http::Uri, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(u)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<http::Uri, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let parsed: Option<http::Uri> = text.parse().ok();
+        match parsed {
+            Some(u) if u.scheme().is_some() && u.authority().is_some() => Ok(u),
+            _ => Err(serde::de::Error::custom(
+                "a presigned URL is not an absolute URL",
+            )),
+        }
+    }
 }
 
 /// ISO 8601 timestamps: RFC 3339 on the way out; on the way in RFC 3339, or a

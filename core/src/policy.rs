@@ -36,6 +36,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `max_retries` retries, backing off from `base` doubling to `cap`.
+    #[must_use]
+    pub fn new(max_retries: u32, base: Duration, cap: Duration) -> Self {
+        RetryPolicy {
+            max_retries,
+            base,
+            cap,
+        }
+    }
+
     /// The backoff after the `failures`th consecutive failure (from 1), with
     /// jitter drawn from `rng`.
     pub(crate) fn backoff(&self, failures: u32, rng: &mut Jitter) -> Duration {
@@ -87,6 +97,17 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
+    /// Polls between `min_interval` and `max_interval`, at
+    /// `backoff_percent` % of the time spent in the current state.
+    #[must_use]
+    pub fn new(min_interval: Duration, max_interval: Duration, backoff_percent: u32) -> Self {
+        PollPolicy {
+            min_interval,
+            max_interval,
+            backoff_percent,
+        }
+    }
+
     /// Polls every `interval`, whatever happens.
     #[must_use]
     pub fn fixed(interval: Duration) -> Self {
@@ -111,24 +132,37 @@ impl PollPolicy {
     }
 }
 
+/// The most a download may be when storage announces no size: 1 GiB. A
+/// document's output (a ZIP of up to a few dozen pages of text) is a few MB.
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 1024 * 1024 * 1024;
+
 /// Everything that bounds a machine: timeouts, retries, cadence, limits.
+///
+/// Every wait is bounded by default: a deadline for the whole machine, a
+/// stall limit for a job that never starts, a no-progress limit for one that
+/// runs without moving, a ceiling on what a `Retry-After` may ask.
 ///
 /// ```
 /// use std::time::Duration;
 /// use sarvam_doc_core::Policy;
-/// let mut policy = Policy::default();
-/// policy.deadline = Some(Duration::from_secs(15 * 60));
-/// policy.seed = 42;
+/// let policy = Policy::default()
+///     .with_deadline(Some(Duration::from_secs(15 * 60)))
+///     .with_seed(42);
+/// assert_eq!(policy.deadline, Some(Duration::from_secs(900)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
-    /// How long one API request may take before it counts as timed out.
-    /// The machine enforces it even if the transport does not.
+    /// How long one API request may take before it counts as timed out,
+    /// and how long an upload or download may go without progress. The
+    /// machine enforces it even if the transport does not, and never gives a
+    /// request more than the time left before the deadline.
     pub request_timeout: Duration,
     /// The slowest transfer rate tolerated for uploads and downloads, in
     /// bytes per second: a transfer of `n` bytes may take
-    /// `request_timeout + n / min_transfer_rate`.
+    /// `request_timeout + n / min_transfer_rate` (`n` is at most
+    /// `max_download` for a download, so a huge announced size cannot
+    /// stretch the time allowed).
     pub min_transfer_rate: u64,
     /// Retry backoff.
     pub retry: RetryPolicy,
@@ -138,19 +172,36 @@ pub struct Policy {
     /// unknown state before the machine gives up, naming the state. `None`
     /// waits as long as the deadline allows.
     pub stall_limit: Option<Duration>,
+    /// How long a job may read `Running` with its page counts unchanged
+    /// before the machine gives up. `None` waits as long as the deadline
+    /// allows.
+    pub progress_limit: Option<Duration>,
     /// How long the whole machine may take, from its creation. `None` for no
-    /// limit (a stalled job still ends by `stall_limit`).
+    /// limit (the stall and no-progress limits still end a stuck job).
     pub deadline: Option<Duration>,
+    /// The longest `Retry-After` the machine honours. A server that asks for
+    /// longer (or past the deadline) ends the machine at once, with what it
+    /// asked for in the reason.
+    pub max_retry_after: Duration,
+    /// After a start whose answer never arrived, how long the job may still
+    /// read `Pending` before the start is sent again (to the same job: a
+    /// second start cannot make a second job).
+    pub restart_after: Duration,
+    /// The most bytes a download may hold when storage announces no size,
+    /// and the most an announced size may be.
+    pub max_download: u64,
     /// The seed of the backoff jitter. Give each machine its own (the
-    /// transports draw one at random) so that many clients do not retry in
+    /// drivers draw one at random) so that many clients do not retry in
     /// step.
     pub seed: u64,
 }
 
 impl Default for Policy {
     /// 60 s per request (as the official SDK), transfers at no less than
-    /// 256 KiB/s, [`RetryPolicy::default`], [`PollPolicy::default`], a 10-minute
-    /// stall limit, no deadline, seed 0.
+    /// 256 KiB/s, [`RetryPolicy::default`], [`PollPolicy::default`], a
+    /// 10-minute stall limit, a 30-minute no-progress limit, a 1-hour
+    /// deadline, `Retry-After` honoured up to 10 minutes, a lost start sent
+    /// again after 60 s of `Pending`, downloads of at most 1 GiB, seed 0.
     fn default() -> Self {
         Policy {
             request_timeout: Duration::from_secs(60),
@@ -158,17 +209,97 @@ impl Default for Policy {
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
             stall_limit: Some(Duration::from_secs(10 * 60)),
-            deadline: None,
+            progress_limit: Some(Duration::from_secs(30 * 60)),
+            deadline: Some(Duration::from_secs(60 * 60)),
+            max_retry_after: Duration::from_secs(10 * 60),
+            restart_after: Duration::from_secs(60),
+            max_download: DEFAULT_MAX_DOWNLOAD,
             seed: 0,
         }
     }
 }
 
 impl Policy {
-    /// The time allowed for a transfer of `len` bytes (or of unknown length).
-    pub(crate) fn transfer_timeout(&self, len: Option<u64>) -> Duration {
+    /// With `timeout` per API request.
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// With this slowest tolerated transfer rate, in bytes per second.
+    #[must_use]
+    pub fn with_min_transfer_rate(mut self, bytes_per_second: u64) -> Self {
+        self.min_transfer_rate = bytes_per_second;
+        self
+    }
+
+    /// With `retry` backoff.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// With `poll` cadence.
+    #[must_use]
+    pub fn with_poll(mut self, poll: PollPolicy) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// With this stall limit (`None`: none).
+    #[must_use]
+    pub fn with_stall_limit(mut self, limit: Option<Duration>) -> Self {
+        self.stall_limit = limit;
+        self
+    }
+
+    /// With this no-progress limit for `Running` (`None`: none).
+    #[must_use]
+    pub fn with_progress_limit(mut self, limit: Option<Duration>) -> Self {
+        self.progress_limit = limit;
+        self
+    }
+
+    /// With this deadline for the whole machine (`None`: none).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// With this ceiling on `Retry-After`.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// With this wait before a lost start is sent again.
+    #[must_use]
+    pub fn with_restart_after(mut self, wait: Duration) -> Self {
+        self.restart_after = wait;
+        self
+    }
+
+    /// With this cap on downloads, in bytes.
+    #[must_use]
+    pub fn with_max_download(mut self, bytes: u64) -> Self {
+        self.max_download = bytes;
+        self
+    }
+
+    /// With this jitter seed.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The time allowed for a transfer of `len` bytes.
+    pub(crate) fn transfer_timeout(&self, len: u64) -> Duration {
         let rate = self.min_transfer_rate.max(1);
-        let len = len.unwrap_or(crate::MAX_INPUT_BYTES);
         self.request_timeout
             .saturating_add(Duration::from_secs(len.div_ceil(rate)))
     }
@@ -252,8 +383,8 @@ mod tests {
     #[test]
     fn transfers_get_time_in_proportion_to_their_size() {
         let p = Policy::default();
-        assert_eq!(p.transfer_timeout(Some(0)), s(60));
-        assert_eq!(p.transfer_timeout(Some(256 * 1024 * 100)), s(160));
+        assert_eq!(p.transfer_timeout(0), s(60));
+        assert_eq!(p.transfer_timeout(256 * 1024 * 100), s(160));
         fn s(n: u64) -> Duration {
             Duration::from_secs(n)
         }

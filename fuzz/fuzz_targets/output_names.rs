@@ -6,7 +6,7 @@ use std::path::{Component, Path};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|name: &str| {
-    let Some(safe) = sarvam_doc_core::safe_output_name(name) else {
+    let Some(safe) = sarvam_doc_core::output::safe_output_name(name) else {
         return;
     };
     assert!(!safe.is_empty() && safe.len() <= 200);

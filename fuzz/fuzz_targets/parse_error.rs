@@ -6,7 +6,7 @@ use sarvam_doc_fuzz::raw_response;
 
 fuzz_target!(|data: &[u8]| {
     let response = raw_response(data);
-    let error = sarvam_doc_core::parse_error(&response);
+    let error = sarvam_doc_core::wire::parse_error(&response);
     assert_eq!(error.status, response.status());
     // A message from a JSON body is cut at 1 KiB; an excerpt of another at 512 bytes.
     assert!(

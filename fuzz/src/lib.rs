@@ -2,7 +2,6 @@
 //! checked driver for the state machines.
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
@@ -18,14 +17,14 @@ pub const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 const OTHER_JOB: &str = "00000000-0000-4000-8000-000000000001";
 
 /// An `Api` on loopback with a fixed key.
-pub fn api() -> Arc<Api> {
+pub fn api() -> Api {
     let key = ApiKey::new("fuzz-key").unwrap_or_else(|_| unreachable!());
     let config = Config::builder(key)
         .base_url("http://127.0.0.1:4010")
         .max_json_body(64 * 1024)
         .build()
         .unwrap_or_else(|_| unreachable!());
-    Arc::new(Api::new(config))
+    Api::new(config)
 }
 
 /// A response from raw fuzz bytes: two bytes of status (folded into
@@ -66,6 +65,8 @@ pub enum Op {
     },
     /// Fail the request in flight.
     Fail { kind: u8, stale: bool },
+    /// Report that the body of the request in flight passed its bound.
+    TooLarge { received: u32, stale: bool },
 }
 
 /// A status code, mostly plausible.
@@ -169,26 +170,37 @@ fn body(endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
     }
 }
 
-/// What a fed answer says about whether the request surely did not take effect.
-fn surely_not_processed(status: u16, kind: &BodyKind) -> bool {
-    let quota = matches!(kind, BodyKind::Error { code } if CODES[*code as usize % CODES.len()] == "insufficient_quota_error");
-    // 408: the server gave up waiting for the request; 429 (but for quota) and
-    // 503: answered before any work.
-    status == 408 || (status == 429 && !quota) || status == 503
+/// Whether an answer the machine takes says the job has started: a status
+/// about its own job, 2xx, in a state only a started job reaches.
+fn says_started(status: u16, kind: &BodyKind) -> bool {
+    matches!(kind, BodyKind::Fitting { state, other_job: false, .. }
+        if matches!(STATES[*state as usize % STATES.len()], "Running" | "Completed" | "PartiallyCompleted" | "Failed"))
+        && (200..300).contains(&status)
+}
+
+/// Whether a create answer hands the machine its job.
+fn creates_job(status: u16, kind: &BodyKind) -> bool {
+    matches!(
+        kind,
+        BodyKind::Fitting {
+            other_job: false,
+            ..
+        }
+    ) && (200..300).contains(&status)
 }
 
 /// The policy the machines are fuzzed with: short, so deadlines are reached.
 pub fn policy() -> Policy {
-    let mut p = Policy::default();
-    p.deadline = Some(Duration::from_secs(600));
-    p.request_timeout = Duration::from_secs(30);
-    p.stall_limit = Some(Duration::from_secs(120));
-    p
+    Policy::default()
+        .with_deadline(Some(Duration::from_secs(600)))
+        .with_request_timeout(Duration::from_secs(30))
+        .with_stall_limit(Some(Duration::from_secs(120)))
+        .with_restart_after(Duration::from_secs(20))
 }
 
 /// Drives `machine` through `ops`, asserting the promises every machine
-/// keeps. `is_run` adds the run's: no second create unless the first surely
-/// did not take effect.
+/// keeps. `is_run` adds the run's: no create once a job is created, and no
+/// start once the job is seen started (at most one started job).
 pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bool) {
     let policy = policy();
     let deadline = start + policy.deadline.unwrap_or_default();
@@ -196,13 +208,14 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
     let mut in_flight: Option<(Attempt, Endpoint)> = None;
     let mut past: Vec<(Attempt, Endpoint)> = Vec::new();
     let mut done: Option<Outcome> = None;
-    let mut creates = 0u32;
-    let mut last_create_surely_not = false;
+    let mut created = false;
+    let mut started = false;
     for op in ops {
         match op {
             Op::Advance(units) => now += Duration::from_millis(u64::from(*units) * 50),
             Op::Poll => match machine.poll(now) {
-                Action::Send(send) => {
+                Action::Event(_) => assert!(done.is_none(), "an event after Done"),
+                Action::Transmit(send) => {
                     assert!(done.is_none(), "sent after Done");
                     assert!(now < deadline, "sent at or after the deadline");
                     let endpoint = send
@@ -216,15 +229,15 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                         endpoint.is_api(),
                         "the key goes to the API only"
                     );
+                    assert!(
+                        now + send.timeout <= deadline,
+                        "a request given time past the deadline"
+                    );
                     if endpoint == Endpoint::CreateJob {
-                        if creates > 0 {
-                            assert!(
-                                last_create_surely_not,
-                                "a second create after one that may have taken effect"
-                            );
-                        }
-                        creates += 1;
-                        last_create_surely_not = false;
+                        assert!(!created, "a create after the job was created");
+                    }
+                    if endpoint == Endpoint::Start {
+                        assert!(!started, "a start sent to a job seen started");
                     }
                     if let Some(old) = in_flight.replace((send.attempt, endpoint)) {
                         past.push(old);
@@ -266,8 +279,15 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     builder = builder.header("retry-after", secs.to_string());
                 }
                 let response = builder.body(body(endpoint, kind)).unwrap_or_default();
-                if is_run && endpoint == Endpoint::CreateJob && !*stale {
-                    last_create_surely_not = surely_not_processed(code, kind);
+                if is_run && !*stale {
+                    if endpoint == Endpoint::CreateJob && creates_job(code, kind) {
+                        created = true;
+                    }
+                    if matches!(endpoint, Endpoint::Start | Endpoint::Status)
+                        && says_started(code, kind)
+                    {
+                        started = true;
+                    }
                 }
                 machine.handle_response(now, attempt, response);
             }
@@ -280,20 +300,26 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     TransportErrorKind::TimedOut,
                     TransportErrorKind::Other,
                 ][*kind as usize % 3];
-                if is_run && endpoint == Endpoint::CreateJob && !*stale {
-                    last_create_surely_not = kind == TransportErrorKind::Connect;
-                }
+                let _ = endpoint;
                 machine.handle_transport_error(now, attempt, TransportError::new(kind, "fuzz"));
             }
+            Op::TooLarge { received, stale } => {
+                let Some((attempt, _)) = pick(&mut in_flight, &mut past, *stale) else {
+                    continue;
+                };
+                machine.handle_too_large(now, attempt, u64::from(*received));
+            }
         }
-        while machine.poll_event().is_some() {}
     }
-    // Past the deadline, every poll says Done.
+    // Past the deadline, polls say Done (after any events left).
     let late = deadline.max(now) + Duration::from_millis(1);
-    assert!(
-        matches!(machine.poll(late), Action::Done(_)),
-        "not done past the deadline"
-    );
+    let end = loop {
+        match machine.poll(late) {
+            Action::Event(_) => {}
+            other => break other,
+        }
+    };
+    assert!(matches!(end, Action::Done(_)), "not done past the deadline");
 }
 
 /// The attempt to answer: the one in flight (which the answer consumes), or

@@ -394,6 +394,15 @@ impl Simulator {
         lock(&self.shared.jobs).len()
     }
 
+    /// How many jobs were started (and so may be charged for).
+    #[must_use]
+    pub fn started_jobs(&self) -> usize {
+        lock(&self.shared.jobs)
+            .values()
+            .filter(|j| j.started.is_some())
+            .count()
+    }
+
     /// Whether storage ever received an `api-subscription-key` header.
     #[must_use]
     pub fn storage_saw_api_key(&self) -> bool {

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use sarvam_doc_core::{ApiKey, Config, JobId};
 use sarvam_doc_sim::{Route, SimConfig, Simulator};
-use sarvam_doc_tests::{config_for, started_job};
+use sarvam_doc_tests::{config_for, started_job, ureq_client};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -62,7 +62,7 @@ fn main() {
             ("raw ureq + Value", measure(window, raw_ureq(&url, &key))),
             (
                 "sarvam-doc-ureq",
-                measure(window, ureq_transport(config.clone(), job)),
+                measure(window, ureq_transport(config.clone(), job.clone())),
             ),
             (
                 "raw hyper + Value",
@@ -70,7 +70,12 @@ fn main() {
             ),
             (
                 "sarvam-doc-hyper",
-                measure_async(window, url.clone(), key.clone(), Some((config, job))),
+                measure_async(
+                    window,
+                    url.clone(),
+                    key.clone(),
+                    Some((config, job.clone())),
+                ),
             ),
         ];
         for (i, (name, (rate, cpu))) in rows.iter().enumerate() {
@@ -90,7 +95,7 @@ fn main() {
     let sim = Simulator::start(config).unwrap();
     let job = start_job(&sim);
     for n in [64usize, 10_000] {
-        concurrent(&sim, job, n, window.max(Duration::from_secs(5)));
+        concurrent(&sim, &job, n, window.max(Duration::from_secs(5)));
     }
 }
 
@@ -128,7 +133,7 @@ fn measure_async(
         let uri: hyper::Uri = url.parse().unwrap();
         let poll = async || {
             if let Some((client, job)) = &ours {
-                std::hint::black_box(client.status(*job).await.unwrap());
+                std::hint::black_box(client.status(job).await.unwrap());
             } else {
                 let req = hyper::Request::get(uri.clone())
                     .header("api-subscription-key", &key)
@@ -182,7 +187,7 @@ fn raw_ureq(url: &str, key: &str) -> impl FnMut() {
 fn ureq_transport(config: Config, job: JobId) -> impl FnMut() {
     let client = sarvam_doc_ureq::Client::new(config);
     move || {
-        std::hint::black_box(client.status(job).unwrap());
+        std::hint::black_box(client.status(&job).unwrap());
     }
 }
 
@@ -207,7 +212,7 @@ fn status_kib(field: &str) -> u64 {
 }
 
 /// `n` concurrent watches of a job that never ends, in a child process.
-fn concurrent(sim: &Simulator, job: JobId, n: usize, window: Duration) {
+fn concurrent(sim: &Simulator, job: &JobId, n: usize, window: Duration) {
     let before = sim.count(Route::Status);
     let t0 = Instant::now();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
@@ -263,7 +268,7 @@ fn child(args: &[String]) {
         let base = status_kib("VmRSS:");
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..n {
-            let client = client.clone();
+            let (client, job) = (client.clone(), job.clone());
             tasks.spawn(async move { client.watch(job, |_| {}).await });
             // Spread the first polls over about a second, as jobs started over time would be.
             if i % (n / 100).max(1) == 0 {
@@ -279,8 +284,8 @@ fn child(args: &[String]) {
 
 /// Creates, uploads and starts a job that will run for a day.
 fn start_job(sim: &Simulator) -> JobId {
-    let client = sarvam_doc_ureq::Client::new(config_for(sim));
-    started_job(&sarvam_doc_tests::Ureq(client), "load.pdf", 3)
+    let client = ureq_client(config_for(sim), sarvam_doc_core::Policy::default());
+    sarvam_doc_tests::block_on(started_job(&client, "load.pdf", 3))
 }
 
 fn get_body(url: &str, key: &str) -> Bytes {

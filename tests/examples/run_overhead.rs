@@ -8,9 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use sarvam_doc_core::{Outcome, RunOptions};
+use sarvam_doc_core::{Outcome, Policy, PollPolicy};
+use sarvam_doc_driver::{Layout, RunOptions};
 use sarvam_doc_sim::{SimConfig, Simulator, sample};
-use sarvam_doc_tests::{Transport, input_file, transports};
+use sarvam_doc_tests::{config_for, for_each_transport, input_file};
 
 fn main() {
     let runs: usize = std::env::args()
@@ -22,27 +23,26 @@ fn main() {
     config.page_time = Duration::ZERO;
     let sim = Simulator::start(config).unwrap();
     let (_dir, input) = input_file("three.pdf", &sample::pdf(3, "overhead"));
-    let mut policy = sarvam_doc_core::Policy::default();
-    policy.poll = sarvam_doc_core::PollPolicy::fixed(Duration::from_millis(1));
-    for t in transports(&sim, &policy) {
+    let policy = Policy::default().with_poll(PollPolicy::fixed(Duration::from_millis(1)));
+    for_each_transport!(config_for(&sim), policy.clone(), |name, client| {
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {
             let out = tempfile::tempdir().unwrap();
             let started = Instant::now();
-            let (outcome, _) = t.run(&input, &RunOptions::new(out.path()));
+            let options = RunOptions::new(out.path()).with_layout(Layout::Zips);
+            let report = client.run(&input, &options, |_| {}).await.unwrap();
             times.push(started.elapsed());
-            assert!(matches!(outcome.unwrap(), Outcome::Completed { .. }));
+            assert!(matches!(report.outcome, Outcome::Completed { .. }));
         }
-        report(t.as_ref(), &mut times);
-    }
+        report(name, &mut times);
+    });
 }
 
-fn report(t: &dyn Transport, times: &mut [Duration]) {
+fn report(name: &str, times: &mut [Duration]) {
     times.sort();
     let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
     println!(
-        "{:>5}: whole run of a 3-page PDF, zero processing: median {:.2} ms, p90 {:.2} ms, min {:.2} ms ({} runs, 7 requests each)",
-        t.name(),
+        "{name:>5}: whole run of a 3-page PDF, zero processing: median {:.2} ms, p90 {:.2} ms, min {:.2} ms ({} runs, 7 requests each)",
         at(0.5).as_secs_f64() * 1e3,
         at(0.9).as_secs_f64() * 1e3,
         times[0].as_secs_f64() * 1e3,

@@ -1,157 +1,76 @@
 //! Cross-crate conformance tests for sarvam-doc: every transport against
 //! the simulator, through one suite.
 //!
-//! This library holds what the suites share: one blocking [`Transport`]
-//! face over both transports, fast policies and simulator settings, and
-//! helpers to read outputs.
+//! The suites drive the driver's own [`Client`] over each transport: the
+//! async one over hyper, and the same client over ureq through
+//! [`Blocking`], whose futures end on their first poll. [`for_each_transport!`]
+//! runs one test body with each. This library holds what the suites share:
+//! fast policies and simulator settings, and helpers to read outputs.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sarvam_doc_core::{
-    ApiKey, Config, CreateJobRequest, CreateJobResponse, DownloadFilesResponse, Event, JobId,
-    JobStatus, Outcome, Policy, PollPolicy, RetryPolicy, RunError, RunOptions, UploadFilesResponse,
-};
+use sarvam_doc_core::{ApiKey, Config, CreateJobRequest, JobId, Policy, PollPolicy, RetryPolicy};
+use sarvam_doc_driver::{AsyncTransport, Blocking, Client};
 use sarvam_doc_sim::{SimConfig, Simulator};
 
-/// One transport, seen through a blocking face, so one test serves both.
-pub trait Transport {
-    /// `ureq` or `hyper`.
-    fn name(&self) -> &'static str;
-    /// One create-job request.
-    fn create_job(&self, job: &CreateJobRequest) -> Result<CreateJobResponse, RunError>;
-    /// One upload-files request.
-    fn upload_files(&self, job: JobId, name: &str) -> Result<UploadFilesResponse, RunError>;
-    /// One start request.
-    fn start(&self, job: JobId) -> Result<JobStatus, RunError>;
-    /// One status request.
-    fn status(&self, job: JobId) -> Result<JobStatus, RunError>;
-    /// One download-files request.
-    fn download_files(&self, job: JobId) -> Result<DownloadFilesResponse, RunError>;
-    /// A watch, with the events it reported.
-    fn watch(&self, job: JobId) -> (Outcome, Vec<Event>);
-    /// A run, with the events it reported.
-    fn run(&self, input: &Path, options: &RunOptions) -> (Result<Outcome, RunError>, Vec<Event>);
+pub use sarvam_doc_driver::block_on;
+
+/// The ureq client, seen through the driver's async face.
+pub type UreqClient = Client<Blocking<sarvam_doc_ureq::Ureq>>;
+/// The hyper client.
+pub type HyperClient = sarvam_doc_hyper::Client;
+
+/// Runs `$body` once with each transport: `$client` is a driver
+/// [`Client`] over it and `$name` is `"ureq"` or `"hyper"`. The body is an
+/// async block's contents; it runs on the calling thread for ureq and on a
+/// fresh tokio runtime for hyper.
+#[macro_export]
+macro_rules! for_each_transport {
+    ($config:expr, $policy:expr, |$name:ident, $client:ident| $body:block) => {{
+        {
+            let $name: &'static str = "ureq";
+            let $client = $crate::ureq_client($config, $policy);
+            $crate::block_on(async { $body });
+        }
+        {
+            let $name: &'static str = "hyper";
+            let runtime = $crate::runtime();
+            let $client = {
+                let _entered = runtime.enter();
+                $crate::hyper_client($config, $policy)
+            };
+            runtime.block_on(async { $body });
+        }
+    }};
 }
 
-/// The blocking transport.
-pub struct Ureq(pub sarvam_doc_ureq::Client);
-
-impl Transport for Ureq {
-    fn name(&self) -> &'static str {
-        "ureq"
-    }
-    fn create_job(&self, job: &CreateJobRequest) -> Result<CreateJobResponse, RunError> {
-        self.0.create_job(job)
-    }
-    fn upload_files(&self, job: JobId, name: &str) -> Result<UploadFilesResponse, RunError> {
-        self.0.upload_files(job, name)
-    }
-    fn start(&self, job: JobId) -> Result<JobStatus, RunError> {
-        self.0.start(job)
-    }
-    fn status(&self, job: JobId) -> Result<JobStatus, RunError> {
-        self.0.status(job)
-    }
-    fn download_files(&self, job: JobId) -> Result<DownloadFilesResponse, RunError> {
-        self.0.download_files(job)
-    }
-    fn watch(&self, job: JobId) -> (Outcome, Vec<Event>) {
-        let mut events = Vec::new();
-        let outcome = self.0.watch(job, |e| events.push(e.clone()));
-        (outcome, events)
-    }
-    fn run(&self, input: &Path, options: &RunOptions) -> (Result<Outcome, RunError>, Vec<Event>) {
-        let mut events = Vec::new();
-        let outcome = self.0.run(input, options, |e| events.push(e.clone()));
-        (outcome, events)
-    }
+/// A small multi-threaded tokio runtime for the hyper client.
+///
+/// # Panics
+/// If the runtime cannot start.
+#[must_use]
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
 }
 
-/// The async transport, on its own runtime.
-pub struct Hyper {
-    client: sarvam_doc_hyper::Client,
-    runtime: tokio::runtime::Runtime,
+/// The ureq client for `config` with `policy`.
+#[must_use]
+pub fn ureq_client(config: Config, policy: Policy) -> UreqClient {
+    Client::with_transport(config, Blocking(sarvam_doc_ureq::Ureq::default())).with_policy(policy)
 }
 
-impl Hyper {
-    /// A hyper client for `config` with `policy`, on a new runtime.
-    ///
-    /// # Panics
-    /// If the runtime cannot start.
-    #[must_use]
-    pub fn new(config: Config, policy: Policy) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let client = {
-            let _entered = runtime.enter();
-            sarvam_doc_hyper::Client::new(config).with_policy(policy)
-        };
-        Hyper { client, runtime }
-    }
-
-    /// The client.
-    #[must_use]
-    pub fn client(&self) -> &sarvam_doc_hyper::Client {
-        &self.client
-    }
-
-    /// The runtime.
-    #[must_use]
-    pub fn runtime(&self) -> &tokio::runtime::Runtime {
-        &self.runtime
-    }
-}
-
-impl Transport for Hyper {
-    fn name(&self) -> &'static str {
-        "hyper"
-    }
-    fn create_job(&self, job: &CreateJobRequest) -> Result<CreateJobResponse, RunError> {
-        self.runtime.block_on(self.client.create_job(job))
-    }
-    fn upload_files(&self, job: JobId, name: &str) -> Result<UploadFilesResponse, RunError> {
-        self.runtime.block_on(self.client.upload_files(job, name))
-    }
-    fn start(&self, job: JobId) -> Result<JobStatus, RunError> {
-        self.runtime.block_on(self.client.start(job))
-    }
-    fn status(&self, job: JobId) -> Result<JobStatus, RunError> {
-        self.runtime.block_on(self.client.status(job))
-    }
-    fn download_files(&self, job: JobId) -> Result<DownloadFilesResponse, RunError> {
-        self.runtime.block_on(self.client.download_files(job))
-    }
-    fn watch(&self, job: JobId) -> (Outcome, Vec<Event>) {
-        let mut events = Vec::new();
-        let outcome = self
-            .runtime
-            .block_on(self.client.watch(job, |e| events.push(e.clone())));
-        (outcome, events)
-    }
-    fn run(&self, input: &Path, options: &RunOptions) -> (Result<Outcome, RunError>, Vec<Event>) {
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        let outcome = self
-            .runtime
-            .block_on(self.client.run(input, options, move |e| {
-                sink.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(e.clone());
-            }));
-        let events = events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        (outcome, events)
-    }
+/// The hyper client for `config` with `policy` (call within a runtime).
+#[must_use]
+pub fn hyper_client(config: Config, policy: Policy) -> HyperClient {
+    Client::new(config).with_policy(policy)
 }
 
 /// A simulator that runs jobs fast: 50 ms in the queue, 50 ms a page.
@@ -164,21 +83,24 @@ pub fn fast_sim() -> SimConfig {
 }
 
 /// A policy scaled down for tests: 20 ms backoff doubling to 200 ms, polls
-/// every 50 to 200 ms, 5 s per request, a 60 s deadline.
+/// every 50 to 200 ms, 5 s per request, a 60 s deadline, a lost start sent
+/// again after 1 s of `Pending`.
 #[must_use]
 pub fn fast_policy() -> Policy {
-    let mut p = Policy::default();
-    let mut retry = RetryPolicy::default();
-    retry.base = Duration::from_millis(20);
-    retry.cap = Duration::from_millis(200);
-    p.retry = retry;
-    let mut poll = PollPolicy::default();
-    poll.min_interval = Duration::from_millis(50);
-    poll.max_interval = Duration::from_millis(200);
-    p.poll = poll;
-    p.request_timeout = Duration::from_secs(5);
-    p.deadline = Some(Duration::from_secs(60));
-    p
+    Policy::default()
+        .with_retry(RetryPolicy::new(
+            6,
+            Duration::from_millis(20),
+            Duration::from_millis(200),
+        ))
+        .with_poll(PollPolicy::new(
+            Duration::from_millis(50),
+            Duration::from_millis(200),
+            10,
+        ))
+        .with_request_timeout(Duration::from_secs(5))
+        .with_deadline(Some(Duration::from_secs(60)))
+        .with_restart_after(Duration::from_secs(1))
 }
 
 /// The configuration for a client of `sim`.
@@ -193,39 +115,48 @@ pub fn config_for(sim: &Simulator) -> Config {
         .expect("the simulator's loopback URL")
 }
 
-/// Both transports, as clients of `sim` with `policy`.
-#[must_use]
-pub fn transports(sim: &Simulator, policy: &Policy) -> Vec<Box<dyn Transport>> {
-    vec![
-        Box::new(Ureq(
-            sarvam_doc_ureq::Client::new(config_for(sim)).with_policy(policy.clone()),
-        )),
-        Box::new(Hyper::new(config_for(sim), policy.clone())),
-    ]
-}
-
 /// Takes a job through create, upload-files, the PUT (by plain ureq) and
-/// start with transport `t`: a job for a watch to follow.
+/// start with `client`: a job for a watch to follow.
 ///
 /// # Panics
 /// If any step fails.
-#[must_use]
-pub fn started_job(t: &dyn Transport, name: &str, pdf_pages: u32) -> JobId {
-    let job = t
+pub async fn started_job<T: AsyncTransport>(
+    client: &Client<T>,
+    name: &str,
+    pdf_pages: u32,
+) -> JobId {
+    let job = client
         .create_job(&CreateJobRequest::default())
+        .await
         .expect("create")
         .job_id;
-    let url = t.upload_files(job, name).expect("upload-files").upload_urls[name]
+    let url = client
+        .upload_files(&job, name)
+        .await
+        .expect("upload-files")
+        .upload_urls[name]
         .file_url
-        .clone();
-    let put = sarvam_doc_ureq::Client::default_agent()
-        .put(&url)
+        .to_string();
+    put_pdf(&url, pdf_pages);
+    client.start(&job).await.expect("start");
+    job
+}
+
+/// PUTs a sample PDF of `pages` to a presigned `url`, as Azure wants it.
+///
+/// # Panics
+/// If storage does not answer 201.
+pub fn put_pdf(url: &str, pages: u32) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let put = agent
+        .put(url)
         .header("x-ms-blob-type", "BlockBlob")
-        .send(&sarvam_doc_sim::sample::pdf(pdf_pages, "test")[..])
+        .send(&sarvam_doc_sim::sample::pdf(pages, "test")[..])
         .expect("the PUT");
     assert_eq!(put.status(), 201);
-    t.start(job).expect("start");
-    job
 }
 
 /// Writes `bytes` as `name` in a new temporary folder; returns the folder
@@ -259,23 +190,40 @@ pub fn zip_entries(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Every file name in `dir`, sorted.
-///
-/// # Panics
-/// If the folder cannot be read.
+/// Every file name in `dir`, sorted (empty if it does not exist).
 #[must_use]
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("the folder")
-        .map(|e| {
-            e.expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Every file under `dir`, as paths relative to it, sorted.
+#[must_use]
+pub fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 /// The README's Rust examples, compiled as doc tests so they stay true.

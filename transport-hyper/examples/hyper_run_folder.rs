@@ -1,4 +1,5 @@
-//! Runs every `.pdf` and `.zip` in a folder, four at a time.
+//! Runs every `.pdf` and `.zip` in a folder, four at a time, each into a
+//! folder of pages of its own.
 //!
 //! `cargo run -p sarvam-doc-hyper --example hyper_run_folder -- IN_DIR OUT_DIR`
 //!
@@ -6,18 +7,17 @@
 //! `https://api.sarvam.ai`); without, to an in-process simulator.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // An example prints.
 
-use sarvam_doc_core::{ApiKey, Config, Event};
+#[path = "../../examples/setup.rs"]
+mod setup;
+
+use sarvam_doc_core::Event;
 use sarvam_doc_hyper::{Client, RunOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let in_dir = args
-        .next()
-        .ok_or("usage: hyper_run_folder IN_DIR OUT_DIR")?;
-    let out_dir = args
-        .next()
-        .ok_or("usage: hyper_run_folder IN_DIR OUT_DIR")?;
+    let usage = "usage: hyper_run_folder IN_DIR OUT_DIR";
+    let (in_dir, out_dir) = (args.next().ok_or(usage)?, args.next().ok_or(usage)?);
     let mut inputs = Vec::new();
     for entry in std::fs::read_dir(&in_dir)? {
         let path = entry?.path();
@@ -29,27 +29,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             inputs.push(path);
         }
     }
-    let _sim;
-    let config = if let Ok(key) = std::env::var("SARVAM_API_KEY") {
-        let base = std::env::var("SARVAM_BASE_URL")
-            .unwrap_or_else(|_| sarvam_doc_core::DEFAULT_BASE_URL.into());
-        Config::builder(ApiKey::new(key)?).base_url(base).build()?
-    } else {
-        let sim = sarvam_doc_sim::Simulator::start(sarvam_doc_sim::SimConfig::default())?;
-        eprintln!(
-            "no SARVAM_API_KEY: using a local simulator at {}",
-            sim.api_url()
-        );
-        let config = Config::builder(ApiKey::new(sim.api_key())?)
-            .base_url(sim.api_url())
-            .build()?;
-        _sim = sim;
-        config
-    };
-    let client = Client::new(config);
+    let (config, _sim) = setup::config()?;
+    let client: Client = Client::new(config);
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let results = client
-        .run_all(inputs, &RunOptions::new(out_dir), 4, move |i, event| {
+        .run_all(inputs, &RunOptions::new(out_dir), 4, |i, event| {
             if let Event::StateChanged { to, .. } = event {
                 eprintln!("{}: {to}", names[i]);
             }
@@ -57,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     for result in results {
         match result {
-            Ok(outcome) => println!("{outcome}"),
+            Ok(report) => println!("{}", report.outcome),
             Err(e) => println!("error: {e}"),
         }
     }

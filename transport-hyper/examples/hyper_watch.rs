@@ -3,7 +3,10 @@
 //! `SARVAM_API_KEY=… cargo run -p sarvam-doc-hyper --example hyper_watch -- JOB_ID`
 #![allow(clippy::print_stdout, clippy::print_stderr)] // An example prints.
 
-use sarvam_doc_core::{ApiKey, Config, JobId};
+#[path = "../../examples/setup.rs"]
+mod setup;
+
+use sarvam_doc_core::JobId;
 use sarvam_doc_hyper::Client;
 
 #[tokio::main]
@@ -12,10 +15,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .ok_or("usage: hyper_watch JOB_ID")?
         .parse()?;
-    let key = ApiKey::new(std::env::var("SARVAM_API_KEY").map_err(|_| "set SARVAM_API_KEY")?)?;
-    let base = std::env::var("SARVAM_BASE_URL")
-        .unwrap_or_else(|_| sarvam_doc_core::DEFAULT_BASE_URL.into());
-    let client = Client::new(Config::builder(key).base_url(base).build()?);
+    let (config, _sim) = setup::config()?;
+    let client: Client = Client::new(config);
     let outcome = client.watch(job, |event| eprintln!("{event:?}")).await;
     println!("{outcome}");
     Ok(())

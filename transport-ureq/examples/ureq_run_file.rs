@@ -1,4 +1,4 @@
-//! Runs one file through the whole job and saves the output ZIP.
+//! Runs one file through the whole job and unpacks its pages.
 //!
 //! `cargo run -p sarvam-doc-ureq --example ureq_run_file -- FILE [OUT_DIR]`
 //!
@@ -6,43 +6,24 @@
 //! `https://api.sarvam.ai`); without, to an in-process simulator.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // An example prints.
 
-use sarvam_doc_core::{ApiKey, Config, CreateJobRequest, Language, OutputFormat};
+#[path = "../../examples/setup.rs"]
+mod setup;
+
+use sarvam_doc_core::{CreateJobRequest, Language, OutputFormat};
 use sarvam_doc_ureq::{Client, RunOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let input = args.next().ok_or("usage: ureq_run_file FILE [OUT_DIR]")?;
-    let out_dir = args.next().unwrap_or_else(|| ".".into());
-
-    let (config, _sim) = match std::env::var("SARVAM_API_KEY") {
-        Ok(key) => {
-            let base = std::env::var("SARVAM_BASE_URL")
-                .unwrap_or_else(|_| sarvam_doc_core::DEFAULT_BASE_URL.into());
-            (
-                Config::builder(ApiKey::new(key)?).base_url(base).build()?,
-                None,
-            )
-        }
-        Err(_) => {
-            let sim = sarvam_doc_sim::Simulator::start(sarvam_doc_sim::SimConfig::default())?;
-            eprintln!(
-                "no SARVAM_API_KEY: using a local simulator at {}",
-                sim.api_url()
-            );
-            let config = Config::builder(ApiKey::new(sim.api_key())?)
-                .base_url(sim.api_url())
-                .build()?;
-            (config, Some(sim))
-        }
-    };
-
+    let out_dir = args.next().unwrap_or_else(|| "out".into());
+    let (config, _sim) = setup::config()?;
     let client = Client::new(config);
-    let mut options = RunOptions::new(out_dir);
-    options.job = CreateJobRequest::new(Language::HINDI, OutputFormat::Md);
-    let outcome = client.run(input.as_ref(), &options, |event| eprintln!("{event:?}"))?;
-    println!("{outcome}");
-    for output in outcome.outputs() {
-        println!("saved {}", output.name);
+    let options =
+        RunOptions::new(out_dir).with_job(CreateJobRequest::new(Language::HINDI, OutputFormat::Md));
+    let report = client.run(input.as_ref(), &options, |event| eprintln!("{event:?}"))?;
+    println!("{}", report.outcome);
+    for folder in &report.output {
+        println!("pages in {}", folder.display());
     }
     Ok(())
 }

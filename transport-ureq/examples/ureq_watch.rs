@@ -3,7 +3,10 @@
 //! `SARVAM_API_KEY=… cargo run -p sarvam-doc-ureq --example ureq_watch -- JOB_ID`
 #![allow(clippy::print_stdout, clippy::print_stderr)] // An example prints.
 
-use sarvam_doc_core::{ApiKey, Config, JobId};
+#[path = "../../examples/setup.rs"]
+mod setup;
+
+use sarvam_doc_core::JobId;
 use sarvam_doc_ureq::Client;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -11,11 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .ok_or("usage: ureq_watch JOB_ID")?
         .parse()?;
-    let key = ApiKey::new(std::env::var("SARVAM_API_KEY").map_err(|_| "set SARVAM_API_KEY")?)?;
-    let base = std::env::var("SARVAM_BASE_URL")
-        .unwrap_or_else(|_| sarvam_doc_core::DEFAULT_BASE_URL.into());
-    let client = Client::new(Config::builder(key).base_url(base).build()?);
-    let outcome = client.watch(job, |event| eprintln!("{event:?}"));
+    let (config, _sim) = setup::config()?;
+    let outcome = Client::new(config).watch(job, |event| eprintln!("{event:?}"));
     println!("{outcome}");
     Ok(())
 }

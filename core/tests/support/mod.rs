@@ -3,31 +3,40 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Response;
+use sarvam_doc_core::model::{FileSignedUrl, JobDetail, JobParameters};
 use sarvam_doc_core::{
     Action, Api, ApiKey, Attempt, Body, Config, CreateJobResponse, DownloadFilesResponse, Endpoint,
-    Event, FileSignedUrl, FileState, JobDetail, JobId, JobParameters, JobState, JobStatus, Machine,
-    Outcome, PageError, Send, Sink, StorageContainerType, TransportError, TransportErrorKind,
-    UploadFilesResponse, time::OffsetDateTime,
+    Event, FileState, JobId, JobState, JobStatus, Machine, Outcome, PageError, Sink,
+    StorageContainerType, Transmit, TransportError, TransportErrorKind, UploadFilesResponse,
+    time::OffsetDateTime,
 };
 
 pub const KEY: &str = "sk_harness_secret";
 pub const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 
-pub fn api() -> Arc<Api> {
-    Arc::new(Api::new(
+pub fn api() -> Api {
+    Api::new(
         Config::builder(ApiKey::new(KEY).unwrap())
             .base_url("http://127.0.0.1:4010")
             .build()
             .unwrap(),
-    ))
+    )
 }
 
 pub fn job_id() -> JobId {
     JOB.parse().unwrap()
+}
+
+/// The id of the `n`th job created (from 1): the first is [`job_id`].
+pub fn job_n(n: u32) -> JobId {
+    if n <= 1 {
+        job_id()
+    } else {
+        format!("3fa85f64-5717-4562-b3fc-{n:012x}").parse().unwrap()
+    }
 }
 
 /// How the scripted job ends.
@@ -68,6 +77,8 @@ impl Script {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Answer with this status and error code, with an optional Retry-After.
+    /// (A 2xx status answers as the request would, without taking effect:
+    /// for a download, a body of the wrong length.)
     Status {
         status: u16,
         code: &'static str,
@@ -81,6 +92,8 @@ pub enum Fault {
     Hang,
     /// Process the request, then answer 2xx with a body that is not JSON.
     Garbage,
+    /// Answer 200 with the status of another job (no effect).
+    OtherJob,
 }
 
 impl Fault {
@@ -115,7 +128,10 @@ pub struct Server {
     pub log: Vec<Seen>,
     pub latency: Duration,
     pub jobs_created: u32,
+    /// Starts that started a job (a start of a started job is refused).
     pub starts: u32,
+    /// The jobs that were started, in order.
+    pub started_jobs: Vec<JobId>,
     pub uploaded: bool,
     pub started_at: Option<Instant>,
     /// For watch-only tests: the job exists and was started at `origin`.
@@ -140,6 +156,7 @@ impl Server {
             latency: Duration::from_millis(40),
             jobs_created: 0,
             starts: 0,
+            started_jobs: Vec::new(),
             uploaded: false,
             started_at: None,
             preexisting: false,
@@ -154,7 +171,13 @@ impl Server {
         s.jobs_created = 1;
         s.uploaded = true;
         s.started_at = Some(origin);
+        s.started_jobs.push(job_id());
         s
+    }
+
+    /// The job the server knows the client by: the last one created.
+    pub fn job(&self) -> JobId {
+        job_n(self.jobs_created)
     }
 
     pub fn fault(&mut self, endpoint: Endpoint, faults: impl IntoIterator<Item = Fault>) {
@@ -215,7 +238,7 @@ impl Server {
         };
         let ts = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         JobStatus {
-            job_id: job_id(),
+            job_id: self.job(),
             job_state: state.clone(),
             created_at: ts,
             updated_at: ts,
@@ -250,7 +273,7 @@ impl Server {
     }
 
     /// Answers `send` at `now` (the answer arrives `latency` later).
-    pub fn answer(&mut self, now: Instant, send: &Send) -> Answer {
+    pub fn answer(&mut self, now: Instant, send: &Transmit) -> Answer {
         let endpoint = *send.request.extensions().get::<Endpoint>().unwrap();
         let fault = self.faults.get_mut(&endpoint).and_then(VecDeque::pop_front);
         self.log.push(Seen {
@@ -282,6 +305,12 @@ impl Server {
                 let body = format!(r#"{{"error":{{"message":"injected","code":"{code}"}}}}"#);
                 return Answer::Response(r.body(body.into_bytes()).unwrap());
             }
+            Some(Fault::OtherJob) => {
+                let mut other = self.status_at(now);
+                other.job_id = job_n(999);
+                let body = serde_json::to_vec(&other).unwrap();
+                return Answer::Response(Response::builder().status(200).body(body).unwrap());
+            }
             _ => {}
         }
         // The request takes effect.
@@ -302,13 +331,15 @@ impl Server {
         }
     }
 
-    fn effect(&mut self, now: Instant, endpoint: Endpoint, send: &Send) -> (u16, Vec<u8>) {
+    fn effect(&mut self, now: Instant, endpoint: Endpoint, send: &Transmit) -> (u16, Vec<u8>) {
         let json = |v: &dyn erased::Ser| v.to_vec();
         match endpoint {
             Endpoint::CreateJob => {
                 self.jobs_created += 1;
+                // A new job: an earlier one is an orphan, never uploaded to or started.
+                self.uploaded = false;
                 let body = CreateJobResponse {
-                    job_id: job_id(),
+                    job_id: self.job(),
                     storage_container_type: StorageContainerType::Azure,
                     job_parameters: JobParameters::default(),
                     job_state: JobState::Accepted,
@@ -320,12 +351,14 @@ impl Server {
                 urls.insert(
                     "doc.pdf".to_owned(),
                     FileSignedUrl {
-                        file_url: "http://127.0.0.1:4011/upload/doc.pdf?sig=x".into(),
+                        file_url: "http://127.0.0.1:4011/upload/doc.pdf?sig=x"
+                            .parse()
+                            .unwrap(),
                         file_metadata: None,
                     },
                 );
                 let body = UploadFilesResponse {
-                    job_id: job_id(),
+                    job_id: self.job(),
                     job_state: JobState::Accepted,
                     upload_urls: urls,
                     storage_container_type: StorageContainerType::Azure,
@@ -338,10 +371,18 @@ impl Server {
                 (201, Vec::new())
             }
             Endpoint::Start => {
-                self.starts += 1;
-                if self.started_at.is_none() {
-                    self.started_at = Some(now);
+                if self.started_at.is_some() {
+                    // As the API: a started job cannot be started again.
+                    let body = br#"{"error":{"message":"The job has already started","code":"invalid_request_error"}}"#;
+                    return (400, body.to_vec());
                 }
+                if !self.uploaded {
+                    let body = br#"{"error":{"message":"Upload the file first","code":"invalid_request_error"}}"#;
+                    return (400, body.to_vec());
+                }
+                self.starts += 1;
+                self.started_at = Some(now);
+                self.started_jobs.push(self.job());
                 (202, json(&self.status_at(now)))
             }
             Endpoint::Status => (200, json(&self.status_at(now))),
@@ -350,12 +391,14 @@ impl Server {
                 urls.insert(
                     "doc_output.zip".to_owned(),
                     FileSignedUrl {
-                        file_url: "http://127.0.0.1:4011/download/doc_output.zip?sig=y".into(),
+                        file_url: "http://127.0.0.1:4011/download/doc_output.zip?sig=y"
+                            .parse()
+                            .unwrap(),
                         file_metadata: None,
                     },
                 );
                 let body = DownloadFilesResponse {
-                    job_id: job_id(),
+                    job_id: self.job(),
                     job_state: self.state_at(now).0,
                     storage_container_type: StorageContainerType::Azure,
                     download_urls: urls,
@@ -366,6 +409,7 @@ impl Server {
             }
             Endpoint::StorageDownload => {
                 assert!(matches!(send.sink, Sink::File { .. }));
+                // What a driver hands back for a saved download: the length written.
                 (200, Vec::new())
             }
             _ => (500, Vec::new()),
@@ -425,12 +469,9 @@ pub fn drive<M: Machine>(
     let mut actions = Vec::new();
     let mut events = Vec::new();
     for _ in 0..max_actions {
-        let action = machine.poll(now);
-        while let Some(e) = machine.poll_event() {
-            events.push(e);
-        }
-        match action {
-            Action::Send(send) => {
+        match machine.poll(now) {
+            Action::Event(e) => events.push(e),
+            Action::Transmit(send) => {
                 if let Some(until) = server.retry_after_until {
                     assert!(
                         now >= until,
@@ -444,6 +485,10 @@ pub fn drive<M: Machine>(
                 } else {
                     assert!(!send.request.headers().contains_key("api-subscription-key"));
                 }
+                assert!(
+                    send.timeout > Duration::ZERO,
+                    "a request with no time to run"
+                );
                 actions.push(Step::Send(endpoint));
                 let answer = server.answer(now, &send);
                 now += server.latency;
@@ -459,9 +504,6 @@ pub fn drive<M: Machine>(
                 now = until;
             }
             Action::Done(outcome) => {
-                while let Some(e) = machine.poll_event() {
-                    events.push(e);
-                }
                 return Trace {
                     outcome,
                     done_at: now,

@@ -1,0 +1,177 @@
+//! The input rule, in one place: which files a job can take.
+
+use std::path::Path;
+
+use crate::error::{bounded, printable};
+use crate::{CreateJobRequest, InputError};
+
+/// The largest input file the API takes: 200 MB.
+pub const MAX_INPUT_BYTES: u64 = 200 * 1024 * 1024;
+
+/// The longest input file name taken, in bytes (most file systems stop at 255).
+const MAX_NAME: usize = 255;
+
+/// What kind of document a file is, by its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DocumentKind {
+    /// A PDF.
+    Pdf,
+    /// A ZIP of JPEG/PNG page images.
+    Zip,
+}
+
+/// Checks an input file name: a bare name (no path), ending `.pdf` or `.zip`
+/// in any case, with a stem that can name an output folder (not empty, not
+/// only dots), no control characters, at most 255 bytes.
+///
+/// ```
+/// use sarvam_doc_core::{DocumentKind, check_file_name};
+/// assert_eq!(check_file_name("scan.PDF"), Ok(DocumentKind::Pdf));
+/// assert_eq!(check_file_name("pages.zip"), Ok(DocumentKind::Zip));
+/// assert!(check_file_name("photo.png").is_err());
+/// assert!(check_file_name("../x.pdf").is_err());
+/// // Stems that name no folder of their own (".." and "."): refused.
+/// assert!(check_file_name("...pdf").is_err());
+/// assert!(check_file_name("..pdf").is_err());
+/// assert!(check_file_name(".pdf").is_err());
+/// ```
+///
+/// # Errors
+/// [`InputError::FileName`] saying what is wrong.
+pub fn check_file_name(name: &str) -> Result<DocumentKind, InputError> {
+    let refuse = |reason: &'static str| InputError::FileName {
+        name: bounded(printable(name), 120),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(refuse("the name is empty"));
+    }
+    if name.len() > MAX_NAME {
+        return Err(refuse("the name is longer than 255 bytes"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(refuse("the name holds control characters"));
+    }
+    if name.contains(['/', '\\']) || Path::new(name).file_name().is_none_or(|f| f != name) {
+        return Err(refuse("give a file name without a path"));
+    }
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let kind = if ext.eq_ignore_ascii_case("pdf") {
+        DocumentKind::Pdf
+    } else if ext.eq_ignore_ascii_case("zip") {
+        DocumentKind::Zip
+    } else {
+        return Err(refuse(
+            "the API takes only .pdf or .zip files (a ZIP of JPEG/PNG pages)",
+        ));
+    };
+    if stem.trim_matches(['.', ' ']).is_empty() {
+        return Err(refuse(
+            "its name before the extension is empty or only dots, so it cannot name an output folder",
+        ));
+    }
+    Ok(kind)
+}
+
+/// The document a run processes: checked before anything is sent.
+///
+/// ```
+/// use sarvam_doc_core::{CreateJobRequest, Document};
+/// let doc = Document::new("scan.pdf", 1024, CreateJobRequest::default())?;
+/// assert_eq!(doc.file_name(), "scan.pdf");
+/// assert!(Document::new("scan.pdf", 0, CreateJobRequest::default()).is_err());
+/// assert!(Document::new("..pdf", 10, CreateJobRequest::default()).is_err());
+/// # Ok::<(), sarvam_doc_core::InputError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    file_name: String,
+    kind: DocumentKind,
+    len: u64,
+    job: CreateJobRequest,
+}
+
+impl Document {
+    /// A document named `file_name` of `len` bytes, processed as `job` asks.
+    ///
+    /// # Errors
+    /// [`InputError::FileName`] for a name the API refuses (see
+    /// [`check_file_name`]), [`InputError::FileSize`] for an empty file or one
+    /// over 200 MB.
+    pub fn new(
+        file_name: impl Into<String>,
+        len: u64,
+        job: CreateJobRequest,
+    ) -> Result<Self, InputError> {
+        let file_name = file_name.into();
+        let kind = check_file_name(&file_name)?;
+        if len == 0 || len > MAX_INPUT_BYTES {
+            return Err(InputError::FileSize(len));
+        }
+        Ok(Document {
+            file_name,
+            kind,
+            len,
+            job,
+        })
+    }
+
+    /// The file's name, as uploaded.
+    #[must_use]
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// PDF or ZIP.
+    #[must_use]
+    pub fn kind(&self) -> DocumentKind {
+        self.kind
+    }
+
+    /// The file's length in bytes.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty (never: a `Document` is at least one byte).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The job to create for it.
+    #[must_use]
+    pub fn job(&self) -> &CreateJobRequest {
+        &self.job
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_not_name_their_own_folder_are_refused() {
+        for bad in [
+            "",
+            ".pdf",
+            "..pdf",
+            "...pdf",
+            ". .pdf",
+            "a/b.pdf",
+            "..\\x.pdf",
+            "a\u{1b}.pdf",
+            "x.docx",
+            "pdf",
+        ] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}.pdf", "a".repeat(252));
+        assert!(check_file_name(&long).is_err());
+        for good in ["a.pdf", "A.PDF", ".hidden.pdf", "a..b.zip", "हिन्दी.pdf"] {
+            assert!(check_file_name(good).is_ok(), "{good:?}");
+        }
+    }
+}

@@ -1,0 +1,914 @@
+//! The one engine behind [`super::Watch`] and [`super::Run`]: every
+//! transition is in this file.
+//!
+//! ```text
+//!  Run    Create ─► UploadUrl ─► Upload ─► Start ─► Watch ─► DownloadUrls ─► Download ×n ─► Done(outcome)
+//!  Watch                                            Watch ─────────────────────────────────► Done(outcome)
+//!
+//!  in Watch, by the class of the job state in each status answer (JobState::class):
+//!    Waiting (Accepted, Pending, unknown) ─ unchanged for stall_limit? ─ yes ─► GaveUp(Stalled)
+//!      │ a start was lost and the job still reads Pending after restart_after ─► Start (same job)
+//!      └──────────────────────────────────────────────────────────────── no ─► poll again (cadence)
+//!    Working (Running) ─ pages unchanged for progress_limit? ─ yes ─► GaveUp(NoProgress)
+//!                                                            └ no ─► poll again (cadence)
+//!    Ended, with output (Completed, PartiallyCompleted) ─► DownloadUrls (Run) or Done (Watch)
+//!    Ended, without (Failed, Rejected) ──────────────────► Done(Failed)
+//!
+//!  any step, on an error, by its retry class (see `decide`):
+//!    fatal ──────────────────────────────────────────────────────────► GaveUp(Refused)
+//!      (a re-sent start answered 4xx: the job had started ─► Watch)
+//!    Create, may have taken effect ─► CreateUnconfirmed, then as throttled (an orphan costs nothing)
+//!    Start,  may have taken effect ─► StartUnconfirmed ─► Watch (never a blind 2nd start)
+//!    throttled, server, transport ─ retries left? ─ no ──────────────► GaveUp(RetriesExhausted)
+//!                                                 └ yes ─► wait max(backoff, Retry-After) ─► same step
+//!      (Retry-After past the deadline or max_retry_after ────────────► GaveUp(RetryAfterTooLong))
+//!  at any time: the deadline passes ─► GaveUp(Deadline)
+//! ```
+//!
+//! Terminal outcomes stick: once [`Action::Done`] is returned, every later
+//! `poll` returns the same, and answers change nothing. An answer for an
+//! attempt other than the one in flight is stale and ignored.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use http::header::CONTENT_LENGTH;
+use http::uri::Uri;
+use http::{Request, Response};
+
+use super::action::{Action, Attempt, Event, Output, Sink, Transmit, WaitReason};
+use super::outcome::{GiveUpReason, Outcome};
+use crate::policy::Jitter;
+use crate::{
+    Api, Body, Document, DownloadFilesResponse, Ending, Endpoint, Error, InputError, JobId,
+    JobState, JobStatus, PageCounts, Peer, Policy, ProtocolErrorKind, RetryClass, StateClass,
+    StorageContainerType, TransportError, TransportErrorKind,
+};
+
+/// How many times a lost start is sent again, at most.
+const MAX_START_RESENDS: u32 = 3;
+
+/// What a machine is for.
+#[derive(Debug)]
+pub(crate) enum Mode {
+    /// Follow a job to its end.
+    Watch,
+    /// Take a document through the whole job.
+    Run(Document),
+}
+
+/// Where the machine is.
+#[derive(Debug)]
+enum Step {
+    Create,
+    UploadUrl(JobId),
+    Upload {
+        job: JobId,
+        url: Uri,
+        storage: StorageContainerType,
+    },
+    Start(JobId),
+    Watch(JobId),
+    DownloadUrls(JobId),
+    Download {
+        job: JobId,
+        queue: VecDeque<PendingDownload>,
+    },
+    Done(Outcome),
+}
+
+impl Step {
+    fn endpoint(&self) -> Option<Endpoint> {
+        Some(match self {
+            Step::Create => Endpoint::CreateJob,
+            Step::UploadUrl(_) => Endpoint::UploadFiles,
+            Step::Upload { .. } => Endpoint::StorageUpload,
+            Step::Start(_) => Endpoint::Start,
+            Step::Watch(_) => Endpoint::Status,
+            Step::DownloadUrls(_) => Endpoint::DownloadFiles,
+            Step::Download { .. } => Endpoint::StorageDownload,
+            Step::Done(_) => return None,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct PendingDownload {
+    name: String,
+    server_name: String,
+    url: Uri,
+    announced: Option<u64>,
+}
+
+/// A parsed answer to the step in flight.
+enum Reply {
+    Created(JobId),
+    UploadUrl {
+        url: Uri,
+        storage: StorageContainerType,
+    },
+    Stored,
+    Status(JobStatus),
+    DownloadUrls(DownloadFilesResponse),
+    Downloaded(u64),
+}
+
+/// What to do about an error: the retry table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Retry,
+    GiveUp,
+    /// A create that may have taken effect: retried (the orphan is harmless).
+    RetryCreate,
+    /// A start that may have taken effect: watch instead.
+    WatchInstead,
+}
+
+/// The retry table: retry class × whether the request may have taken effect
+/// × which step.
+///
+/// | class | repeatable step | create, may have taken effect | start, may have taken effect | create/start, surely did not |
+/// |---|---|---|---|---|
+/// | fatal | give up | give up | give up | give up |
+/// | throttled, server, transport | retry | retry (record the possible orphan) | watch instead | retry |
+pub(crate) fn decide(
+    endpoint: Endpoint,
+    class: RetryClass,
+    may_have_taken_effect: bool,
+) -> Decision {
+    match (class, endpoint, may_have_taken_effect) {
+        (RetryClass::Fatal, _, _) => Decision::GiveUp,
+        (_, Endpoint::CreateJob, true) => Decision::RetryCreate,
+        (_, Endpoint::Start, true) => Decision::WatchInstead,
+        _ => Decision::Retry,
+    }
+}
+
+/// Where the job's start stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StartState {
+    /// Not sent yet, or the server confirmed it.
+    Settled,
+    /// Sent, answer lost, since `at`; `resends` so far.
+    Unconfirmed { at: Instant, resends: u32 },
+    /// Being sent again.
+    Resending { resends: u32 },
+}
+
+#[derive(Debug)]
+struct InFlight {
+    attempt: Attempt,
+    expires: Instant,
+}
+
+/// What the watch has seen, for the cadence, the limits and the events.
+#[derive(Debug)]
+struct Observed {
+    state: JobState,
+    /// When the state was first seen.
+    since: Instant,
+    pages: PageCounts,
+    /// When the page counts last changed (or the state was entered).
+    moved: Instant,
+    /// When the pages were first seen, for the pace.
+    pace_origin: Option<(Instant, u32)>,
+    /// When the last page should be done, at the pace so far.
+    predicted_end: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Engine {
+    api: Api,
+    policy: Policy,
+    rng: Jitter,
+    mode: Mode,
+    step: Step,
+    deadline_at: Option<Instant>,
+    next_attempt: u64,
+    in_flight: Option<InFlight>,
+    /// The sink of the request in flight, for `handle_too_large`.
+    in_flight_download: Option<(String, Option<u64>)>,
+    ready_at: Instant,
+    ready_reason: WaitReason,
+    failures: u32,
+    job: Option<JobId>,
+    start: StartState,
+    pub(crate) last_status: Option<JobStatus>,
+    observed: Option<Observed>,
+    outputs: Vec<Output>,
+    events: VecDeque<Event>,
+}
+
+/// `now + d`, saturating instead of panicking on absurd durations.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+impl Engine {
+    pub(crate) fn watch(api: Api, job: JobId, policy: Policy, now: Instant) -> Self {
+        Engine::new(
+            api,
+            Mode::Watch,
+            Step::Watch(job.clone()),
+            Some(job),
+            policy,
+            now,
+        )
+    }
+
+    pub(crate) fn run(api: Api, document: Document, policy: Policy, now: Instant) -> Self {
+        Engine::new(api, Mode::Run(document), Step::Create, None, policy, now)
+    }
+
+    fn new(
+        api: Api,
+        mode: Mode,
+        step: Step,
+        job: Option<JobId>,
+        policy: Policy,
+        now: Instant,
+    ) -> Self {
+        Engine {
+            rng: Jitter::new(policy.seed),
+            deadline_at: policy.deadline.map(|d| later(now, d)),
+            api,
+            policy,
+            mode,
+            step,
+            next_attempt: 0,
+            in_flight: None,
+            in_flight_download: None,
+            ready_at: now,
+            ready_reason: WaitReason::Poll,
+            failures: 0,
+            job,
+            start: StartState::Settled,
+            last_status: None,
+            observed: None,
+            outputs: Vec::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn job_id(&self) -> Option<&JobId> {
+        self.job.as_ref()
+    }
+
+    pub(crate) fn document(&self) -> Option<&Document> {
+        match &self.mode {
+            Mode::Run(doc) => Some(doc),
+            Mode::Watch => None,
+        }
+    }
+
+    pub(crate) fn outcome(&self) -> Option<&Outcome> {
+        match &self.step {
+            Step::Done(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn poll(&mut self, now: Instant) -> Action {
+        if let Some(event) = self.events.pop_front() {
+            return Action::Event(event);
+        }
+        if let Step::Done(outcome) = &self.step {
+            return Action::Done(outcome.clone());
+        }
+        if let Some(deadline) = self.deadline_at
+            && now >= deadline
+        {
+            self.give_up(GiveUpReason::Deadline(
+                self.policy.deadline.unwrap_or_default(),
+            ));
+            return self.poll(now);
+        }
+        if let Some(flight) = &self.in_flight {
+            if now < flight.expires {
+                return Action::Wait {
+                    until: self.cut_to_deadline(flight.expires),
+                    reason: WaitReason::Response,
+                };
+            }
+            // The driver never answered in time: count it as a timeout.
+            let attempt = flight.attempt;
+            let timeout = TransportError::new(
+                TransportErrorKind::TimedOut,
+                "no answer within the request timeout",
+            );
+            self.handle_error(now, attempt, Error::Transport(timeout));
+            return self.poll(now);
+        }
+        if now < self.ready_at {
+            return Action::Wait {
+                until: self.cut_to_deadline(self.ready_at),
+                reason: self.ready_reason,
+            };
+        }
+        match self.build_request() {
+            Ok((request, step_timeout, sink)) => {
+                let left = self
+                    .deadline_at
+                    .map_or(step_timeout, |d| d.saturating_duration_since(now));
+                let timeout = step_timeout.min(left);
+                self.next_attempt += 1;
+                let attempt = Attempt(self.next_attempt);
+                self.in_flight = Some(InFlight {
+                    attempt,
+                    expires: later(now, timeout),
+                });
+                self.in_flight_download = match &sink {
+                    Sink::File { name, .. } => Some((name.clone(), self.announced())),
+                    Sink::Memory { .. } => None,
+                };
+                Action::Transmit(Transmit {
+                    attempt,
+                    request,
+                    timeout,
+                    idle: self.policy.request_timeout.min(timeout),
+                    sink,
+                })
+            }
+            Err(Build::Input(e)) => {
+                // The server handed us something we must not use: nothing to retry.
+                self.give_up(GiveUpReason::Refused(Error::Input(e)));
+                self.poll(now)
+            }
+            Err(Build::GiveUp(reason)) => {
+                self.give_up(*reason);
+                self.poll(now)
+            }
+        }
+    }
+
+    fn cut_to_deadline(&self, at: Instant) -> Instant {
+        self.deadline_at.map_or(at, |d| at.min(d))
+    }
+
+    fn announced(&self) -> Option<u64> {
+        match &self.step {
+            Step::Download { queue, .. } => queue.front().and_then(|p| p.announced),
+            _ => None,
+        }
+    }
+
+    fn build_request(&self) -> Result<(Request<Body>, Duration, Sink), Build> {
+        let api = &self.api;
+        let memory = Sink::Memory {
+            limit: api.config().max_json_body(),
+        };
+        let timeout = self.policy.request_timeout;
+        let document = || {
+            self.document()
+                .ok_or(Build::Input(InputError::Misuse("a watch has no document")))
+        };
+        Ok(match &self.step {
+            Step::Create => (api.create_job(document()?.job())?, timeout, memory),
+            Step::UploadUrl(job) => (
+                api.upload_files(job, document()?.file_name())?,
+                timeout,
+                memory,
+            ),
+            Step::Upload { url, storage, .. } => {
+                let doc = document()?;
+                let request = api.upload_file(url, doc.file_name(), doc.len(), storage)?;
+                (request, self.policy.transfer_timeout(doc.len()), memory)
+            }
+            Step::Start(job) => (api.start(job), timeout, memory),
+            Step::Watch(job) => (api.status(job), timeout, memory),
+            Step::DownloadUrls(job) => (api.download_files(job), timeout, memory),
+            Step::Download { queue, .. } => {
+                let Some(next) = queue.front() else {
+                    return Err(Build::Input(InputError::Misuse("no download is queued")));
+                };
+                let limit = self.policy.max_download;
+                if next.announced.is_some_and(|len| len > limit) {
+                    return Err(Build::GiveUp(Box::new(GiveUpReason::TooLarge {
+                        name: next.name.clone(),
+                        limit,
+                    })));
+                }
+                let max_len = next.announced.unwrap_or(limit);
+                let sink = Sink::File {
+                    name: next.name.clone(),
+                    max_len,
+                    error_limit: api.config().max_json_body(),
+                };
+                let request = api.download_output(&next.url)?;
+                (request, self.policy.transfer_timeout(max_len), sink)
+            }
+            Step::Done(_) => return Err(Build::Input(InputError::Misuse("the machine has ended"))),
+        })
+    }
+
+    /// Takes the in-flight attempt if `attempt` is it; stale answers are dropped.
+    fn land(&mut self, attempt: Attempt) -> bool {
+        if matches!(self.step, Step::Done(_)) {
+            return false;
+        }
+        match &self.in_flight {
+            Some(flight) if flight.attempt == attempt => {
+                self.in_flight = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn handle_response<B: AsRef<[u8]>>(
+        &mut self,
+        now: Instant,
+        attempt: Attempt,
+        r: &Response<B>,
+    ) {
+        if !self.land(attempt) {
+            return;
+        }
+        match self.parse(r) {
+            Ok(reply) => self.advance(now, reply),
+            Err(error) => self.fail(now, error),
+        }
+    }
+
+    pub(crate) fn handle_error(&mut self, now: Instant, attempt: Attempt, error: Error) {
+        if self.land(attempt) {
+            self.fail(now, error);
+        }
+    }
+
+    /// The driver stopped a download that passed its `max_len`.
+    pub(crate) fn handle_too_large(&mut self, now: Instant, attempt: Attempt, received: u64) {
+        if !self.land(attempt) {
+            return;
+        }
+        let Some((name, announced)) = self.in_flight_download.take() else {
+            return;
+        };
+        match announced {
+            // More than storage said it would send: a broken transfer, retried.
+            Some(announced) => {
+                let error = Error::Protocol(crate::ProtocolError {
+                    peer: Peer::Storage,
+                    status: http::StatusCode::OK,
+                    kind: ProtocolErrorKind::WrongLength {
+                        announced,
+                        received,
+                    },
+                    excerpt: String::new(),
+                    request_id: None,
+                });
+                self.fail(now, error);
+            }
+            None => self.give_up(GiveUpReason::TooLarge {
+                name,
+                limit: self.policy.max_download,
+            }),
+        }
+    }
+
+    fn parse<B: AsRef<[u8]>>(&self, r: &Response<B>) -> Result<Reply, Error> {
+        let api = &self.api;
+        Ok(match &self.step {
+            Step::Create => Reply::Created(api.parse_create_job(r)?.job_id),
+            Step::UploadUrl(job) => {
+                let name = self.document().map(Document::file_name).unwrap_or_default();
+                let mut answer = api.parse_upload_files(r, job, name)?;
+                let target = answer.upload_urls.remove(name);
+                // parse_upload_files checked the name is there.
+                let url = target.map(|t| t.file_url).unwrap_or_default();
+                Reply::UploadUrl {
+                    url,
+                    storage: answer.storage_container_type,
+                }
+            }
+            Step::Upload { .. } => {
+                api.check_storage(r)?;
+                Reply::Stored
+            }
+            Step::Start(job) => Reply::Status(api.parse_start(r, job)?),
+            Step::Watch(job) => Reply::Status(api.parse_status(r, job)?),
+            Step::DownloadUrls(job) => {
+                let answer = api.parse_download_files(r, job)?;
+                if answer.download_urls.is_empty() {
+                    return Err(api
+                        .view(r, Peer::Api)
+                        .contract("the job has no outputs to download".into()));
+                }
+                Reply::DownloadUrls(answer)
+            }
+            Step::Download { queue, .. } => {
+                api.check_storage(r)?;
+                let received: u64 = r
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                if let Some(announced) = queue.front().and_then(|p| p.announced)
+                    && announced != received
+                {
+                    return Err(api.view(r, Peer::Storage).protocol(
+                        ProtocolErrorKind::WrongLength {
+                            announced,
+                            received,
+                        },
+                    ));
+                }
+                Reply::Downloaded(received)
+            }
+            Step::Done(_) => {
+                return Err(Error::Input(InputError::Misuse("the machine has ended")));
+            }
+        })
+    }
+
+    /// The one transition function for successful answers.
+    fn advance(&mut self, now: Instant, reply: Reply) {
+        self.failures = 0;
+        self.ready_at = now;
+        self.ready_reason = WaitReason::Poll;
+        self.in_flight_download = None;
+        let step = std::mem::replace(&mut self.step, Step::Create);
+        self.step = match (step, reply) {
+            (Step::Create, Reply::Created(job)) => {
+                self.job = Some(job.clone());
+                self.events.push_back(Event::JobCreated(job.clone()));
+                Step::UploadUrl(job)
+            }
+            (Step::UploadUrl(job), Reply::UploadUrl { url, storage }) => {
+                Step::Upload { job, url, storage }
+            }
+            (Step::Upload { job, .. }, Reply::Stored) => {
+                if let Some(doc) = self.document() {
+                    let event = Event::Uploaded {
+                        file_name: doc.file_name().to_owned(),
+                        len: doc.len(),
+                    };
+                    self.events.push_back(event);
+                }
+                Step::Start(job)
+            }
+            (Step::Start(job), Reply::Status(status)) => {
+                self.start = StartState::Settled;
+                self.events.push_back(Event::Started);
+                self.observe(now, job, status)
+            }
+            (Step::Watch(job), Reply::Status(status)) => self.observe(now, job, status),
+            (Step::DownloadUrls(job), Reply::DownloadUrls(answer)) => Step::Download {
+                job,
+                queue: plan_downloads(answer),
+            },
+            (Step::Download { job, mut queue }, Reply::Downloaded(len)) => {
+                if let Some(done) = queue.pop_front() {
+                    let output = Output {
+                        name: done.name,
+                        server_name: done.server_name,
+                        len,
+                    };
+                    self.events.push_back(Event::Downloaded(output.clone()));
+                    self.outputs.push(output);
+                }
+                if queue.is_empty() {
+                    Step::Done(self.finished())
+                } else {
+                    Step::Download { job, queue }
+                }
+            }
+            (step, _) => step, // parse() answers in the step's own terms
+        };
+    }
+
+    /// Takes in a status; returns the next step.
+    fn observe(&mut self, now: Instant, job: JobId, status: JobStatus) -> Step {
+        let state = status.job_state.clone();
+        let pages = status.pages();
+        match &mut self.observed {
+            Some(seen) if seen.state == state => {
+                if seen.pages != pages {
+                    self.events.push_back(Event::Pages(pages));
+                    seen.moved = now;
+                    seen.predict(now, pages);
+                }
+            }
+            seen => {
+                let from = seen.as_ref().map(|s| s.state.clone());
+                self.events.push_back(Event::StateChanged {
+                    from,
+                    to: state.clone(),
+                });
+                if seen.as_ref().is_none_or(|s| s.pages != pages) {
+                    self.events.push_back(Event::Pages(pages));
+                }
+                let mut fresh = Observed {
+                    state: state.clone(),
+                    since: now,
+                    pages,
+                    moved: now,
+                    pace_origin: None,
+                    predicted_end: None,
+                };
+                fresh.predict(now, pages);
+                *seen = Some(fresh);
+            }
+        }
+        self.last_status = Some(status);
+        let class = state.class();
+        if let StateClass::Ended(ending) = class {
+            return if ending.has_output() && matches!(self.mode, Mode::Run(_)) {
+                Step::DownloadUrls(job)
+            } else {
+                Step::Done(self.finished())
+            };
+        }
+        let Some(seen) = self.observed.as_ref() else {
+            return Step::Watch(job);
+        };
+        let in_state = now.saturating_duration_since(seen.since);
+        let still = now.saturating_duration_since(seen.moved);
+        // The next moment a limit or a rule could act, to look again right then.
+        let mut next_rule: Option<Duration> = None;
+        match class {
+            StateClass::Waiting => {
+                if let Some(limit) = self.policy.stall_limit {
+                    if in_state >= limit {
+                        return Step::Done(self.gave_up(GiveUpReason::Stalled {
+                            state,
+                            duration: in_state,
+                        }));
+                    }
+                    next_rule = Some(limit - in_state);
+                }
+                if let StartState::Unconfirmed { at, resends } = self.start
+                    && state == JobState::Pending
+                    && resends < MAX_START_RESENDS
+                {
+                    let waited = now.saturating_duration_since(at);
+                    if waited >= self.policy.restart_after {
+                        self.start = StartState::Resending {
+                            resends: resends + 1,
+                        };
+                        self.events.push_back(Event::StartResent);
+                        return Step::Start(job);
+                    }
+                    let until = self.policy.restart_after - waited;
+                    next_rule = Some(next_rule.map_or(until, |n| n.min(until)));
+                }
+            }
+            StateClass::Working => {
+                if let Some(limit) = self.policy.progress_limit {
+                    if still >= limit {
+                        return Step::Done(self.gave_up(GiveUpReason::NoProgress {
+                            duration: still,
+                            pages,
+                        }));
+                    }
+                    next_rule = Some(limit - still);
+                }
+            }
+            StateClass::Ended(_) => {}
+        }
+        let eta = seen
+            .predicted_end
+            .map(|end| end.saturating_duration_since(now));
+        let mut wait = self.policy.poll.interval(in_state, eta);
+        if let Some(until) = next_rule {
+            // Look once more right when a rule can act, not a whole interval after.
+            wait = wait.min(until).max(Duration::from_millis(1));
+        }
+        self.ready_at = later(now, wait);
+        self.ready_reason = WaitReason::Poll;
+        Step::Watch(job)
+    }
+
+    /// The outcome from the last status, with the outputs downloaded.
+    fn finished(&mut self) -> Outcome {
+        let Some(status) = self.last_status.clone() else {
+            return self.gave_up(GiveUpReason::Refused(Error::Input(InputError::Misuse(
+                "a machine ended without a status",
+            ))));
+        };
+        let outputs = std::mem::take(&mut self.outputs);
+        match status.job_state.class() {
+            StateClass::Ended(Ending::Completed) => Outcome::Completed { status, outputs },
+            StateClass::Ended(Ending::PartiallyCompleted) => {
+                Outcome::PartiallyCompleted { status, outputs }
+            }
+            _ => Outcome::Failed { status },
+        }
+    }
+
+    fn gave_up(&self, reason: GiveUpReason) -> Outcome {
+        Outcome::GaveUp {
+            job_id: self.job.clone(),
+            reason,
+            last_status: self.last_status.clone().map(Box::new),
+        }
+    }
+
+    fn give_up(&mut self, reason: GiveUpReason) {
+        self.in_flight = None;
+        self.in_flight_download = None;
+        self.step = Step::Done(self.gave_up(reason));
+    }
+
+    /// Whether `error` to a start sent again says the job had started: the
+    /// server refuses a second start of a started job, and a 4xx other than
+    /// a bad key, an unknown job or no credits is that refusal.
+    fn confirms_resent_start(&self, error: &Error) -> bool {
+        matches!(self.start, StartState::Resending { .. })
+            && matches!(error, Error::Api(e)
+                if e.status.is_client_error()
+                    && !matches!(e.status.as_u16(), 401 | 403 | 404 | 429))
+    }
+
+    /// The one transition function for failures.
+    fn fail(&mut self, now: Instant, error: Error) {
+        self.in_flight_download = None;
+        let Some(endpoint) = self.step.endpoint() else {
+            return;
+        };
+        if self.confirms_resent_start(&error) {
+            self.start = StartState::Settled;
+            self.events.push_back(Event::Started);
+            return self.watch_next(now);
+        }
+        match decide(endpoint, error.retry_class(), error.may_have_taken_effect()) {
+            Decision::GiveUp => self.give_up(GiveUpReason::Refused(error)),
+            Decision::WatchInstead => {
+                self.start = match self.start {
+                    StartState::Resending { resends } => {
+                        StartState::Unconfirmed { at: now, resends }
+                    }
+                    _ => StartState::Unconfirmed {
+                        at: now,
+                        resends: 0,
+                    },
+                };
+                self.events.push_back(Event::StartUnconfirmed { error });
+                self.failures = 0;
+                self.watch_next(now);
+            }
+            decision @ (Decision::Retry | Decision::RetryCreate) => {
+                self.failures += 1;
+                if self.failures > self.policy.retry.max_retries {
+                    let attempts = self.failures;
+                    return self.give_up(GiveUpReason::RetriesExhausted {
+                        attempts,
+                        last: error,
+                    });
+                }
+                let mut wait = self.policy.retry.backoff(self.failures, &mut self.rng);
+                if let Error::Api(api) = &error
+                    && let Some(asked) = api.retry_after
+                {
+                    let left = self.deadline_at.map(|d| d.saturating_duration_since(now));
+                    let allowed = left.map_or(self.policy.max_retry_after, |l| {
+                        l.min(self.policy.max_retry_after)
+                    });
+                    if asked > allowed {
+                        return self.give_up(GiveUpReason::RetryAfterTooLong {
+                            asked,
+                            allowed,
+                            error,
+                        });
+                    }
+                    wait = wait.max(asked);
+                }
+                if decision == Decision::RetryCreate {
+                    self.events.push_back(Event::CreateUnconfirmed {
+                        error: error.clone(),
+                    });
+                }
+                // A backoff past the deadline waits for the deadline, which ends the machine.
+                self.ready_at = self.cut_to_deadline(later(now, wait));
+                self.ready_reason = WaitReason::Backoff;
+                self.events.push_back(Event::Retrying {
+                    endpoint,
+                    retry: self.failures,
+                    after: wait,
+                    error,
+                });
+            }
+        }
+    }
+
+    /// Moves to watching the job, a short poll from now.
+    fn watch_next(&mut self, now: Instant) {
+        let job = match &self.step {
+            Step::Start(job) => job.clone(),
+            _ => return,
+        };
+        self.step = Step::Watch(job);
+        self.ready_at = later(now, self.policy.poll.min_interval);
+        self.ready_reason = WaitReason::Poll;
+    }
+}
+
+/// Why no request could be built.
+enum Build {
+    Input(InputError),
+    GiveUp(Box<GiveUpReason>),
+}
+
+impl From<InputError> for Build {
+    fn from(e: InputError) -> Self {
+        Build::Input(e)
+    }
+}
+
+impl Observed {
+    /// Updates the predicted end from the pace of pages since first seen.
+    fn predict(&mut self, now: Instant, pages: PageCounts) {
+        self.pages = pages;
+        let Some((origin, done_then)) = self.pace_origin else {
+            self.pace_origin = Some((now, pages.processed));
+            return;
+        };
+        let done = pages.processed.saturating_sub(done_then);
+        let left = pages.total.saturating_sub(pages.processed);
+        if done == 0 || left == 0 {
+            self.predicted_end = None;
+            return;
+        }
+        let per_page = now.saturating_duration_since(origin) / done;
+        self.predicted_end = Some(later(now, per_page.saturating_mul(left)));
+    }
+}
+
+/// The outputs to fetch, with safe and distinct local names.
+fn plan_downloads(answer: DownloadFilesResponse) -> VecDeque<PendingDownload> {
+    let mut taken: Vec<String> = Vec::new();
+    let mut queue = VecDeque::new();
+    for (i, (server_name, url)) in answer.download_urls.into_iter().enumerate() {
+        let base = crate::output::safe_output_name(&server_name)
+            .unwrap_or_else(|| format!("output-{}.zip", i + 1));
+        let mut name = base.clone();
+        let mut n = 2;
+        while taken.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+            name = format!("{n}-{base}");
+            n += 1;
+        }
+        taken.push(name.clone());
+        queue.push_back(PendingDownload {
+            announced: url.announced_size(),
+            name,
+            server_name,
+            url: url.file_url,
+        });
+    }
+    queue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_table_is_what_the_docs_say() {
+        use Decision::*;
+        let classes = [
+            RetryClass::Throttled,
+            RetryClass::Server,
+            RetryClass::Transport,
+            RetryClass::Fatal,
+        ];
+        for class in classes {
+            for endpoint in Endpoint::ALL {
+                for effect in [false, true] {
+                    let expected = match (class, endpoint, effect) {
+                        (RetryClass::Fatal, ..) => GiveUp,
+                        (_, Endpoint::CreateJob, true) => RetryCreate,
+                        (_, Endpoint::Start, true) => WatchInstead,
+                        _ => Retry,
+                    };
+                    assert_eq!(decide(endpoint, class, effect), expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn download_names_are_safe_and_distinct() {
+        let answer: DownloadFilesResponse = serde_json::from_str(
+            r#"{"job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","job_state":"Completed",
+            "storage_container_type":"Azure","download_urls":{
+              "a/out.zip":{"file_url":"https://s/1"},"b/out.zip":{"file_url":"https://s/2"},
+              "..":{"file_url":"https://s/3","file_metadata":{"fileSize":5}}}}"#,
+        )
+        .unwrap();
+        let names: Vec<_> = plan_downloads(answer)
+            .into_iter()
+            .map(|p| (p.name, p.announced))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("output-1.zip".to_owned(), Some(5)),
+                ("out.zip".to_owned(), None),
+                ("2-out.zip".to_owned(), None)
+            ]
+        );
+    }
+}

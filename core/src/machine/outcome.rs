@@ -1,0 +1,218 @@
+//! How a machine ends.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::{Error, JobId, JobState, JobStatus, Output, PageCounts, PageError};
+
+/// Why a machine gave up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GiveUpReason {
+    /// The policy's deadline passed.
+    Deadline(Duration),
+    /// The job sat unchanged in `state` for `duration` (the stall limit).
+    Stalled {
+        /// The state it sat in.
+        state: JobState,
+        /// How long.
+        duration: Duration,
+    },
+    /// The job read `Running` with its page counts unchanged for `duration`
+    /// (the no-progress limit).
+    NoProgress {
+        /// How long.
+        duration: Duration,
+        /// The pages at the time.
+        pages: PageCounts,
+    },
+    /// A step failed `attempts` times in a row.
+    RetriesExhausted {
+        /// Tries made.
+        attempts: u32,
+        /// The last error.
+        last: Error,
+    },
+    /// The server refused in a way retrying cannot change (403, 404, 422,
+    /// insufficient quota, …).
+    Refused(Error),
+    /// The server asked to wait longer than allowed: past the deadline, or
+    /// past [`crate::Policy::max_retry_after`].
+    RetryAfterTooLong {
+        /// What the server asked for.
+        asked: Duration,
+        /// The longest wait allowed then.
+        allowed: Duration,
+        /// The answer that asked.
+        error: Error,
+    },
+    /// An output is larger than the download limit.
+    TooLarge {
+        /// The output's name.
+        name: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+}
+
+impl fmt::Display for GiveUpReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GiveUpReason::Deadline(d) => write!(f, "the deadline of {} s passed", d.as_secs()),
+            GiveUpReason::Stalled { state, duration } => write!(
+                f,
+                "the job sat in {state} for {} s without change (the stall limit){}",
+                duration.as_secs(),
+                match state {
+                    JobState::Accepted => "; was its file ever uploaded?",
+                    JobState::Pending => "; was it ever started?",
+                    _ => "",
+                }
+            ),
+            GiveUpReason::NoProgress { duration, pages } => write!(
+                f,
+                "the job read Running for {} s with its pages stuck at {}/{} (the no-progress limit)",
+                duration.as_secs(),
+                pages.processed,
+                pages.total
+            ),
+            GiveUpReason::RetriesExhausted { attempts, last } => {
+                write!(f, "{attempts} tries in a row failed; the last: {last}")
+            }
+            GiveUpReason::Refused(e) => e.fmt(f),
+            GiveUpReason::RetryAfterTooLong {
+                asked,
+                allowed,
+                error,
+            } => write!(
+                f,
+                "the server asked to wait {} s before trying again, more than the {} s allowed ({error})",
+                asked.as_secs(),
+                allowed.as_secs()
+            ),
+            GiveUpReason::TooLarge { name, limit } => write!(
+                f,
+                "the output {name:?} is over the {limit}-byte download limit"
+            ),
+        }
+    }
+}
+
+/// How a machine ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Every page succeeded (and, for a run, the outputs are downloaded).
+    Completed {
+        /// The last status.
+        status: JobStatus,
+        /// The outputs downloaded (empty for a watch).
+        outputs: Vec<Output>,
+    },
+    /// Some pages failed; the rest succeeded (and, for a run, the outputs
+    /// are downloaded).
+    PartiallyCompleted {
+        /// The last status, with the page errors.
+        status: JobStatus,
+        /// The outputs downloaded (empty for a watch).
+        outputs: Vec<Output>,
+    },
+    /// The server says the job failed (or refused it): see
+    /// `status.error_message` and the page errors.
+    Failed {
+        /// The last status.
+        status: JobStatus,
+    },
+    /// The client gave up.
+    GaveUp {
+        /// The job, if one was created.
+        job_id: Option<JobId>,
+        /// Why.
+        reason: GiveUpReason,
+        /// The last status seen, if any.
+        last_status: Option<Box<JobStatus>>,
+    },
+}
+
+impl Outcome {
+    /// The job's id, if there is one.
+    #[must_use]
+    pub fn job_id(&self) -> Option<&JobId> {
+        match self {
+            Outcome::Completed { status, .. }
+            | Outcome::PartiallyCompleted { status, .. }
+            | Outcome::Failed { status } => Some(&status.job_id),
+            Outcome::GaveUp { job_id, .. } => job_id.as_ref(),
+        }
+    }
+
+    /// The last status seen, if any.
+    #[must_use]
+    pub fn status(&self) -> Option<&JobStatus> {
+        match self {
+            Outcome::Completed { status, .. }
+            | Outcome::PartiallyCompleted { status, .. }
+            | Outcome::Failed { status } => Some(status),
+            Outcome::GaveUp { last_status, .. } => last_status.as_deref(),
+        }
+    }
+
+    /// The outputs downloaded.
+    #[must_use]
+    pub fn outputs(&self) -> &[Output] {
+        match self {
+            Outcome::Completed { outputs, .. } | Outcome::PartiallyCompleted { outputs, .. } => {
+                outputs
+            }
+            Outcome::Failed { .. } | Outcome::GaveUp { .. } => &[],
+        }
+    }
+
+    /// Every page error of the last status.
+    pub fn page_errors(&self) -> impl Iterator<Item = &PageError> {
+        self.status().into_iter().flat_map(JobStatus::page_errors)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Completed { status, .. } => write!(
+                f,
+                "job {} completed: {} pages",
+                status.job_id,
+                status.pages().succeeded
+            ),
+            Outcome::PartiallyCompleted { status, .. } => {
+                let p = status.pages();
+                write!(
+                    f,
+                    "job {} partially completed: {} pages succeeded, {} failed",
+                    status.job_id, p.succeeded, p.failed
+                )
+            }
+            Outcome::Failed { status } => {
+                write!(
+                    f,
+                    "job {} {}",
+                    status.job_id,
+                    match status.job_state {
+                        JobState::Rejected => "was rejected",
+                        _ => "failed",
+                    }
+                )?;
+                if !status.error_message.is_empty() {
+                    write!(f, ": {}", status.error_message)?;
+                }
+                Ok(())
+            }
+            Outcome::GaveUp { job_id, reason, .. } => {
+                match job_id {
+                    Some(id) => write!(f, "gave up on job {id}: ")?,
+                    None => f.write_str("gave up: ")?,
+                }
+                reason.fmt(f)
+            }
+        }
+    }
+}

@@ -1,0 +1,635 @@
+//! The client: one-request endpoint calls, watches and runs, for any
+//! transport; and its blocking face.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use sarvam_doc_core::http::{Request, Response};
+use sarvam_doc_core::output::folder_name;
+use sarvam_doc_core::{
+    Action, Api, Body, Config, CreateJobRequest, CreateJobResponse, Document,
+    DownloadFilesResponse, Error, Event, JobId, JobStatus, Machine, Outcome, Policy, Run, Sink,
+    TransportError, TransportErrorKind, UploadFilesResponse, Watch,
+};
+
+use crate::exchange::{Exchanged, Files, exchange};
+use crate::transport::{AsyncTransport, Blocking, Transport, block_on};
+use crate::unpack::{Cancel, CancelOnDrop, Unpacked, publish_zips, unpack_and_publish};
+use crate::{Layout, Report, RunError, RunOptions, TEMP_PREFIX};
+
+/// A client of the job API over transport `T`. Cheap to clone: clones
+/// share the transport (and its connection pool).
+///
+/// Every method that follows a job runs the core's machines and holds no
+/// rule of its own; the one-request methods ([`Client::status`], …) send one
+/// request and parse its answer, with no retry.
+#[derive(Debug)]
+pub struct Client<T> {
+    transport: Arc<T>,
+    api: Api,
+    policy: Policy,
+}
+
+impl<T> Clone for Client<T> {
+    fn clone(&self) -> Self {
+        Client {
+            transport: self.transport.clone(),
+            api: self.api.clone(),
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+impl<T: AsyncTransport + Default> Client<T> {
+    /// A client for `config` over the transport's default setup, with the
+    /// default [`Policy`].
+    #[must_use]
+    pub fn new(config: Config) -> Self {
+        Client::with_transport(config, T::default())
+    }
+}
+
+impl<T: AsyncTransport> Client<T> {
+    /// A client for `config` over `transport`, with the default [`Policy`].
+    #[must_use]
+    pub fn with_transport(config: Config, transport: T) -> Self {
+        Client {
+            transport: Arc::new(transport),
+            api: Api::new(config),
+            policy: Policy::default(),
+        }
+    }
+
+    /// Uses `policy` for watches and runs. Each machine still gets its own
+    /// random jitter seed, so that many clients do not retry in step.
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The core's request builder and parsers.
+    #[must_use]
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// The policy for watches and runs.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The transport.
+    #[must_use]
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Creates a job (one request, no retry).
+    ///
+    /// # Errors
+    /// Bad input (nothing sent), or the API's, protocol or transport error.
+    pub async fn create_job(&self, job: &CreateJobRequest) -> Result<CreateJobResponse, Error> {
+        let r = self.call(self.api.create_job(job)?).await?;
+        self.api.parse_create_job(&r)
+    }
+
+    /// Asks for the upload URL of `file_name` (one request, no retry).
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn upload_files(
+        &self,
+        job: &JobId,
+        file_name: &str,
+    ) -> Result<UploadFilesResponse, Error> {
+        let r = self.call(self.api.upload_files(job, file_name)?).await?;
+        self.api.parse_upload_files(&r, job, file_name)
+    }
+
+    /// Starts a job (one request, no retry).
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn start(&self, job: &JobId) -> Result<JobStatus, Error> {
+        let r = self.call(self.api.start(job)).await?;
+        self.api.parse_start(&r, job)
+    }
+
+    /// A job's status (one request, no retry); the answer is checked to be
+    /// about `job`.
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn status(&self, job: &JobId) -> Result<JobStatus, Error> {
+        let r = self.call(self.api.status(job)).await?;
+        self.api.parse_status(&r, job)
+    }
+
+    /// The download URLs of a job's outputs (one request, no retry).
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn download_files(&self, job: &JobId) -> Result<DownloadFilesResponse, Error> {
+        let r = self.call(self.api.download_files(job)).await?;
+        self.api.parse_download_files(&r, job)
+    }
+
+    /// Follows `job` to its end, reporting events to `on_event`.
+    pub async fn watch(&self, job: JobId, mut on_event: impl FnMut(&Event) + Send) -> Outcome {
+        let mut watch = Watch::new(self.api.clone(), job, self.machine_policy(), Instant::now());
+        match self.drive(&mut watch, Files::none(), &mut on_event).await {
+            Ok(outcome) => outcome,
+            // A watch reads and writes no file, so it has no local error.
+            Err(e) => self.local_failure(watch.job_id().cloned(), watch.last_status(), e),
+        }
+    }
+
+    /// Takes `input` (a `.pdf`, or a `.zip` of JPEG/PNG pages) through the
+    /// whole job, leaving its outputs in `options.out_dir` as
+    /// `options.layout` says, reporting events to `on_event`.
+    ///
+    /// Nothing is sent before the input is checked and the output folder is
+    /// known to be free (or `options.overwrite`). Downloads land in a
+    /// temporary folder inside the output folder; the pages are published in
+    /// one rename once all are written, so a reader never sees half of them.
+    ///
+    /// # Errors
+    /// [`RunError::Core`] with an input error for a file the API refuses;
+    /// [`RunError::Input`] if it cannot be read; [`RunError::Output`] if an
+    /// output cannot be written; [`RunError::Unpack`] if the output was
+    /// refused (it is kept whole). What the server says (completed, failed,
+    /// gave up) is the [`Report`]'s outcome.
+    pub async fn run(
+        &self,
+        input: &Path,
+        options: &RunOptions,
+        mut on_event: impl FnMut(&Event) + Send,
+    ) -> Result<Report, RunError> {
+        let document = crate::document(input, options.job.clone())?;
+        let folder = folder_name(document.file_name());
+        self.run_into(input, document, &folder, options, &mut on_event)
+            .await
+    }
+
+    /// Runs every file in `inputs` through its own job, at most
+    /// `concurrency` at once, in this task; the results come back in the
+    /// order of `inputs`. Each input's pages get a folder of their own, even
+    /// when two inputs share a name (`scan`, `scan-2`). `on_event` gets each
+    /// event with the index of its input.
+    pub async fn run_all(
+        &self,
+        inputs: Vec<PathBuf>,
+        options: &RunOptions,
+        concurrency: usize,
+        on_event: impl Fn(usize, &Event) + Send + Sync,
+    ) -> Vec<Result<Report, RunError>> {
+        let mut plan = sarvam_doc_core::output::FolderPlan::default();
+        let folders: Vec<String> = inputs
+            .iter()
+            .map(|p| plan.assign(&p.to_string_lossy()))
+            .collect();
+        let on_event = &on_event;
+        let mut results: Vec<(usize, Result<Report, RunError>)> =
+            futures_util::stream::iter(inputs.into_iter().zip(folders).enumerate())
+                .map(|(i, (input, folder))| async move {
+                    let mut each = |e: &Event| on_event(i, e);
+                    let result = match crate::document(&input, options.job.clone()) {
+                        Ok(document) => {
+                            self.run_into(&input, document, &folder, options, &mut each)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    (i, result)
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Watches every job in `jobs`, at most `concurrency` at once, in this
+    /// task; the outcomes come back in the order of `jobs`. `on_event` gets
+    /// each event with the index of its job.
+    pub async fn watch_all(
+        &self,
+        jobs: Vec<JobId>,
+        concurrency: usize,
+        on_event: impl Fn(usize, &Event) + Send + Sync,
+    ) -> Vec<Outcome> {
+        let on_event = &on_event;
+        let mut results: Vec<(usize, Outcome)> =
+            futures_util::stream::iter(jobs.into_iter().enumerate())
+                .map(|(i, job)| async move { (i, self.watch(job, |e| on_event(i, e)).await) })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, o)| o).collect()
+    }
+
+    async fn run_into(
+        &self,
+        input: &Path,
+        document: Document,
+        folder: &str,
+        options: &RunOptions,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Report, RunError> {
+        let out_dir = &options.out_dir;
+        let target = out_dir.join(folder);
+        let out_err = |path: PathBuf, source| RunError::Output {
+            path,
+            source,
+            job_id: None,
+        };
+        std::fs::create_dir_all(out_dir).map_err(|e| out_err(out_dir.clone(), e))?;
+        if options.layout == Layout::Pages && !options.overwrite && target.exists() {
+            return Err(out_err(target, std::io::ErrorKind::AlreadyExists.into()));
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir_in(out_dir)
+            .map_err(|e| out_err(out_dir.clone(), e))?;
+        let mut run = Run::new(
+            self.api.clone(),
+            document,
+            self.machine_policy(),
+            Instant::now(),
+        );
+        let files = Files {
+            input: Some(input),
+            out_dir: staging.path(),
+            overwrite: false,
+        };
+        let outcome = self.drive(&mut run, files, on_event).await?;
+        let zips: Vec<PathBuf> = outcome
+            .outputs()
+            .iter()
+            .map(|o| staging.path().join(&o.name))
+            .collect();
+        if zips.is_empty() {
+            return Ok(Report {
+                outcome,
+                output: Vec::new(),
+            });
+        }
+        let job_id = outcome.job_id().cloned();
+        match options.layout {
+            Layout::Zips => {
+                let (out, overwrite) = (out_dir.clone(), options.overwrite);
+                let placed = self
+                    .transport
+                    .blocking(move || {
+                        let placed = publish_zips(&zips, &out, overwrite);
+                        drop(staging);
+                        placed
+                    })
+                    .await
+                    .map_err(|(path, source)| RunError::Output {
+                        path,
+                        source,
+                        job_id: job_id.clone(),
+                    })?;
+                Ok(Report {
+                    outcome,
+                    output: placed,
+                })
+            }
+            Layout::Pages => {
+                let cancel = Cancel::default();
+                let mut guard = CancelOnDrop(Some(cancel.clone()));
+                let (publish_to, overwrite, limits) =
+                    (target.clone(), options.overwrite, options.unpack);
+                let unpacked = self
+                    .transport
+                    .blocking(move || {
+                        // The staging folder is owned here, so it is removed
+                        // when this ends, however it ends.
+                        unpack_and_publish(
+                            &zips,
+                            staging.path(),
+                            &publish_to,
+                            overwrite,
+                            limits,
+                            &cancel,
+                        )
+                    })
+                    .await;
+                guard.0 = None;
+                match unpacked {
+                    Unpacked::Published => Ok(Report {
+                        outcome,
+                        output: vec![target],
+                    }),
+                    Unpacked::Refused { raw, error } => Err(RunError::Unpack {
+                        job_id,
+                        raw,
+                        error,
+                        status: outcome.status().cloned().map(Box::new),
+                    }),
+                    Unpacked::Failed { path, error } => Err(RunError::Output {
+                        path,
+                        source: error,
+                        job_id,
+                    }),
+                    Unpacked::Cancelled => Err(RunError::Output {
+                        path: target,
+                        source: std::io::ErrorKind::Interrupted.into(),
+                        job_id,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Each machine gets its own jitter seed.
+    fn machine_policy(&self) -> Policy {
+        self.policy.clone().with_seed(fastrand::u64(..))
+    }
+
+    /// The loop every machine runs in: the same for watches and runs, for
+    /// every transport.
+    async fn drive<M: Machine + Send>(
+        &self,
+        machine: &mut M,
+        files: Files<'_>,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Outcome, RunError> {
+        loop {
+            match machine.poll(Instant::now()) {
+                Action::Event(event) => on_event(&event),
+                Action::Transmit(transmit) => {
+                    let attempt = transmit.attempt;
+                    match exchange(self.transport.as_ref(), transmit, files).await {
+                        Exchanged::Answer(r) => machine.handle_response(Instant::now(), attempt, r),
+                        Exchanged::Transport(e) => {
+                            machine.handle_transport_error(Instant::now(), attempt, e);
+                        }
+                        Exchanged::TooLarge(n) => {
+                            machine.handle_too_large(Instant::now(), attempt, n)
+                        }
+                        Exchanged::Input(path, source) => {
+                            return Err(RunError::Input { path, source });
+                        }
+                        Exchanged::Output(path, source) => {
+                            return Err(RunError::Output {
+                                path,
+                                source,
+                                job_id: machine.job_id().cloned(),
+                            });
+                        }
+                    }
+                }
+                Action::Wait { until, .. } => self.transport.sleep_until(until).await,
+                Action::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    /// A watch cannot fail locally; should it ever, it gives up with the reason.
+    fn local_failure(
+        &self,
+        job_id: Option<JobId>,
+        last: Option<&JobStatus>,
+        e: RunError,
+    ) -> Outcome {
+        Outcome::GaveUp {
+            job_id,
+            reason: sarvam_doc_core::GiveUpReason::Refused(Error::Transport(TransportError::new(
+                TransportErrorKind::Other,
+                e.to_string(),
+            ))),
+            last_status: last.cloned().map(Box::new),
+        }
+    }
+
+    /// One request with no retries, for the plain endpoint calls.
+    async fn call(&self, request: Request<Body>) -> Result<Response<Vec<u8>>, Error> {
+        let transmit = sarvam_doc_core::Transmit::one_shot(
+            request,
+            self.policy.request_timeout,
+            Sink::Memory {
+                limit: self.api.config().max_json_body(),
+            },
+        );
+        match exchange(self.transport.as_ref(), transmit, Files::none()).await {
+            Exchanged::Answer(r) => Ok(r),
+            Exchanged::Transport(e) => Err(Error::Transport(e)),
+            Exchanged::TooLarge(_) | Exchanged::Input(..) | Exchanged::Output(..) => {
+                Err(Error::Transport(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the answer could not be read",
+                )))
+            }
+        }
+    }
+}
+
+/// A blocking client: the same client, run on the calling thread.
+///
+/// ```no_run
+/// # fn demo<T: sarvam_doc_driver::Transport>(transport: T) -> Result<(), Box<dyn std::error::Error>> {
+/// use sarvam_doc_core::{ApiKey, Config};
+/// use sarvam_doc_driver::{BlockingClient, RunOptions};
+/// let client = BlockingClient::with_transport(Config::new(ApiKey::new(std::env::var("SARVAM_API_KEY")?)?), transport);
+/// let report = client.run("scan.pdf".as_ref(), &RunOptions::new("out"), |event| eprintln!("{event:?}"))?;
+/// println!("{}", report.outcome);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct BlockingClient<T> {
+    inner: Client<Blocking<T>>,
+}
+
+impl<T> Clone for BlockingClient<T> {
+    fn clone(&self) -> Self {
+        BlockingClient {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Transport + Default> BlockingClient<T> {
+    /// A client for `config` over the transport's default setup, with the
+    /// default [`Policy`].
+    #[must_use]
+    pub fn new(config: Config) -> Self {
+        BlockingClient::with_transport(config, T::default())
+    }
+}
+
+impl<T: Transport> BlockingClient<T> {
+    /// A client for `config` over `transport`, with the default [`Policy`].
+    #[must_use]
+    pub fn with_transport(config: Config, transport: T) -> Self {
+        BlockingClient {
+            inner: Client::with_transport(config, Blocking(transport)),
+        }
+    }
+
+    /// Uses `policy` for watches and runs.
+    #[must_use]
+    pub fn with_policy(self, policy: Policy) -> Self {
+        BlockingClient {
+            inner: self.inner.with_policy(policy),
+        }
+    }
+
+    /// The same client, seen through the async face (its futures finish on
+    /// their first poll).
+    #[must_use]
+    pub fn as_async(&self) -> &Client<Blocking<T>> {
+        &self.inner
+    }
+
+    /// The core's request builder and parsers.
+    #[must_use]
+    pub fn api(&self) -> &Api {
+        self.inner.api()
+    }
+
+    /// The policy for watches and runs.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        self.inner.policy()
+    }
+
+    /// See [`Client::create_job`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn create_job(&self, job: &CreateJobRequest) -> Result<CreateJobResponse, Error> {
+        block_on(self.inner.create_job(job))
+    }
+
+    /// See [`Client::upload_files`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn upload_files(&self, job: &JobId, file_name: &str) -> Result<UploadFilesResponse, Error> {
+        block_on(self.inner.upload_files(job, file_name))
+    }
+
+    /// See [`Client::start`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn start(&self, job: &JobId) -> Result<JobStatus, Error> {
+        block_on(self.inner.start(job))
+    }
+
+    /// See [`Client::status`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn status(&self, job: &JobId) -> Result<JobStatus, Error> {
+        block_on(self.inner.status(job))
+    }
+
+    /// See [`Client::download_files`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn download_files(&self, job: &JobId) -> Result<DownloadFilesResponse, Error> {
+        block_on(self.inner.download_files(job))
+    }
+
+    /// See [`Client::watch`].
+    pub fn watch(&self, job: JobId, on_event: impl FnMut(&Event) + Send) -> Outcome {
+        block_on(self.inner.watch(job, on_event))
+    }
+
+    /// See [`Client::run`].
+    ///
+    /// # Errors
+    /// As [`Client::run`].
+    pub fn run(
+        &self,
+        input: &Path,
+        options: &RunOptions,
+        on_event: impl FnMut(&Event) + Send,
+    ) -> Result<Report, RunError> {
+        block_on(self.inner.run(input, options, on_event))
+    }
+
+    /// See [`Client::run_all`]: here `concurrency` threads of this process
+    /// share the inputs.
+    pub fn run_all(
+        &self,
+        inputs: Vec<PathBuf>,
+        options: &RunOptions,
+        concurrency: usize,
+        on_event: impl Fn(usize, &Event) + Send + Sync,
+    ) -> Vec<Result<Report, RunError>> {
+        let mut plan = sarvam_doc_core::output::FolderPlan::default();
+        let work: Vec<(PathBuf, String)> = inputs
+            .into_iter()
+            .map(|p| {
+                let folder = plan.assign(&p.to_string_lossy());
+                (p, folder)
+            })
+            .collect();
+        let on_event = &on_event;
+        self.in_threads(work, concurrency, |i, (input, folder)| {
+            block_on(async {
+                let mut each = |e: &Event| on_event(i, e);
+                let document = crate::document(input, options.job.clone())?;
+                self.inner
+                    .run_into(input, document, folder, options, &mut each)
+                    .await
+            })
+        })
+    }
+
+    /// See [`Client::watch_all`]: here `concurrency` threads of this process
+    /// share the jobs.
+    pub fn watch_all(
+        &self,
+        jobs: Vec<JobId>,
+        concurrency: usize,
+        on_event: impl Fn(usize, &Event) + Send + Sync,
+    ) -> Vec<Outcome> {
+        let on_event = &on_event;
+        self.in_threads(jobs, concurrency, |i, job| {
+            self.watch(job.clone(), |e| on_event(i, e))
+        })
+    }
+
+    /// Runs `work` over `items` on `concurrency` scoped threads, keeping order.
+    fn in_threads<I: Sync, R: Send>(
+        &self,
+        items: Vec<I>,
+        concurrency: usize,
+        work: impl Fn(usize, &I) -> R + Sync,
+    ) -> Vec<R> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: std::sync::Mutex<Vec<Option<R>>> =
+            std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..concurrency.clamp(1, items.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        let r = work(i, item);
+                        if let Ok(mut results) = results.lock() {
+                            results[i] = Some(r);
+                        }
+                    }
+                });
+            }
+        });
+        results
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}

@@ -1,0 +1,196 @@
+//! What a run asks for, and what can go wrong outside the protocol.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use sarvam_doc_core::output::{UnpackError, UnpackLimits};
+use sarvam_doc_core::{CreateJobRequest, JobId, JobStatus, Outcome};
+
+/// What can go wrong outside the protocol: bad input, local files, or an
+/// output that had to be refused. What the server says (completed, failed,
+/// gave up) is the [`Outcome`], not an error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// An error of the core: bad input (nothing was sent), or, for the
+    /// one-request calls, an API, protocol or transport error.
+    Core(sarvam_doc_core::Error),
+    /// The input file could not be read, or changed while the job ran.
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// An output could not be written (or exists, and overwriting was not
+    /// asked for). Nothing partial was left behind.
+    Output {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+        /// The job, to fetch its outputs again later.
+        job_id: Option<JobId>,
+    },
+    /// The job's output was downloaded but refused while unpacking (over a
+    /// limit, or not a ZIP): it is kept whole at `raw`, and nothing else was
+    /// published.
+    Unpack {
+        /// The job.
+        job_id: Option<JobId>,
+        /// Where the download is kept.
+        raw: PathBuf,
+        /// Why it was refused.
+        error: UnpackError,
+        /// The job's last status.
+        status: Option<Box<JobStatus>>,
+    },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Core(e) => e.fmt(f),
+            RunError::Input { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            RunError::Output {
+                path,
+                source,
+                job_id,
+            } => {
+                if source.kind() == io::ErrorKind::AlreadyExists {
+                    write!(
+                        f,
+                        "{} exists already: remove it, choose another output folder, or allow overwriting",
+                        path.display()
+                    )?;
+                } else {
+                    write!(f, "cannot write {}: {source}", path.display())?;
+                }
+                if let Some(id) = job_id {
+                    write!(f, " (job {id})")?;
+                }
+                Ok(())
+            }
+            RunError::Unpack {
+                job_id, raw, error, ..
+            } => {
+                f.write_str("the output")?;
+                if let Some(id) = job_id {
+                    write!(f, " of job {id}")?;
+                }
+                write!(
+                    f,
+                    " was refused: {error}; it is kept whole at {}",
+                    raw.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Core(e) => Some(e),
+            RunError::Input { source, .. } | RunError::Output { source, .. } => Some(source),
+            RunError::Unpack { error, .. } => Some(error),
+        }
+    }
+}
+
+impl From<sarvam_doc_core::Error> for RunError {
+    fn from(e: sarvam_doc_core::Error) -> Self {
+        RunError::Core(e)
+    }
+}
+
+impl From<sarvam_doc_core::InputError> for RunError {
+    fn from(e: sarvam_doc_core::InputError) -> Self {
+        RunError::Core(e.into())
+    }
+}
+
+/// How a run leaves its outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layout {
+    /// Unpacked: the pages of input `scan.pdf` in `OUT/scan/`, published in
+    /// one rename once all are written, under the [`UnpackLimits`].
+    #[default]
+    Pages,
+    /// The output ZIPs as downloaded, in `OUT/`.
+    Zips,
+}
+
+/// Where a run writes, and what it asks for.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// The job to create (language, output format, callback).
+    pub job: CreateJobRequest,
+    /// The folder the outputs go into; made if missing.
+    pub out_dir: PathBuf,
+    /// How the outputs are left.
+    pub layout: Layout,
+    /// Whether to replace outputs that exist already (default: no, and the
+    /// run fails before anything is sent).
+    pub overwrite: bool,
+    /// What an output ZIP may hold.
+    pub unpack: UnpackLimits,
+}
+
+impl RunOptions {
+    /// Outputs unpacked into `out_dir`, a Hindi Markdown job, no
+    /// overwriting, the default unpack limits.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            job: CreateJobRequest::default(),
+            out_dir: out_dir.into(),
+            layout: Layout::Pages,
+            overwrite: false,
+            unpack: UnpackLimits::default(),
+        }
+    }
+
+    /// With `job`.
+    #[must_use]
+    pub fn with_job(mut self, job: CreateJobRequest) -> Self {
+        self.job = job;
+        self
+    }
+
+    /// With `layout`.
+    #[must_use]
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Replacing existing outputs, or not.
+    #[must_use]
+    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// With these unpack limits.
+    #[must_use]
+    pub fn with_unpack_limits(mut self, limits: UnpackLimits) -> Self {
+        self.unpack = limits;
+        self
+    }
+}
+
+/// How a run ended, and where its outputs are.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// What the server said, or why the client gave up.
+    pub outcome: Outcome,
+    /// The folder of pages ([`Layout::Pages`]) or the ZIPs
+    /// ([`Layout::Zips`]), when there were outputs.
+    pub output: Vec<PathBuf>,
+}
