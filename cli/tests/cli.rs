@@ -563,3 +563,45 @@ fn sim_runs_in_the_foreground_and_stops_on_ctrl_c() {
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn the_cli_sends_https_through_the_proxy_the_environment_names() {
+    // A loopback proxy that writes down each request line and refuses the tunnel.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            log.lock().unwrap().push(line.trim().to_owned());
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let _ = std::io::Write::write_all(
+                reader.get_mut(),
+                b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    let (code, _, stderr) = run(bin()
+        .env("SARVAM_API_KEY", "sk_proxy_test")
+        .env("HTTPS_PROXY", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args([
+            "status",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "--base-url",
+            "https://api.sarvam.invalid",
+        ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("could not connect"), "{stderr}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["CONNECT api.sarvam.invalid:443 HTTP/1.1"]
+    );
+}

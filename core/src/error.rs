@@ -504,6 +504,11 @@ pub(crate) fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Whether `text` holds a control character.
+pub(crate) fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
 /// The forms `key` can take in a body: as is, and as a JSON string holds it.
 fn key_forms(key: &str) -> impl Iterator<Item = String> {
     let json = serde_json::to_string(key).unwrap_or_default();
@@ -517,8 +522,12 @@ fn key_forms(key: &str) -> impl Iterator<Item = String> {
 
 /// `body` with every occurrence of `key` replaced by `<redacted>`: done
 /// before anything is cut from a body, so no part of a key survives a cut.
+/// Borrows (and costs one scan) when the key is not there.
 pub(crate) fn redact_bytes<'a>(body: &'a [u8], key: &str) -> std::borrow::Cow<'a, [u8]> {
-    if key.is_empty() || !contains(body, key.as_bytes()) && !contains(body, b"\\") {
+    // A key holding `"`, `\` or `/` can also stand escaped in a JSON string.
+    let escapable = key.contains(['"', '\\', '/']);
+    let present = contains(body, key.as_bytes()) || (escapable && contains(body, b"\\"));
+    if key.is_empty() || !present {
         return std::borrow::Cow::Borrowed(body);
     }
     let mut out = body.to_vec();
@@ -539,7 +548,24 @@ pub(crate) fn redact(text: &mut String, key: &str) {
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return false;
+    };
+    let last = hay.len().saturating_sub(needle.len());
+    let mut i = 0;
+    while i <= last && i < hay.len() {
+        match hay[i..=last].iter().position(|&b| b == first) {
+            None => return false,
+            Some(at) => {
+                let start = i + at;
+                if hay[start + 1..].starts_with(rest) {
+                    return true;
+                }
+                i = start + 1;
+            }
+        }
+    }
+    false
 }
 
 fn replace_bytes(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {

@@ -13,7 +13,7 @@ use http::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::error::{bounded, excerpt, printable, redact, redact_bytes};
+use crate::error::{bounded, excerpt, has_control, printable, redact, redact_bytes};
 use crate::model::ErrorBody;
 use crate::{ApiError, Error, InputError, Peer, ProtocolError, ProtocolErrorKind};
 
@@ -74,11 +74,15 @@ impl<'a> View<'a> {
     }
 
     /// A free-text field the server sent: redacted, printable, bounded.
+    /// Returned as is (no copy) when it is all three already.
     pub(crate) fn clean_text(&self, mut text: String, max: usize) -> String {
         if let Some(key) = self.key {
             redact(&mut text, key);
         }
-        bounded(printable(&text), max)
+        if has_control(&text) {
+            text = printable(&text);
+        }
+        bounded(text, max)
     }
 
     /// The answer as an error (any status outside 2xx). Never fails.

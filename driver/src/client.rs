@@ -366,7 +366,10 @@ impl<T: AsyncTransport> Client<T> {
                 Action::Event(event) => on_event(&event),
                 Action::Transmit(transmit) => {
                     let attempt = transmit.attempt;
-                    match exchange(self.transport.as_ref(), transmit, files).await {
+                    // Boxed: a request's state takes heap only while it is in
+                    // flight, so thousands of waiting watches stay small.
+                    let exchanged = Box::pin(exchange(self.transport.as_ref(), transmit, files));
+                    match exchanged.await {
                         Exchanged::Answer(r) => machine.handle_response(Instant::now(), attempt, r),
                         Exchanged::Transport(e) => {
                             machine.handle_transport_error(Instant::now(), attempt, e);

@@ -58,6 +58,19 @@ pub use transport::{
 
 use sarvam_doc_core::{CreateJobRequest, Document, InputError};
 
+/// Which certificates a transport's TLS connections trust.
+///
+/// Not `#[non_exhaustive]`: a transport must handle every kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Roots {
+    /// Mozilla's roots, built in (`webpki-roots`): the same everywhere.
+    #[default]
+    WebPki,
+    /// The operating system's store and verifier (`rustls-platform-verifier`):
+    /// needed behind a corporate proxy that re-signs TLS.
+    Platform,
+}
+
 /// The prefix of every temporary file and folder the driver makes in an
 /// output folder.
 pub const TEMP_PREFIX: &str = ".sarvam-doc-";

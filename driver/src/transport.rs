@@ -136,10 +136,12 @@ impl<T: Transport> AsyncTransport for Blocking<T> {
         request: Request<Outgoing>,
         timeouts: Timeouts,
     ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>> + Send {
-        let result = self
-            .0
-            .send(request, timeouts)
-            .map(|r| r.map(|body| ReadBody { body }));
+        let result = self.0.send(request, timeouts).map(|r| {
+            r.map(|body| ReadBody {
+                body,
+                buf: Vec::new(),
+            })
+        });
         std::future::ready(result)
     }
 
@@ -165,20 +167,28 @@ impl<T: Transport> AsyncTransport for Blocking<T> {
 #[derive(Debug)]
 pub struct ReadBody<B> {
     body: B,
+    /// One buffer for the whole body: small answers cost one small buffer,
+    /// large downloads grow it to 64 KiB once.
+    buf: Vec<u8>,
 }
 
-/// The size of the chunks a blocking body is read in.
+/// The first and the largest chunk a blocking body is read in.
+const FIRST_CHUNK: usize = 8 * 1024;
 const CHUNK: usize = 64 * 1024;
 
 impl<B: BlockingBody> ResponseBody for ReadBody<B> {
     fn chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, TransportError>> + Send {
-        let mut buf = vec![0u8; CHUNK];
-        let result = self.body.read(&mut buf).map(|n| {
-            (n > 0).then(|| {
-                buf.truncate(n);
-                Bytes::from(buf)
-            })
-        });
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; FIRST_CHUNK];
+        }
+        let result = self
+            .body
+            .read(&mut self.buf)
+            .map(|n| (n > 0).then(|| Bytes::copy_from_slice(&self.buf[..n])));
+        // A full buffer means a large body: read the rest in larger chunks.
+        if matches!(&result, Ok(Some(b)) if b.len() == self.buf.len()) && self.buf.len() < CHUNK {
+            self.buf = vec![0u8; CHUNK];
+        }
         std::future::ready(result)
     }
 }

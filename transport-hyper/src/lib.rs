@@ -80,7 +80,7 @@ use sarvam_doc_core::{TransportError, TransportErrorKind};
 use sarvam_doc_driver::{AsyncTransport, Outgoing, ResponseBody, Timeouts};
 
 pub use sarvam_doc_core::{self, Config};
-pub use sarvam_doc_driver::{self, Layout, Report, RunError, RunOptions};
+pub use sarvam_doc_driver::{self, Layout, Report, Roots, RunError, RunOptions};
 pub use {hyper, hyper_rustls, hyper_util, rustls};
 
 /// The async client: the driver's [`sarvam_doc_driver::Client`] over
@@ -93,18 +93,6 @@ pub type DefaultConnector = hyper_rustls::HttpsConnector<ProxyConnector>;
 
 /// The request body type of the hyper client.
 pub type RequestBody = BoxBody<Bytes, io::Error>;
-
-/// Which certificates a TLS connection trusts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Roots {
-    /// Mozilla's roots, built in (`webpki-roots`): the same everywhere.
-    #[default]
-    WebPki,
-    /// The operating system's store and verifier (`rustls-platform-verifier`):
-    /// needed behind a corporate proxy that re-signs TLS.
-    Platform,
-}
 
 /// The async transport: a pooled hyper-util client over connector `C`.
 #[derive(Clone, Debug)]
@@ -192,14 +180,11 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Hyper<C> {
                 ));
             }
         };
-        let sent = self.http.request(Request::from_parts(parts, body));
-        match tokio::time::timeout(timeouts.idle, sent).await {
-            Ok(Ok(response)) => Ok(response.map(HyperBody)),
-            Ok(Err(e)) => Err(classify(&e)),
-            Err(_) => Err(TransportError::new(
-                TransportErrorKind::TimedOut,
-                "no answer within the timeout",
-            )),
+        // The driver bounds every wait (timeouts.idle, .total): no timer here.
+        let _ = timeouts;
+        match self.http.request(Request::from_parts(parts, body)).await {
+            Ok(response) => Ok(response.map(HyperBody)),
+            Err(e) => Err(classify(&e)),
         }
     }
 

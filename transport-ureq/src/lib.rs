@@ -60,36 +60,17 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 pub use sarvam_doc_core::{self, Config};
-pub use sarvam_doc_driver::{self, Layout, Report, RunError, RunOptions};
+pub use sarvam_doc_driver::{self, Layout, Report, Roots, RunError, RunOptions};
 pub use ureq;
 
 /// The blocking client: the driver's [`sarvam_doc_driver::BlockingClient`]
 /// over [`Ureq`].
 pub type Client = sarvam_doc_driver::BlockingClient<Ureq>;
 
-/// Which certificates a TLS connection trusts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Roots {
-    /// Mozilla's roots, built in (`webpki-roots`): the same everywhere.
-    #[default]
-    WebPki,
-    /// The operating system's store and verifier (`rustls-platform-verifier`):
-    /// needed behind a corporate proxy that re-signs TLS.
-    Platform,
-}
-
 /// The blocking transport: one [`ureq::Agent`].
 #[derive(Clone, Debug)]
 pub struct Ureq {
     agent: ureq::Agent,
-}
-
-impl Default for Ureq {
-    /// [`Ureq::default_agent`] with webpki roots.
-    fn default() -> Self {
-        Ureq::with_roots(Roots::WebPki)
-    }
 }
 
 impl Ureq {
@@ -130,6 +111,13 @@ impl Ureq {
             DefaultConnector::default(),
             IpFirst(DefaultResolver::default()),
         )
+    }
+}
+
+impl Default for Ureq {
+    /// [`Ureq::default_agent`] with webpki roots.
+    fn default() -> Self {
+        Ureq::with_roots(Roots::WebPki)
     }
 }
 
@@ -252,8 +240,11 @@ fn classify(e: &ureq::Error) -> TransportError {
     use TransportErrorKind::{Connect, Other, TimedOut};
     let kind = match e {
         ureq::Error::Timeout(_) => TimedOut,
+        // A tunnel the proxy refused never reached the API either.
         ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
+        | ureq::Error::ConnectProxyFailed(_)
+        | ureq::Error::InvalidProxyUrl
         | ureq::Error::Tls(_)
         | ureq::Error::Rustls(_) => Connect,
         ureq::Error::Io(io) => match io.kind() {
