@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use sarvam_doc_core::output::FolderPlan;
+use sarvam_doc_core::output::{FolderPlan, UnpackLimits};
 use sarvam_doc_core::{
     ApiKey, Config, CreateJobRequest, Ending, GiveUpReason, InputError, JobId, Language, Outcome,
-    OutputFormat, StateClass,
+    OutputFormat, Policy, StateClass,
 };
 use sarvam_doc_driver::{Report, RunError, RunOptions};
 use sarvam_doc_hyper::{Client, Hyper, Roots};
@@ -38,15 +38,102 @@ pub(crate) struct RunArgs {
     /// How many files to run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
-    /// Give up on a file after this many seconds (exit 5).
-    #[arg(long, value_name = "SECS")]
-    timeout: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Replace output folders that exist already.
     #[arg(long)]
     overwrite: bool,
     /// Print one JSON document with every file's status and outcome.
     #[arg(long)]
     json: bool,
+}
+
+/// The bounds of every wait, download and output. The defaults are far
+/// beyond any real document and far below what fills a disk or hangs a
+/// terminal.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Give up on a job after this many seconds (exit 5).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub(crate) timeout: u64,
+    /// The most a download may be when storage announces no size, and the
+    /// most an announced size may be (bytes, or with KB, MB, GB, KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    max_download: u64,
+    /// The most entries an output ZIP may hold.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_entries: u32,
+    /// The most an output ZIP may expand to.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    max_unpacked: u64,
+    /// The most an entry may expand per byte stored, once past 1 MiB.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_ratio: u32,
+    /// The longest Retry-After honoured, in seconds; a server that asks for
+    /// more ends the job at once, saying what it asked.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    max_retry_after: u64,
+}
+
+impl Default for LimitArgs {
+    /// The same defaults as the command line's.
+    fn default() -> Self {
+        LimitArgs {
+            timeout: 3600,
+            max_download: sarvam_doc_core::DEFAULT_MAX_DOWNLOAD,
+            max_entries: UnpackLimits::default().max_entries,
+            max_unpacked: UnpackLimits::default().max_total_bytes,
+            max_ratio: UnpackLimits::default().max_ratio,
+            max_retry_after: 600,
+        }
+    }
+}
+
+impl LimitArgs {
+    /// The policy: the default one, within these limits.
+    pub(crate) fn policy(&self, base: &Policy) -> Policy {
+        base.clone()
+            .with_deadline(Some(Duration::from_secs(self.timeout)))
+            .with_max_download(self.max_download)
+            .with_max_retry_after(Duration::from_secs(self.max_retry_after))
+    }
+
+    /// What an output ZIP may hold.
+    pub(crate) fn unpack(&self) -> UnpackLimits {
+        UnpackLimits::default()
+            .with_max_entries(self.max_entries)
+            .with_max_total_bytes(self.max_unpacked)
+            .with_max_ratio(self.max_ratio)
+    }
+}
+
+/// Parses a size: bytes, or with a unit (KB, MB, GB in powers of 1000;
+/// KiB, MiB, GiB in powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("{text:?} is not a size: give bytes, or a number with KB, MB, GB, KiB, MiB or GiB")
+    })?;
+    let unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1000,
+        "mb" | "m" => 1000 * 1000,
+        "gb" | "g" => 1000 * 1000 * 1000,
+        "kib" => 1024,
+        "mib" => 1024 * 1024,
+        "gib" => 1024 * 1024 * 1024,
+        other => {
+            return Err(format!(
+                "{other:?} is not a unit: use KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(unit)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// How every simulated job ends.
@@ -87,7 +174,9 @@ pub(crate) struct SimArgs {
     /// Scripted faults, used in order: ROUTE=FAULT,FAULT,… Routes: create, upload-files,
     /// start, status, download-files, storage-put, storage-get. Faults: 429, 429:SECS,
     /// 429-date:SECS, quota, 503, 500, delay:MS, drop-before, drop-after, truncate,
-    /// invalid-json, unknown-state, extra-fields. Repeatable.
+    /// invalid-json, unknown-state, extra-fields; hostile: hang, stall-after-headers,
+    /// endless-body, oversized:BYTES, huge-size, zip-bomb:MIB, zip-count:N, unsafe-names,
+    /// not-zip, other-job, echo-key, key-in-request-id, key-at-cut. Repeatable.
     #[arg(long = "fault", value_name = "ROUTE=FAULTS")]
     faults: Vec<String>,
     /// Inject a random fault (429, 503, 500, drops, truncation, delays) into this percentage of requests.
@@ -103,9 +192,9 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Command::Status { job_id, json } => status(&cli.global, &job_id, json).await,
         Command::Wait {
             job_id,
-            timeout,
+            limits,
             json,
-        } => wait(&cli.global, &job_id, timeout, json).await,
+        } => wait(&cli.global, &job_id, &limits, json).await,
         Command::Run(args) => {
             let client = client(&cli.global)?;
             run(&client, &args).await
@@ -116,15 +205,46 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
 }
 
 /// The key, from the file or the environment; never the command line.
+/// The most a key file may hold: a key is a few dozen characters.
+const MAX_KEY_FILE: u64 = 4096;
+
 fn api_key(global: &Global) -> Result<ApiKey, Failure> {
     let key = match &global.api_key_file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("cannot read the API key file {}: {e}", path.display())))?,
+        Some(path) => read_key_file(path)?,
         None => std::env::var("SARVAM_API_KEY").map_err(|_| {
             Failure::usage("no API key: set SARVAM_API_KEY to your key from the Sarvam dashboard, or pass --api-key-file PATH")
         })?,
     };
     ApiKey::new(key).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Reads at most [`MAX_KEY_FILE`] bytes: `/dev/zero` or a log file given
+/// by mistake is refused, not read to the end.
+fn read_key_file(path: &Path) -> Result<String, Failure> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| {
+        Failure::usage(format!(
+            "cannot read the API key file {}: {e}",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(Failure::usage(format!(
+            "the API key file {} is over {MAX_KEY_FILE} bytes (the key-file limit): give the file that holds only the key",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::usage(format!(
+            "the API key file {} is not text: give the file that holds only the key",
+            path.display()
+        ))
+    })
 }
 
 fn client(global: &Global) -> Result<Client, Failure> {
@@ -177,21 +297,10 @@ async fn status(global: &Global, id: &str, json: bool) -> Result<Exit, Failure> 
     Ok(exit)
 }
 
-async fn wait(
-    global: &Global,
-    id: &str,
-    timeout: Option<u64>,
-    json: bool,
-) -> Result<Exit, Failure> {
+async fn wait(global: &Global, id: &str, limits: &LimitArgs, json: bool) -> Result<Exit, Failure> {
     let job = job_id(id)?;
-    let mut client = client(global)?;
-    if let Some(secs) = timeout {
-        let policy = client
-            .policy()
-            .clone()
-            .with_deadline(Some(Duration::from_secs(secs)));
-        client = client.with_policy(policy);
-    }
+    let client = client(global)?;
+    let client = client.clone().with_policy(limits.policy(client.policy()));
     let progress = Progress::new(&[id.to_owned()]);
     let outcome = client.watch(job, |e| progress.event(0, e)).await;
     progress.finish(0, &outcome_label(&Ok(outcome.clone())));
@@ -202,7 +311,7 @@ async fn wait(
             report::print_status(status);
         }
         if let Outcome::GaveUp { reason, .. } = &outcome {
-            err!("gave up: {reason}");
+            err!("gave up: {reason}{}", report::give_up_hint(reason));
         }
     }
     Ok(exit_of(&Ok(outcome)))
@@ -322,17 +431,12 @@ pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure
     );
     let inputs = check_inputs(&args.files, &job, &args.out, args.overwrite)?;
     check_out_dir(&args.out)?;
-    let mut client = client.clone();
-    if let Some(secs) = args.timeout {
-        let policy = client
-            .policy()
-            .clone()
-            .with_deadline(Some(Duration::from_secs(secs)));
-        client = client.with_policy(policy);
-    }
+    let policy = args.limits.policy(client.policy());
+    let client = client.clone().with_policy(policy);
     let options = RunOptions::new(&args.out)
         .with_job(job)
-        .with_overwrite(args.overwrite);
+        .with_overwrite(args.overwrite)
+        .with_unpack_limits(args.limits.unpack());
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let progress = Arc::new(Progress::new(&names));
     let started = Instant::now();
@@ -383,6 +487,19 @@ pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure
     Ok(worst)
 }
 
+/// What to do about a refused output.
+fn unpack_hint(error: &sarvam_doc_core::output::UnpackError) -> &'static str {
+    use sarvam_doc_core::output::UnpackError;
+    match error {
+        UnpackError::TooManyEntries { .. } => {
+            "if you trust it, run again with a higher --max-entries"
+        }
+        UnpackError::TooLarge { .. } => "if you trust it, run again with a higher --max-unpacked",
+        UnpackError::Ratio { .. } => "if you trust it, run again with a higher --max-ratio",
+        _ => "open it with a tool you trust, or report it to Sarvam with the job id",
+    }
+}
+
 /// One file's result, for the summary.
 fn file_result(
     input: &Path,
@@ -416,10 +533,12 @@ fn file_result(
                 RunError::Output { job_id, .. } | RunError::Unpack { job_id, .. } => job_id.clone(),
                 _ => progress.job_ids().get(index).cloned().flatten(),
             };
-            if let RunError::Unpack { raw, .. } = &e {
+            let mut message = e.to_string();
+            if let RunError::Unpack { raw, error, .. } = &e {
                 file.output = Some(raw.display().to_string());
+                message.push_str(&format!("; {}", unpack_hint(error)));
             }
-            file.error = Some(e.to_string());
+            file.error = Some(message);
         }
     }
     file
@@ -523,7 +642,10 @@ async fn demo(out: &Path) -> Result<Exit, Failure> {
         format: "md".into(),
         out: out.to_owned(),
         concurrency: 1,
-        timeout: Some(120),
+        limits: LimitArgs {
+            timeout: 120,
+            ..LimitArgs::default()
+        },
         overwrite: true,
         json: false,
     };

@@ -91,9 +91,8 @@ enum Command {
     Wait {
         /// The job's id (a UUID).
         job_id: String,
-        /// Give up after this many seconds (exit 5).
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<u64>,
+        #[command(flatten)]
+        limits: commands::LimitArgs,
         /// Print one JSON document: the status with the API's field names, plus the outcome.
         #[arg(long)]
         json: bool,

@@ -246,6 +246,20 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
     json!({"files": files})
 }
 
+/// What the user can do about a give-up, when a flag can help.
+pub(crate) fn give_up_hint(reason: &GiveUpReason) -> &'static str {
+    match reason {
+        GiveUpReason::TooLarge { .. } => {
+            "; if you expect an output that large, raise --max-download"
+        }
+        GiveUpReason::RetryAfterTooLong { .. } => {
+            "; try later, or raise --max-retry-after and --timeout"
+        }
+        GiveUpReason::Deadline(_) => "; raise --timeout to wait longer",
+        _ => "",
+    }
+}
+
 pub(crate) fn print_status(status: &JobStatus) {
     let p = status.pages();
     let mut out = std::io::stdout().lock();
@@ -332,7 +346,7 @@ pub(crate) fn print_summary(results: &[FileResult]) {
         if let Some(e) = &r.error {
             err!("error: {}: {e}", r.file);
         } else if let Some(Outcome::GaveUp { reason, .. }) = &r.outcome {
-            err!("{}: gave up: {reason}", r.file);
+            err!("{}: gave up: {reason}{}", r.file, give_up_hint(reason));
         } else if let Some(Outcome::Failed { status }) = &r.outcome
             && !status.error_message.is_empty()
         {

@@ -109,6 +109,43 @@ pub enum Fault {
     UnknownState,
     /// Add fields the API does not document to the JSON answer.
     ExtraFields,
+    /// Hostile: let the request take effect, then never answer (the
+    /// connection stays open).
+    Hang,
+    /// Hostile: let the request take effect, send the answer's head, then
+    /// never the body.
+    StallAfterHeaders,
+    /// Hostile: let the request take effect, then answer 2xx with a body
+    /// that never ends.
+    EndlessBody,
+    /// Hostile, storage GET: the output followed by this many more bytes
+    /// than the size announced for it.
+    Oversized(u64),
+    /// Hostile, download-files: announce an output of a petabyte.
+    HugeAnnounced,
+    /// Hostile, on download-files: from then on the job's output (its size
+    /// announced as it is) is a ZIP whose one entry expands to this many MiB
+    /// (of one repeated byte, which compresses about 1,000 to 1).
+    ZipBombSize(u64),
+    /// Hostile, on download-files: the job's output is a ZIP of this many
+    /// one-byte entries.
+    ZipBombCount(u32),
+    /// Hostile, on download-files: the job's output is a ZIP whose entry
+    /// names climb out, start with a dot, hold escape sequences, clash (a
+    /// file and a folder of one name, one name twice) or run past 255 bytes.
+    UnsafeEntries,
+    /// Hostile, on download-files: the job's output is an HTML page, not a ZIP.
+    NotAZip,
+    /// Hostile: answer 2xx about another job.
+    OtherJob,
+    /// Hostile: echo the API key in a 2xx that breaks the contract
+    /// (upload-files without the asked file; a status whose error message
+    /// holds the key and terminal escape sequences).
+    EchoKey,
+    /// Hostile: the API key as the `x-request-id` header.
+    KeyInRequestId,
+    /// Hostile: a 500 whose body holds the key across the 512th byte.
+    KeyAtCut,
 }
 
 impl Fault {
@@ -122,6 +159,7 @@ impl Fault {
                 | Fault::HighLoad
                 | Fault::Internal
                 | Fault::DropBefore
+                | Fault::KeyAtCut
         )
     }
 }
@@ -151,10 +189,28 @@ impl std::str::FromStr for Fault {
             "invalid-json" => Fault::InvalidJson,
             "unknown-state" => Fault::UnknownState,
             "extra-fields" => Fault::ExtraFields,
+            "hang" => Fault::Hang,
+            "stall-after-headers" => Fault::StallAfterHeaders,
+            "endless-body" => Fault::EndlessBody,
+            "oversized" => Fault::Oversized(num()?),
+            "huge-size" => Fault::HugeAnnounced,
+            "zip-bomb" => Fault::ZipBombSize(num()?),
+            "zip-count" => {
+                Fault::ZipBombCount(u32::try_from(num()?).map_err(|_| format!("{s:?}: too many"))?)
+            }
+            "unsafe-names" => Fault::UnsafeEntries,
+            "not-zip" => Fault::NotAZip,
+            "other-job" => Fault::OtherJob,
+            "echo-key" => Fault::EchoKey,
+            "key-in-request-id" => Fault::KeyInRequestId,
+            "key-at-cut" => Fault::KeyAtCut,
             _ => {
                 return Err(format!(
                     "unknown fault {s:?}: use 429[:SECS], 429-date:SECS, quota, 503, 500, delay:MS, \
-                     drop-before, drop-after, truncate, invalid-json, unknown-state or extra-fields"
+                     drop-before, drop-after, truncate, invalid-json, unknown-state, extra-fields; \
+                     hostile: hang, stall-after-headers, endless-body, oversized:BYTES, huge-size, \
+                     zip-bomb:MIB, zip-count:N, unsafe-names, not-zip, other-job, echo-key, \
+                     key-in-request-id, key-at-cut"
                 ));
             }
         })
@@ -241,6 +297,10 @@ impl Faults {
         self.scripted.entry(route).or_default().extend(faults);
     }
 
+    pub(crate) fn clear(&mut self) {
+        self.scripted.clear();
+    }
+
     /// The fault for the next request on `route`, if any.
     pub(crate) fn take(&mut self, route: Route) -> Option<Fault> {
         if let Some(f) = self.scripted.get_mut(&route).and_then(VecDeque::pop_front) {
@@ -280,6 +340,23 @@ mod tests {
             Ok(Fault::Delay(Duration::from_millis(250)))
         );
         assert_eq!("truncate".parse(), Ok(Fault::Truncated));
+        assert_eq!("zip-bomb:64".parse(), Ok(Fault::ZipBombSize(64)));
+        assert_eq!("zip-count:12000".parse(), Ok(Fault::ZipBombCount(12_000)));
+        assert_eq!("oversized:5".parse(), Ok(Fault::Oversized(5)));
+        for (name, fault) in [
+            ("hang", Fault::Hang),
+            ("stall-after-headers", Fault::StallAfterHeaders),
+            ("endless-body", Fault::EndlessBody),
+            ("huge-size", Fault::HugeAnnounced),
+            ("unsafe-names", Fault::UnsafeEntries),
+            ("not-zip", Fault::NotAZip),
+            ("other-job", Fault::OtherJob),
+            ("echo-key", Fault::EchoKey),
+            ("key-in-request-id", Fault::KeyInRequestId),
+            ("key-at-cut", Fault::KeyAtCut),
+        ] {
+            assert_eq!(name.parse(), Ok(fault), "{name}");
+        }
         assert!("429:x".parse::<Fault>().is_err());
         assert!("teapot".parse::<Fault>().is_err());
         assert_eq!("status".parse(), Ok(Route::Status));

@@ -24,6 +24,8 @@ pub(crate) struct Job {
     pub(crate) upload: Option<Vec<u8>>,
     pub(crate) started: Option<Started>,
     pub(crate) scenario: Scenario,
+    /// A hostile output, served instead of the real one.
+    pub(crate) output_override: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -60,6 +62,7 @@ impl Job {
             upload: None,
             started: None,
             scenario,
+            output_override: None,
         }
     }
 
@@ -189,8 +192,12 @@ impl Job {
         })
     }
 
-    /// The output ZIP: one entry per page that succeeded, in the job's format.
+    /// The output ZIP: one entry per page that succeeded, in the job's
+    /// format (or the hostile output a fault gave the job).
     pub(crate) fn output_zip(&self, now: Instant) -> Vec<u8> {
+        if let Some(bytes) = &self.output_override {
+            return bytes.clone();
+        }
         let p = self.progress(now);
         let total = self.started.as_ref().map_or(0, |s| s.pages);
         let file = self.file_name.clone().unwrap_or_default();

@@ -12,7 +12,11 @@
 //!    to storage shows).
 //! 2. Point a client at [`Simulator::api_url`] with [`Simulator::api_key`].
 //! 3. Read what the client sent with [`Simulator::requests`], and inject
-//!    faults up front ([`FaultPlan`]) or as you go ([`Simulator::inject`]).
+//!    faults up front ([`FaultPlan`]) or as you go ([`Simulator::inject`]):
+//!    the transient kinds a real service shows (429, 503, drops, slow or cut
+//!    answers), and hostile ones a client must survive ([`Fault::Hang`],
+//!    endless or oversized bodies, ZIP bombs, unsafe entry names, answers
+//!    about another job, the key echoed back).
 //!
 //! ```
 //! use sarvam_doc_sim::{SimConfig, Simulator};
@@ -40,6 +44,10 @@
 //! (422 `max_page_limit_exceeded`) and enough credits (429
 //! `insufficient_quota_error`). A GET on download-files is 405.
 //!
+//! A second start of a started job is refused as the API does: 400
+//! `invalid_request_error`, "The job has already started" (a client that
+//! lost the first start's answer takes that as the confirmation).
+//!
 //! Once started, a job is `Pending` for `queue_time`, then `Running` page by
 //! page at `page_time` a page, then ends by its [`Scenario`]: set for all
 //! jobs in the config, or by the uploaded file's name (`…partial…` partly
@@ -49,6 +57,7 @@
 #![deny(missing_docs)]
 
 mod faults;
+mod hostile;
 mod jobs;
 pub mod sample;
 mod server;
@@ -66,6 +75,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use faults::{Fault, FaultPlan, RandomFaults, RetryAfter, Route};
+pub use hostile::UNSAFE_NAMES;
 
 /// How every job ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -318,11 +328,19 @@ impl Simulator {
             .build()?;
         // Listeners belong to this runtime's reactor; entering it (without
         // blocking) works from sync code and from inside another runtime.
-        let _entered = runtime.enter();
-        let api = listen(config.api_addr)?;
-        let storage = listen(config.storage_addr)?;
-        let api_addr = api.local_addr()?;
-        let storage_addr = storage.local_addr()?;
+        let bound = {
+            let _entered = runtime.enter();
+            bind(&config)
+        };
+        let (api, storage, api_addr, storage_addr) = match bound {
+            Ok(bound) => bound,
+            Err(e) => {
+                // Dropping a runtime blocks, which panics inside another
+                // runtime (an async caller, the CLI): shut it down instead.
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         let shared = Arc::new(Shared {
             storage_base: format!("http://{storage_addr}"),
             secret: fastrand::u64(..),
@@ -416,6 +434,11 @@ impl Simulator {
         lock(&self.shared.faults).add(route, faults);
     }
 
+    /// Drops every scripted fault not used yet (random plans stay).
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
     /// Stops the simulator (as dropping it does).
     pub fn shutdown(self) {}
 }
@@ -426,6 +449,14 @@ impl Drop for Simulator {
             rt.shutdown_background();
         }
     }
+}
+
+/// Both listeners and their addresses.
+fn bind(config: &SimConfig) -> io::Result<(TcpListener, TcpListener, SocketAddr, SocketAddr)> {
+    let api = listen(config.api_addr)?;
+    let storage = listen(config.storage_addr)?;
+    let (api_addr, storage_addr) = (api.local_addr()?, storage.local_addr()?);
+    Ok((api, storage, api_addr, storage_addr))
 }
 
 /// A listener with a deep accept queue, so that thousands of clients

@@ -20,11 +20,17 @@ use crate::{Fault, LoggedRequest, Origin, RetryAfter, Route, Scenario, Shared};
 /// The largest JSON request body the API reads.
 const MAX_JSON_REQUEST: usize = 1024 * 1024;
 
-/// A response body: whole, or cut short to simulate a dropped connection.
+/// A response body: whole, cut short to simulate a dropped connection, or
+/// hostile (never ending, or never coming).
 pub(crate) enum SimBody {
     Whole(Option<Bytes>),
     Cut(Option<Bytes>),
+    Endless,
+    Stall,
 }
+
+/// What an endless body is made of.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 impl Body for SimBody {
     type Data = Bytes;
@@ -40,6 +46,9 @@ impl Body for SimBody {
                 Some(b) => Ok(Frame::data(b)),
                 None => Err(std::io::Error::other("body cut short by fault injection")),
             }),
+            SimBody::Endless => Some(Ok(Frame::data(Bytes::from_static(&ZEROS)))),
+            // Never woken: the connection just sits until the client gives up.
+            SimBody::Stall => return Poll::Pending,
         })
     }
 
@@ -51,7 +60,7 @@ impl Body for SimBody {
         match self {
             SimBody::Whole(Some(b)) => SizeHint::with_exact(b.len() as u64),
             SimBody::Whole(None) => SizeHint::with_exact(0),
-            SimBody::Cut(_) => SizeHint::default(),
+            SimBody::Cut(_) | SimBody::Endless | SimBody::Stall => SizeHint::default(),
         }
     }
 }
@@ -142,14 +151,30 @@ async fn answer(
     fault: Option<Fault>,
     request: Request<Incoming>,
 ) -> Result<Response<SimBody>, Dropped> {
-    let request_id = format!(
-        "{}_{}",
-        crate::jobs::rfc3339(SystemTime::now())[..10].replace('-', ""),
-        uuid::Uuid::new_v4()
-    );
+    let request_id = if fault == Some(Fault::KeyInRequestId) {
+        shared.config.api_key.clone()
+    } else {
+        format!(
+            "{}_{}",
+            crate::jobs::rfc3339(SystemTime::now())[..10].replace('-', ""),
+            uuid::Uuid::new_v4()
+        )
+    };
     let storage = origin == Origin::Storage;
     let before = match &fault {
         Some(Fault::DropBefore) => return Err(Dropped),
+        Some(Fault::KeyAtCut) => {
+            let key = &shared.config.api_key;
+            // The key straddles the 512th byte, where a careless client cuts.
+            let pad = 512usize.saturating_sub(key.len() / 2);
+            let body = format!("{}{key}{}", "x".repeat(pad), "y".repeat(100));
+            Some(Answer {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                body: Bytes::from(body),
+                json: false,
+                headers: HeaderMap::new(),
+            })
+        }
         Some(Fault::RateLimited(after)) => Some(rate_limited(*after, storage)),
         Some(Fault::QuotaExhausted) if !storage => Some(Answer::error(
             429,
@@ -180,23 +205,56 @@ async fn answer(
     };
     let mut answer = match before {
         Some(a) => a,
-        None => match route {
-            None if storage => Answer::storage_error(
-                404,
-                "ResourceNotFound",
-                "The specified resource does not exist.",
-            ),
-            None => not_found_or_405(request.method(), request.uri().path()),
-            Some(route) => serve(shared, route, request).await,
-        },
+        None => {
+            if let Some(output) = fault.as_ref().and_then(hostile_output) {
+                // The job's output is hostile from now on, announced as it is.
+                give_output(shared, request.uri().path(), output);
+            }
+            match route {
+                None if storage => Answer::storage_error(
+                    404,
+                    "ResourceNotFound",
+                    "The specified resource does not exist.",
+                ),
+                None => not_found_or_405(request.method(), request.uri().path()),
+                Some(route) => serve(shared, route, request).await,
+            }
+        }
     };
     // Faults that act after the request took effect.
     let mut cut = false;
+    let mut hostile_body = None;
+    let success = answer.status.is_success();
     match &fault {
         // A slow server: the work is done, the answer comes late.
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         Some(Fault::DropAfter) => return Err(Dropped),
         Some(Fault::Truncated) => cut = true,
+        Some(Fault::Hang) => std::future::pending::<()>().await,
+        Some(Fault::StallAfterHeaders) => hostile_body = Some(SimBody::Stall),
+        Some(Fault::EndlessBody) => hostile_body = Some(SimBody::Endless),
+        Some(Fault::Oversized(extra)) if success => {
+            let mut bytes = answer.body.to_vec();
+            bytes.resize(bytes.len() + usize::try_from(*extra).unwrap_or(0), 0);
+            answer.body = Bytes::from(bytes);
+        }
+
+        Some(Fault::HugeAnnounced) if answer.json => rewrite(&mut answer, |v| {
+            if let Some(urls) = v.get_mut("download_urls").and_then(Value::as_object_mut) {
+                for entry in urls.values_mut() {
+                    entry["file_metadata"]["fileSize"] = json!(1_000_000_000_000_000u64);
+                }
+            }
+        }),
+        Some(Fault::OtherJob) if answer.json => rewrite(&mut answer, |v| {
+            if v.get("job_id").is_some() {
+                v["job_id"] = json!("00000000-0000-4000-8000-00000000beef");
+            }
+        }),
+        Some(Fault::EchoKey) if answer.json => {
+            let key = shared.config.api_key.clone();
+            rewrite(&mut answer, |v| echo_key(v, &key));
+        }
         Some(Fault::InvalidJson) if answer.json && answer.status.is_success() => {
             let half = answer.body.len() / 2;
             answer.body = Bytes::from(format!(
@@ -240,14 +298,69 @@ async fn answer(
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
         headers.insert(DATE, date);
     }
-    let body = if cut {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(answer.body.len()));
-        let half = answer.body.slice(..answer.body.len() / 2);
-        SimBody::Cut(Some(half))
-    } else {
-        SimBody::Whole(Some(answer.body))
+    let body = match hostile_body {
+        Some(hostile) => hostile,
+        None if cut => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(answer.body.len()));
+            let half = answer.body.slice(..answer.body.len() / 2);
+            SimBody::Cut(Some(half))
+        }
+        None => SimBody::Whole(Some(answer.body)),
     };
     response.body(body).map_err(|_| Dropped)
+}
+
+/// The hostile output a fault gives a job, if it is that kind of fault.
+fn hostile_output(fault: &Fault) -> Option<Vec<u8>> {
+    Some(match fault {
+        Fault::ZipBombSize(mib) => crate::hostile::bomb_by_size(*mib),
+        Fault::ZipBombCount(n) => crate::hostile::bomb_by_count(*n),
+        Fault::UnsafeEntries => crate::hostile::unsafe_entries(),
+        Fault::NotAZip => crate::hostile::NOT_A_ZIP.as_bytes().to_vec(),
+        _ => return None,
+    })
+}
+
+/// Sets the output of the job named in an API `path`.
+fn give_output(shared: &Shared, path: &str, output: Vec<u8>) {
+    let id = path
+        .strip_prefix(JOBS)
+        .and_then(|r| r.split('/').nth(1))
+        .and_then(|s| uuid::Uuid::try_parse(s).ok());
+    if let Some(id) = id {
+        let _ = shared.with_job(id, move |job| {
+            job.output_override = Some(output);
+            Answer::json(200, &json!({}))
+        });
+    }
+}
+
+/// Puts the key where a careless client would print it: an upload-files
+/// answer loses the asked file's URL and carries the key; a status gets it,
+/// with terminal escape sequences, in its error messages.
+fn echo_key(v: &mut Value, key: &str) {
+    let hostile = format!("failed for {key}\u{1b}[2J\u{1b}[31m");
+    if let Some(urls) = v.get_mut("upload_urls").and_then(Value::as_object_mut) {
+        let taken: Vec<Value> = std::mem::take(urls).into_values().collect();
+        for (i, url) in taken.into_iter().enumerate() {
+            urls.insert(format!("not-yours-{i}.pdf"), url);
+        }
+    }
+    if v.get("job_state").is_some() {
+        v["error_message"] = json!(hostile.clone());
+        if let Some(details) = v.get_mut("job_details").and_then(Value::as_array_mut) {
+            for detail in details {
+                detail["error_message"] = json!(hostile.clone());
+                detail["page_errors"] = json!([{"page_number": 1, "error_code": key, "error_message": hostile.clone()}]);
+            }
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "debug".into(),
+            json!(format!("api-subscription-key: {key}")),
+        );
+    }
 }
 
 fn rewrite(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {

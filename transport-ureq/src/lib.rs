@@ -218,6 +218,12 @@ impl BlockingBody for UreqBody {
             match self.0.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
+                    // ureq wraps its own errors (a timeout among them) in io::Error.
+                    if let Some(inner) = e.get_ref().and_then(|r| r.downcast_ref::<ureq::Error>()) {
+                        let mut error = classify(inner);
+                        error.message = format!("the body broke off: {}", error.message);
+                        return Err(error);
+                    }
                     let kind = match e.kind() {
                         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
                             TransportErrorKind::TimedOut

@@ -854,7 +854,8 @@ fn plan_downloads(answer: DownloadFilesResponse) -> VecDeque<PendingDownload> {
         queue.push_back(PendingDownload {
             announced: url.announced_size(),
             name,
-            server_name,
+            // Kept for the record, but never as a path, and printable.
+            server_name: crate::error::bounded(crate::error::printable(&server_name), 255),
             url: url.file_url,
         });
     }
