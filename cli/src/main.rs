@@ -1,5 +1,5 @@
 //! `sarvam-doc`: run documents through Sarvam AI's Document Intelligence
-//! job API, watch jobs, and run a local simulator of the API.
+//! job API, watch and fetch jobs, and run a local simulator of the API.
 //!
 //! Exit codes: 0 completed · 1 error (API, transport, protocol, I/O) ·
 //! 2 usage or bad input · 3 partially completed · 4 job failed · 5 gave up
@@ -22,8 +22,12 @@ macro_rules! err {
     }};
 }
 
-mod commands;
+mod args;
+mod jobs;
 mod report;
+mod run;
+mod setup;
+mod sim;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,20 +91,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Wait for a job to end, then show how it ended.
+    /// Wait for a job to end, then show how it ended (and, with --out, fetch its outputs).
     Wait {
         /// The job's id (a UUID).
         job_id: String,
+        /// Fetch the outputs when the job ends, into a folder of DIR named after the job's input.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Replace an output folder that exists already.
+        #[arg(long, requires = "out")]
+        overwrite: bool,
         #[command(flatten)]
-        limits: commands::LimitArgs,
+        limits: args::LimitArgs,
+        /// Print one JSON document: the status with the API's field names, plus the outcome.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch the outputs of a job that has ended, into a folder of DIR named after its input.
+    Download {
+        /// The job's id (a UUID).
+        job_id: String,
+        #[command(flatten)]
+        output: args::OutputArgs,
+        #[command(flatten)]
+        limits: args::LimitArgs,
         /// Print one JSON document: the status with the API's field names, plus the outcome.
         #[arg(long)]
         json: bool,
     },
     /// Run files through the whole job: create, upload, start, wait, download.
-    Run(commands::RunArgs),
+    /// Reruns with the same --out resume from its journal.
+    Run(args::RunArgs),
     /// Run the local simulator of the API in the foreground.
-    Sim(commands::SimArgs),
+    Sim(args::SimArgs),
     /// Run a generated sample document through an in-process simulator.
     Demo {
         /// Where to put the outputs.
@@ -159,6 +182,34 @@ impl Failure {
     }
 }
 
+async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
+    match cli.command {
+        Command::Status { job_id, json } => jobs::status(&cli.global, &job_id, json).await,
+        Command::Wait {
+            job_id,
+            out,
+            overwrite,
+            limits,
+            json,
+        } => {
+            let output = out.map(|out| args::OutputArgs { out, overwrite });
+            jobs::wait(&cli.global, &job_id, output.as_ref(), &limits, json).await
+        }
+        Command::Download {
+            job_id,
+            output,
+            limits,
+            json,
+        } => jobs::download(&cli.global, &job_id, &output, &limits, json).await,
+        Command::Run(args) => {
+            let client = setup::client(&cli.global)?;
+            run::run(&client, &args).await
+        }
+        Command::Sim(args) => sim::sim(&args).await,
+        Command::Demo { out } => sim::demo(&out).await,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -180,7 +231,7 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Error as u8);
         }
     };
-    let result = runtime.block_on(commands::dispatch(cli));
+    let result = runtime.block_on(dispatch(cli));
     // Wait (briefly) for blocking work that is cleaning up after an
     // interrupt (an unpack removing its staging folder); nothing else is left.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
@@ -190,5 +241,39 @@ fn main() -> ExitCode {
             err!("error: {}", failure.message);
             ExitCode::from(failure.exit as u8)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_have_one_default() {
+        let cli =
+            Cli::try_parse_from(["sarvam-doc", "wait", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
+                .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Wait { limits, .. } = cli.command else {
+            panic!()
+        };
+        let defaults = args::LimitArgs::default();
+        assert_eq!(
+            (
+                limits.timeout,
+                limits.max_download,
+                limits.max_entries,
+                limits.max_unpacked,
+                limits.max_ratio,
+                limits.max_retry_after
+            ),
+            (
+                defaults.timeout,
+                defaults.max_download,
+                defaults.max_entries,
+                defaults.max_unpacked,
+                defaults.max_ratio,
+                defaults.max_retry_after
+            )
+        );
     }
 }

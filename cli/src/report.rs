@@ -4,12 +4,99 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sarvam_doc_core::journal::Plan;
+use sarvam_doc_core::output::UnpackError;
 use sarvam_doc_core::{
     Ending, Event, GiveUpReason, JobId, JobState, JobStatus, Outcome, StateClass,
 };
+use sarvam_doc_driver::{BatchPlan, Done, RunError};
 use serde_json::{Value, json};
 
 use crate::Exit;
+
+/// The exit code of a job that ended.
+pub(crate) fn exit_of_ending(ending: Ending) -> Exit {
+    match ending {
+        Ending::Completed => Exit::Completed,
+        Ending::PartiallyCompleted => Exit::PartiallyCompleted,
+        Ending::Failed | Ending::Rejected => Exit::Failed,
+    }
+}
+
+/// The exit code of how a job ended.
+pub(crate) fn exit_of(outcome: &Outcome) -> Exit {
+    match outcome {
+        Outcome::Completed { .. } => Exit::Completed,
+        Outcome::PartiallyCompleted { .. } => Exit::PartiallyCompleted,
+        Outcome::Failed { .. } => Exit::Failed,
+        Outcome::GaveUp {
+            reason:
+                GiveUpReason::Deadline(_)
+                | GiveUpReason::Stalled { .. }
+                | GiveUpReason::NoProgress { .. }
+                | GiveUpReason::RetryAfterTooLong { .. },
+            ..
+        } => Exit::GaveUp,
+        _ => Exit::Error,
+    }
+}
+
+/// A word or two for how a job ended (none: an error).
+pub(crate) fn outcome_label(outcome: Option<&Outcome>) -> String {
+    match outcome {
+        Some(Outcome::Completed { .. }) => "completed".into(),
+        Some(Outcome::PartiallyCompleted { .. }) => "partially completed".into(),
+        Some(Outcome::Failed { status }) if status.job_state == JobState::Rejected => {
+            "rejected".into()
+        }
+        Some(Outcome::Failed { .. }) => "failed".into(),
+        Some(Outcome::GaveUp { reason, .. }) => match reason {
+            GiveUpReason::Deadline(_) => "gave up: deadline".into(),
+            GiveUpReason::Stalled { state, .. } => format!("gave up: stalled in {state}"),
+            GiveUpReason::NoProgress { .. } => "gave up: no progress".into(),
+            GiveUpReason::RetryAfterTooLong { .. } => "gave up: told to wait too long".into(),
+            GiveUpReason::NotEnded { .. } => "not ended".into(),
+            GiveUpReason::TooLarge { .. } => "gave up: output too large".into(),
+            _ => "gave up: error".into(),
+        },
+        Some(_) => "ended".into(),
+        None => "error".into(),
+    }
+}
+
+/// A run error in one line, with what to do about it.
+pub(crate) fn error_line(e: &RunError) -> String {
+    let mut line = e.to_string();
+    if let RunError::Unpack {
+        error, job_id, raw, ..
+    } = e
+    {
+        let flag = match error {
+            UnpackError::TooManyEntries { limit } => {
+                Some(format!("--max-entries {}", u64::from(*limit) * 10))
+            }
+            UnpackError::TooLarge { limit } => {
+                Some(format!("--max-unpacked {}", limit.saturating_mul(10)))
+            }
+            UnpackError::Ratio { limit, .. } => {
+                Some(format!("--max-ratio {}", u64::from(*limit) * 10))
+            }
+            _ => None,
+        };
+        // The download sits in OUT/<folder>/; fetching again replaces that folder.
+        let out = raw.parent().and_then(std::path::Path::parent);
+        match (flag, job_id, out) {
+            (Some(flag), Some(job), Some(out)) => line.push_str(&format!(
+                "; if you trust it, fetch it again with a higher limit: sarvam-doc download {job} --out {} --overwrite {flag}",
+                out.display()
+            )),
+            _ => line.push_str(
+                "; open it with a tool you trust, or report it to Sarvam with the job id",
+            ),
+        }
+    }
+    line
+}
 
 /// `--verbose`: the transports' request spans (method, path, status, time)
 /// on stderr. They never hold the key.
@@ -35,6 +122,8 @@ pub(crate) fn init_verbose() {
 pub(crate) struct FileResult {
     pub(crate) file: String,
     pub(crate) job_id: Option<JobId>,
+    pub(crate) done: Done,
+    pub(crate) pages: u32,
     pub(crate) exit: Exit,
     pub(crate) label: String,
     pub(crate) outcome: Option<Outcome>,
@@ -149,6 +238,18 @@ impl Progress {
         }
     }
 
+    /// A line about file `i` (a bar's message on a terminal).
+    pub(crate) fn note(&self, i: usize, line: &str) {
+        match &self.bars {
+            Some((_, bars)) => {
+                if let Some(bar) = bars.get(i) {
+                    bar.set_message(line.to_owned());
+                }
+            }
+            None => err!("{}: {line}", self.names.get(i).map_or("", String::as_str)),
+        }
+    }
+
     pub(crate) fn finish(&self, i: usize, label: &str) {
         if let Some((_, bars)) = &self.bars
             && let Some(bar) = bars.get(i)
@@ -213,13 +314,132 @@ fn outcome_value(outcome: &Outcome) -> Value {
     }
 }
 
-/// How a wait ended: the last status seen (if any) plus `outcome`.
-pub(crate) fn outcome_json(outcome: &Outcome) -> Value {
-    match outcome.status() {
+/// How a wait ended: the last status seen (if any) plus `outcome`, and
+/// where the outputs are.
+pub(crate) fn outcome_json(outcome: &Outcome, output: &[std::path::PathBuf]) -> Value {
+    let mut value = match outcome.status() {
         Some(status) => status_json(status, outcome_value(outcome)),
         None => {
-            json!({"job_id": outcome.job_id().map(|j| j.to_string()), "outcome": outcome_value(outcome)})
+            json!({"job_id": outcome.job_id().map(ToString::to_string), "outcome": outcome_value(outcome)})
         }
+    };
+    if let Some(obj) = value.as_object_mut()
+        && !output.is_empty()
+    {
+        obj.insert(
+            "output".into(),
+            json!(
+                output
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    value
+}
+
+fn done_name(done: Done) -> &'static str {
+    match done {
+        Done::Ran => "ran",
+        Done::Resumed => "resumed",
+        Done::Skipped => "skipped",
+        Done::FailedBefore => "failed_before",
+        _ => "other",
+    }
+}
+
+/// The counts of a batch: done, skipped, resumed, failed, and pages.
+fn summary(results: &[FileResult]) -> Value {
+    let count = |f: &dyn Fn(&FileResult) -> bool| results.iter().filter(|r| f(r)).count();
+    json!({
+        "files": results.len(),
+        "completed": count(&|r| r.exit == Exit::Completed && r.done != Done::Skipped),
+        "partially_completed": count(&|r| r.exit == Exit::PartiallyCompleted),
+        "skipped": count(&|r| r.done == Done::Skipped),
+        "resumed": count(&|r| r.done == Done::Resumed),
+        "failed": count(&|r| matches!(r.exit, Exit::Failed | Exit::GaveUp | Exit::Error)),
+        "pages": results.iter().map(|r| u64::from(r.pages)).sum::<u64>(),
+    })
+}
+
+/// What a dry run would do, as a table or JSON.
+pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
+    let rows: Vec<(String, u32, String, String)> = plan
+        .inputs
+        .iter()
+        .map(|i| {
+            let what = match &i.plan {
+                Plan::New { replaces: None } => "new job".to_owned(),
+                Plan::New { replaces: Some(_) } => "new job (changed, or forced)".to_owned(),
+                Plan::Resume { job, .. } => format!("resume job {job}"),
+                Plan::Skip { job, .. } => format!("skip: done by job {job}"),
+                Plan::Failed { job, .. } => format!("skip: job {job} failed (use --force)"),
+            };
+            (
+                i.path.display().to_string(),
+                i.pages,
+                what,
+                i.folder.clone(),
+            )
+        })
+        .collect();
+    let new = plan
+        .inputs
+        .iter()
+        .filter(|i| matches!(i.plan, Plan::New { .. }))
+        .count();
+    let skipped = plan
+        .inputs
+        .iter()
+        .filter(|i| matches!(i.plan, Plan::Skip { .. } | Plan::Failed { .. }))
+        .count();
+    if as_json {
+        print_json(&json!({
+            "dry_run": true,
+            "files": rows.iter().map(|(f, p, w, d)| json!({"file": f, "pages": p, "plan": w, "folder": d})).collect::<Vec<_>>(),
+            "jobs_to_create": new,
+            "skipped": skipped,
+            "pages_to_send": plan.pages_to_send(),
+            "journal": plan.journal().display().to_string(),
+        }));
+        return;
+    }
+    let header = ["FILE", "PAGES", "PLAN", "FOLDER"].map(str::to_owned);
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|(f, p, w, d)| [f.clone(), p.to_string(), w.clone(), d.clone()])
+        .collect();
+    print_table(&header, &cells);
+    out!(
+        "{} files, {} pages to send; {new} new jobs, {} to resume, {skipped} skipped. Dry run: nothing was sent.",
+        plan.inputs.len(),
+        plan.pages_to_send(),
+        plan.inputs.len() - new - skipped,
+    );
+}
+
+/// A table with aligned columns on stdout.
+fn print_table<const N: usize>(header: &[String; N], rows: &[[String; N]]) {
+    let mut widths = header.each_ref().map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; N]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    out!("{}", line(header));
+    for row in rows {
+        out!("{}", line(row));
     }
 }
 
@@ -234,6 +454,8 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
             };
             json!({
                 "file": r.file,
+                "done": done_name(r.done),
+                "pages": r.pages,
                 "job_id": r.job_id.as_ref().map(ToString::to_string),
                 "outcome": outcome,
                 "status": r.outcome.as_ref().and_then(Outcome::status),
@@ -243,7 +465,7 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
             })
         })
         .collect();
-    json!({"files": files})
+    json!({"files": files, "summary": summary(results)})
 }
 
 /// What the user can do about a give-up, when a flag can help.
@@ -320,33 +542,30 @@ pub(crate) fn print_summary(results: &[FileResult]) {
         "PAGES OK/FAILED",
         "SECONDS",
         "OUTPUT",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let _ = writeln!(out, "{}", line(&header.map(str::to_owned)));
-    for row in &rows {
-        let _ = writeln!(out, "{}", line(row));
-    }
+    ]
+    .map(str::to_owned);
+    print_table(&header, &rows);
+    let s = summary(results);
+    out!(
+        "{} files, {} pages: {} completed, {} partially completed, {} skipped (done before), {} resumed, {} failed",
+        s["files"],
+        s["pages"],
+        s["completed"],
+        s["partially_completed"],
+        s["skipped"],
+        s["resumed"],
+        s["failed"]
+    );
     for r in results {
         if let Some(e) = &r.error {
             err!("error: {}: {e}", r.file);
-        } else if let Some(Outcome::GaveUp { reason, .. }) = &r.outcome {
+        } else if let Some(Outcome::GaveUp { reason, job_id, .. }) = &r.outcome {
             err!("{}: gave up: {reason}{}", r.file, give_up_hint(reason));
+            if let Some(job) = job_id {
+                err!(
+                    "  its job {job} is in the journal: run the same command again to go on with it"
+                );
+            }
         } else if let Some(Outcome::Failed { status }) = &r.outcome
             && !status.error_message.is_empty()
         {

@@ -108,7 +108,15 @@ fn demo_runs_end_to_end_without_a_key_or_network() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["page_001.md", "page_002.md", "page_003.md"]);
+    assert_eq!(
+        names,
+        [
+            "page_001.md",
+            "page_002.md",
+            "page_003.md",
+            "sarvam-doc-manifest.json"
+        ]
+    );
     assert!(
         std::fs::read_to_string(pages.join("page_002.md"))
             .unwrap()
@@ -222,24 +230,38 @@ fn run_unzips_each_file_into_its_own_folder_and_prints_a_summary() {
         stdout.lines().next().unwrap().starts_with("FILE"),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().count(), 3);
+    assert_eq!(
+        stdout.lines().count(),
+        4,
+        "a header, a row a file, the counts"
+    );
     assert!(
         stdout.contains("completed") && stdout.contains("2/0") && stdout.contains("3/0"),
         "{stdout}"
     );
-    assert_eq!(std::fs::read_dir(out.join("alpha")).unwrap().count(), 2);
+    assert!(stdout.contains("2 files, 5 pages: 2 completed"), "{stdout}");
+    // Two pages and the manifest.
+    assert_eq!(std::fs::read_dir(out.join("alpha")).unwrap().count(), 3);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("alpha/sarvam-doc-manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["state"], "Completed");
+    assert_eq!(manifest["request"], "legacy:ta-IN:html");
+    assert_eq!(manifest["pages"]["succeeded"], 2);
+    assert_eq!(manifest["input"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(manifest["requests"].as_array().unwrap().len() >= 7);
     assert!(
         std::fs::read_to_string(out.join("beta/page_003.html"))
             .unwrap()
             .contains("(ta-IN)")
     );
-    // Nothing else: no staging folders, no ZIPs.
+    // Nothing else: no staging folders, no ZIPs; the journal in its own folder.
     let mut top: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     top.sort();
-    assert_eq!(top, ["alpha", "beta"]);
+    assert_eq!(top, [".sarvam-doc", "alpha", "beta"]);
     assert!(!sim.storage_saw_api_key());
 }
 
@@ -321,6 +343,7 @@ fn bad_input_exits_2_with_nothing_sent_and_nothing_written() {
         .set_len(201 * 1024 * 1024)
         .unwrap();
     let a_file = write(dir.path(), "not-a-folder", b"x");
+    std::fs::create_dir(dir.path().join("empty-folder")).unwrap();
     let out = dir.path().join("out");
     let out_s = out.to_str().unwrap();
     let p = |p: &PathBuf| p.to_str().unwrap().to_owned();
@@ -342,11 +365,11 @@ fn bad_input_exits_2_with_nothing_sent_and_nothing_written() {
         (
             vec![
                 "run".into(),
-                p(&dir.path().to_path_buf()),
+                p(&dir.path().join("empty-folder")),
                 "--out".into(),
                 out_s.into(),
             ],
-            "not a file",
+            "holds no .pdf or .zip files",
         ),
         (
             vec!["run".into(), p(&empty), "--out".into(), out_s.into()],
@@ -419,11 +442,12 @@ fn bad_input_exits_2_with_nothing_sent_and_nothing_written() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--overwrite"), "{stderr}");
     assert!(sim.requests().is_empty(), "nothing was sent");
-    assert_eq!(
-        std::fs::read_dir(&out).unwrap().count(),
-        1,
-        "nothing was written"
-    );
+    let mut left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["doc"], "nothing was written, not even a journal");
 }
 
 #[test]
@@ -493,7 +517,11 @@ fn ctrl_c_during_a_run_leaves_no_partial_output_and_names_the_job() {
     let status = child.wait().unwrap();
     stderr.read_to_string(&mut seen).unwrap();
     assert_eq!(status.code(), Some(130), "{seen}");
-    assert!(seen.contains("sarvam-doc wait"), "{seen}");
+    assert!(seen.contains("run the same command again"), "{seen}");
+    assert!(
+        seen.contains(&format!("--out {}", out.display())),
+        "a command that works: {seen}"
+    );
     let job = sim
         .requests()
         .into_iter()
@@ -502,10 +530,14 @@ fn ctrl_c_during_a_run_leaves_no_partial_output_and_names_the_job() {
         .path;
     let job_id = job.split('/').nth(4).unwrap();
     assert!(seen.contains(job_id), "{seen}");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(
-        std::fs::read_dir(&out).unwrap().count(),
-        0,
-        "no partial output, no staging folder"
+        left,
+        [".sarvam-doc"],
+        "no partial output, no staging folder; the journal"
     );
 }
 

@@ -165,6 +165,21 @@ impl Api {
         &self.config
     }
 
+    /// The request id in a response's `headers`, as it may be kept or shown:
+    /// the key redacted, printable, at most 128 bytes; `None` when absent.
+    ///
+    /// ```
+    /// # use sarvam_doc_core::{Api, ApiKey, Config};
+    /// let api = Api::new(Config::new(ApiKey::new("sk_secret").unwrap()));
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-request-id", "id-sk_secret".parse().unwrap());
+    /// assert_eq!(api.request_id(&headers).as_deref(), Some("id-<redacted>"));
+    /// ```
+    #[must_use]
+    pub fn request_id(&self, headers: &http::HeaderMap) -> Option<String> {
+        crate::wire::request_id(headers, Some(self.config.api_key().expose_secret()))
+    }
+
     /// `POST /doc-digitization/job/v1`: create a job.
     ///
     /// # Errors

@@ -121,6 +121,7 @@ mod config;
 mod document;
 mod enums;
 mod error;
+pub mod journal;
 mod language;
 pub mod machine;
 pub mod model;

@@ -337,6 +337,12 @@ impl Unpack {
         }
     }
 
+    /// Keeps the file name `name`, at the folder's top, for a file of the
+    /// caller's own (a manifest): an entry of that name is renamed.
+    pub fn reserve(&mut self, name: &str) {
+        self.placed.insert(name.to_lowercase(), Placed::File);
+    }
+
     /// Plans the next entry, `name` as the archive gives it, of `kind`, with
     /// the sizes its header declares (`size` expanded, `stored` compressed).
     /// Returns the path (components, each safe) to write a file to, or

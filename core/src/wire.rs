@@ -37,6 +37,23 @@ pub(crate) struct View<'a> {
     peer: Peer,
 }
 
+/// The request id a server sent in `headers`, as it may be kept or shown:
+/// with `key` redacted, printable, at most 128 bytes; `None` when absent or
+/// empty.
+pub(crate) fn request_id(headers: &HeaderMap, key: Option<&str>) -> Option<String> {
+    let id = String::from_utf8_lossy(headers.get(REQUEST_ID_HEADER)?.as_bytes()).into_owned();
+    clean_id(id, key)
+}
+
+/// A request id as it may be kept or shown (see [`request_id`]).
+fn clean_id(mut id: String, key: Option<&str>) -> Option<String> {
+    if let Some(key) = key {
+        redact(&mut id, key);
+    }
+    let id = bounded(printable(id.trim()), MAX_REQUEST_ID);
+    (!id.is_empty()).then_some(id)
+}
+
 impl<'a> View<'a> {
     pub(crate) fn new<B: AsRef<[u8]>>(
         response: &'a Response<B>,
@@ -58,19 +75,7 @@ impl<'a> View<'a> {
 
     /// The request id header: redacted, printable, bounded.
     pub(crate) fn request_id(&self) -> Option<String> {
-        let raw = self
-            .headers
-            .get(REQUEST_ID_HEADER)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())?;
-        self.clean_id(raw)
-    }
-
-    fn clean_id(&self, mut id: String) -> Option<String> {
-        if let Some(key) = self.key {
-            redact(&mut id, key);
-        }
-        let id = bounded(printable(id.trim()), MAX_REQUEST_ID);
-        (!id.is_empty()).then_some(id)
+        request_id(self.headers, self.key)
     }
 
     /// A free-text field the server sent: redacted, printable, bounded.
@@ -98,7 +103,7 @@ impl<'a> View<'a> {
             Some(ErrorBody { error }) => (
                 Some(error.code),
                 self.clean_text(error.message, 1024),
-                self.clean_id(error.request_id).or(header_id),
+                clean_id(error.request_id, self.key).or(header_id),
             ),
             None => (None, excerpt(body), header_id),
         };

@@ -60,7 +60,20 @@ fn a_run_goes_through_every_step_in_order() {
     assert!(m.is_done());
 
     // The events tell the story a progress bar needs.
-    assert_eq!(trace.events[0], Event::JobCreated(job_id()));
+    // A create is announced before it is sent, so a journal has it first.
+    assert_eq!(
+        trace.events[0],
+        Event::Sending {
+            endpoint: CreateJob
+        }
+    );
+    assert_eq!(trace.events[1], Event::JobCreated(job_id()));
+    let announced_start = trace
+        .events
+        .iter()
+        .position(|e| *e == Event::Sending { endpoint: Start });
+    let started = trace.events.iter().position(|e| *e == Event::Started);
+    assert!(announced_start.is_some() && announced_start < started);
     assert!(trace.events.contains(&Event::Uploaded {
         file_name: "doc.pdf".into(),
         len: 4096

@@ -9,15 +9,15 @@ use futures_util::StreamExt;
 use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::output::folder_name;
 use sarvam_doc_core::{
-    Action, Api, Body, Config, CreateJobRequest, CreateJobResponse, Document,
-    DownloadFilesResponse, Error, Event, JobId, JobStatus, Machine, Outcome, Policy, Run, Sink,
-    TransportError, TransportErrorKind, UploadFilesResponse, Watch,
+    Api, Body, Config, CreateJobRequest, CreateJobResponse, Document, DownloadFilesResponse, Error,
+    Event, GiveUpReason, JobId, JobStatus, Outcome, Policy, Run, Sink, TransportError,
+    TransportErrorKind, UploadFilesResponse, Watch,
 };
 
 use crate::exchange::{Exchanged, Files, exchange};
+use crate::job::{Provenance, Target};
 use crate::transport::{AsyncTransport, Blocking, Transport, block_on};
-use crate::unpack::{Cancel, CancelOnDrop, Unpacked, publish_zips, unpack_and_publish};
-use crate::{Layout, Report, RunError, RunOptions, TEMP_PREFIX};
+use crate::{Report, RunError, RunOptions};
 
 /// A client of the job API over transport `T`. Cheap to clone: clones
 /// share the transport (and its connection pool).
@@ -141,10 +141,27 @@ impl<T: AsyncTransport> Client<T> {
     /// Follows `job` to its end, reporting events to `on_event`.
     pub async fn watch(&self, job: JobId, mut on_event: impl FnMut(&Event) + Send) -> Outcome {
         let mut watch = Watch::new(self.api.clone(), job, self.machine_policy(), Instant::now());
-        match self.drive(&mut watch, Files::none(), &mut on_event).await {
+        let mut requests = Vec::new();
+        match self
+            .drive(
+                &mut watch,
+                Files::none(),
+                &mut on_event,
+                None,
+                &mut requests,
+            )
+            .await
+        {
             Ok(outcome) => outcome,
-            // A watch reads and writes no file, so it has no local error.
-            Err(e) => self.local_failure(watch.job_id().cloned(), watch.last_status(), e),
+            // A watch reads and writes no file; were it ever to fail locally, it gives up saying why.
+            Err(e) => Outcome::GaveUp {
+                job_id: watch.job_id().cloned(),
+                reason: GiveUpReason::Refused(Error::Transport(TransportError::new(
+                    TransportErrorKind::Other,
+                    e.to_string(),
+                ))),
+                last_status: watch.last_status().cloned().map(Box::new),
+            },
         }
     }
 
@@ -241,175 +258,100 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<Report, RunError> {
-        let out_dir = &options.out_dir;
-        let target = out_dir.join(folder);
-        let out_err = |path: PathBuf, source| RunError::Output {
-            path,
-            source,
-            job_id: None,
+        let provenance = Provenance {
+            path: Some(input.display().to_string()),
+            size: Some(document.len()),
+            sha256: None,
+            request: Some(crate::batch::request_of(&options.job)),
         };
-        std::fs::create_dir_all(out_dir).map_err(|e| out_err(out_dir.clone(), e))?;
-        if options.layout == Layout::Pages && !options.overwrite && target.exists() {
-            return Err(out_err(target, std::io::ErrorKind::AlreadyExists.into()));
-        }
-        let staging = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempdir_in(out_dir)
-            .map_err(|e| out_err(out_dir.clone(), e))?;
-        let mut run = Run::new(
+        let run = Run::new(
             self.api.clone(),
             document,
             self.machine_policy(),
             Instant::now(),
         );
-        let files = Files {
+        let target = Target {
             input: Some(input),
-            out_dir: staging.path(),
-            overwrite: false,
+            folder,
+            options,
+            replace: options.overwrite,
+            journal: None,
+            provenance,
         };
-        let outcome = self.drive(&mut run, files, on_event).await?;
-        let zips: Vec<PathBuf> = outcome
-            .outputs()
-            .iter()
-            .map(|o| staging.path().join(&o.name))
-            .collect();
-        if zips.is_empty() {
-            return Ok(Report {
-                outcome,
-                output: Vec::new(),
-            });
-        }
-        let job_id = outcome.job_id().cloned();
-        match options.layout {
-            Layout::Zips => {
-                let (out, overwrite) = (out_dir.clone(), options.overwrite);
-                let placed = self
-                    .transport
-                    .blocking(move || {
-                        let placed = publish_zips(&zips, &out, overwrite);
-                        drop(staging);
-                        placed
-                    })
-                    .await
-                    .map_err(|(path, source)| RunError::Output {
-                        path,
-                        source,
-                        job_id: job_id.clone(),
-                    })?;
-                Ok(Report {
-                    outcome,
-                    output: placed,
-                })
-            }
-            Layout::Pages => {
-                let cancel = Cancel::default();
-                let mut guard = CancelOnDrop(Some(cancel.clone()));
-                let (publish_to, overwrite, limits) =
-                    (target.clone(), options.overwrite, options.unpack);
-                let unpacked = self
-                    .transport
-                    .blocking(move || {
-                        // The staging folder is owned here, so it is removed
-                        // when this ends, however it ends.
-                        unpack_and_publish(
-                            &zips,
-                            staging.path(),
-                            &publish_to,
-                            overwrite,
-                            limits,
-                            &cancel,
-                        )
-                    })
-                    .await;
-                guard.0 = None;
-                match unpacked {
-                    Unpacked::Published => Ok(Report {
-                        outcome,
-                        output: vec![target],
-                    }),
-                    Unpacked::Refused { raw, error } => Err(RunError::Unpack {
-                        job_id,
-                        raw,
-                        error,
-                        status: outcome.status().cloned().map(Box::new),
-                    }),
-                    Unpacked::Failed { path, error } => Err(RunError::Output {
-                        path,
-                        source: error,
-                        job_id,
-                    }),
-                    Unpacked::Cancelled => Err(RunError::Output {
-                        path: target,
-                        source: std::io::ErrorKind::Interrupted.into(),
-                        job_id,
-                    }),
-                }
-            }
-        }
+        self.run_machine(run, target, on_event).await
+    }
+
+    /// Fetches the outputs of `job`, which must have ended, into a folder of
+    /// `options.out_dir` named after its input (or the job, when the server
+    /// does not say): `sarvam-doc download`. With the same safety as a run:
+    /// checked, bounded, unpacked under the limits, published in one rename.
+    ///
+    /// # Errors
+    /// As [`Client::run`]. A job that has not ended gives up at once with
+    /// [`sarvam_doc_core::GiveUpReason::NotEnded`] in the report.
+    pub async fn download(
+        &self,
+        job: JobId,
+        options: &RunOptions,
+        mut on_event: impl FnMut(&Event) + Send,
+    ) -> Result<Report, RunError> {
+        let folder = self.folder_of(&job).await;
+        let watch = Watch::download(self.api.clone(), job, self.machine_policy(), Instant::now());
+        self.fetch(watch, &folder, options, &mut on_event).await
+    }
+
+    /// Follows `job` to its end, then fetches its outputs as
+    /// [`Client::download`] does: `sarvam-doc wait --out`.
+    ///
+    /// # Errors
+    /// As [`Client::run`].
+    pub async fn wait_and_download(
+        &self,
+        job: JobId,
+        options: &RunOptions,
+        mut on_event: impl FnMut(&Event) + Send,
+    ) -> Result<Report, RunError> {
+        let folder = self.folder_of(&job).await;
+        let watch =
+            Watch::then_download(self.api.clone(), job, self.machine_policy(), Instant::now());
+        self.fetch(watch, &folder, options, &mut on_event).await
+    }
+
+    async fn fetch(
+        &self,
+        watch: Watch,
+        folder: &str,
+        options: &RunOptions,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Report, RunError> {
+        let target = Target {
+            input: None,
+            folder,
+            options,
+            replace: options.overwrite,
+            journal: None,
+            provenance: Provenance::default(),
+        };
+        self.run_machine(watch, target, on_event).await
+    }
+
+    /// The folder a job's outputs go to: its input's stem, when the server
+    /// names the input, else the job id (checked safe for a path).
+    async fn folder_of(&self, job: &JobId) -> String {
+        let named = self.status(job).await.ok().and_then(|status| {
+            status
+                .job_details
+                .iter()
+                .flat_map(|d| d.inputs.iter())
+                .next()
+                .map(|i| folder_name(&i.file_name))
+        });
+        named.unwrap_or_else(|| job.to_string())
     }
 
     /// Each machine gets its own jitter seed.
-    fn machine_policy(&self) -> Policy {
+    pub(crate) fn machine_policy(&self) -> Policy {
         self.policy.clone().with_seed(fastrand::u64(..))
-    }
-
-    /// The loop every machine runs in: the same for watches and runs, for
-    /// every transport.
-    async fn drive<M: Machine + Send>(
-        &self,
-        machine: &mut M,
-        files: Files<'_>,
-        on_event: &mut (dyn FnMut(&Event) + Send),
-    ) -> Result<Outcome, RunError> {
-        loop {
-            match machine.poll(Instant::now()) {
-                Action::Event(event) => on_event(&event),
-                Action::Transmit(transmit) => {
-                    let attempt = transmit.attempt;
-                    // Boxed: a request's state takes heap only while it is in
-                    // flight, so thousands of waiting watches stay small.
-                    let exchanged = Box::pin(exchange(self.transport.as_ref(), transmit, files));
-                    match exchanged.await {
-                        Exchanged::Answer(r) => machine.handle_response(Instant::now(), attempt, r),
-                        Exchanged::Transport(e) => {
-                            machine.handle_transport_error(Instant::now(), attempt, e);
-                        }
-                        Exchanged::TooLarge(n) => {
-                            machine.handle_too_large(Instant::now(), attempt, n)
-                        }
-                        Exchanged::Input(path, source) => {
-                            return Err(RunError::Input { path, source });
-                        }
-                        Exchanged::Output(path, source) => {
-                            return Err(RunError::Output {
-                                path,
-                                source,
-                                job_id: machine.job_id().cloned(),
-                            });
-                        }
-                    }
-                }
-                Action::Wait { until, .. } => self.transport.sleep_until(until).await,
-                Action::Done(outcome) => return Ok(outcome),
-            }
-        }
-    }
-
-    /// A watch cannot fail locally; should it ever, it gives up with the reason.
-    fn local_failure(
-        &self,
-        job_id: Option<JobId>,
-        last: Option<&JobStatus>,
-        e: RunError,
-    ) -> Outcome {
-        Outcome::GaveUp {
-            job_id,
-            reason: sarvam_doc_core::GiveUpReason::Refused(Error::Transport(TransportError::new(
-                TransportErrorKind::Other,
-                e.to_string(),
-            ))),
-            last_status: last.cloned().map(Box::new),
-        }
     }
 
     /// One request with no retries, for the plain endpoint calls.

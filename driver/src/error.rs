@@ -193,4 +193,6 @@ pub struct Report {
     /// The folder of pages ([`Layout::Pages`]) or the ZIPs
     /// ([`Layout::Zips`]), when there were outputs.
     pub output: Vec<PathBuf>,
+    /// Every request sent, with its answer's status and request id.
+    pub requests: Vec<crate::RequestRecord>,
 }

@@ -41,16 +41,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batch;
 mod client;
 mod error;
 mod exchange;
+mod job;
+pub mod journal;
+pub mod preflight;
 mod transport;
 mod unpack;
 
 use std::path::Path;
 
+pub use batch::{BatchItem, BatchOptions, BatchPlan, Done, PlannedInput};
 pub use client::{BlockingClient, Client};
 pub use error::{Layout, Report, RunError, RunOptions};
+pub use job::{MANIFEST, RequestRecord};
 pub use transport::{
     AsyncTransport, Blocking, BlockingBody, Outgoing, ReadBody, ResponseBody, Timeouts, Transport,
     block_on,

@@ -69,10 +69,14 @@ pub(crate) fn unpack_and_publish(
     target: &Path,
     overwrite: bool,
     limits: UnpackLimits,
+    manifest: &serde_json::Value,
     cancel: &Cancel,
 ) -> Unpacked {
     let pages = staging.join("pages");
-    match unpack_all(zips, &pages, limits, cancel) {
+    let unpacked = unpack_all(zips, &pages, limits, cancel).and_then(|()| {
+        write_manifest(&pages, manifest, None).map_err(|e| Stop::Io(pages.clone(), e))
+    });
+    match unpacked {
         Ok(()) => match publish(&pages, staging, target, overwrite) {
             Ok(()) => Unpacked::Published,
             Err(error) => Unpacked::Failed {
@@ -91,6 +95,7 @@ pub(crate) fn unpack_and_publish(
                         fs::rename(zip, raw_dir.join(name))?;
                     }
                 }
+                write_manifest(&raw_dir, manifest, Some(&error.to_string()))?;
                 publish(&raw_dir, staging, target, overwrite)
             });
             match kept {
@@ -110,6 +115,22 @@ pub(crate) fn unpack_and_publish(
     }
 }
 
+/// Writes the manifest into `dir`, saying why the output was refused if it was.
+fn write_manifest(
+    dir: &Path,
+    manifest: &serde_json::Value,
+    refused: Option<&str>,
+) -> io::Result<()> {
+    let mut manifest = manifest.clone();
+    if let (Some(why), Some(obj)) = (refused, manifest.as_object_mut()) {
+        obj.insert("refused".into(), serde_json::Value::from(why));
+    }
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
+    let mut file = File::create_new(dir.join(crate::job::MANIFEST))?;
+    file.write_all(&bytes)?;
+    file.sync_all()
+}
+
 fn unpack_all(
     zips: &[PathBuf],
     pages: &Path,
@@ -118,6 +139,7 @@ fn unpack_all(
 ) -> Result<(), Stop> {
     fs::create_dir(pages).map_err(|e| Stop::Io(pages.to_owned(), e))?;
     let mut plan = Unpack::new(limits);
+    plan.reserve(crate::job::MANIFEST);
     for zip in zips {
         unpack_one(zip, pages, &mut plan, limits, cancel)?;
     }
@@ -331,6 +353,7 @@ mod tests {
             &target,
             false,
             UnpackLimits::default(),
+            &serde_json::json!({}),
             &Cancel::default(),
         );
         assert!(matches!(done, Unpacked::Published), "{done:?}");
@@ -355,16 +378,28 @@ mod tests {
         let bytes = zip_of(&[("1.md", b"1"), ("2.md", b"2"), ("3.md", b"3")]);
         let (_out, staging, zip, target) = setup(&bytes);
         let limits = UnpackLimits::default().with_max_entries(2);
-        let done = unpack_and_publish(&[zip], &staging, &target, false, limits, &Cancel::default());
+        let done = unpack_and_publish(
+            &[zip],
+            &staging,
+            &target,
+            false,
+            limits,
+            &serde_json::json!({}),
+            &Cancel::default(),
+        );
         let Unpacked::Refused { raw, error } = done else {
             panic!("{done:?}")
         };
         assert_eq!(error, UnpackError::TooManyEntries { limit: 2 });
         assert_eq!(fs::read(&raw).unwrap_or_default(), bytes);
-        let names: Vec<_> = fs::read_dir(&target)
+        let mut names: Vec<_> = fs::read_dir(&target)
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
             .unwrap_or_default();
-        assert_eq!(names, ["doc_output.zip"]);
+        names.sort();
+        // The raw download, and a manifest that says why it was not unpacked.
+        assert_eq!(names, ["doc_output.zip", crate::job::MANIFEST]);
+        let manifest = fs::read_to_string(target.join(crate::job::MANIFEST)).unwrap_or_default();
+        assert!(manifest.contains("\"refused\""), "{manifest}");
     }
 
     #[test]
@@ -376,6 +411,7 @@ mod tests {
             &target,
             false,
             UnpackLimits::default(),
+            &serde_json::json!({}),
             &Cancel::default(),
         );
         assert!(
@@ -406,6 +442,7 @@ mod tests {
             &target,
             false,
             UnpackLimits::default(),
+            &serde_json::json!({}),
             &Cancel::default(),
         );
         assert!(
@@ -420,6 +457,7 @@ mod tests {
             &target,
             true,
             UnpackLimits::default(),
+            &serde_json::json!({}),
             &Cancel::default(),
         );
         assert!(matches!(done, Unpacked::Published), "{done:?}");
@@ -445,6 +483,7 @@ mod tests {
             &target,
             false,
             UnpackLimits::default(),
+            &serde_json::json!({}),
             &cancel,
         );
         assert!(matches!(done, Unpacked::Cancelled));

@@ -412,6 +412,24 @@ impl Simulator {
         lock(&self.shared.jobs).len()
     }
 
+    /// Every job: its id, the file uploaded to it (if any), and whether it
+    /// was started (and so may be charged for).
+    #[must_use]
+    pub fn job_list(&self) -> Vec<(String, Option<String>, bool)> {
+        let mut jobs: Vec<_> = lock(&self.shared.jobs)
+            .values()
+            .map(|j| {
+                (
+                    j.id.hyphenated().to_string(),
+                    j.file_name.clone(),
+                    j.started.is_some(),
+                )
+            })
+            .collect();
+        jobs.sort();
+        jobs
+    }
+
     /// How many jobs were started (and so may be charged for).
     #[must_use]
     pub fn started_jobs(&self) -> usize {

@@ -204,6 +204,26 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// What a published folder holds besides its manifest, sorted; panics when
+/// the manifest is missing or does not name the job.
+#[must_use]
+pub fn published_in(dir: &Path) -> Vec<String> {
+    let manifest = std::fs::read_to_string(dir.join(sarvam_doc_driver::MANIFEST))
+        .unwrap_or_else(|e| panic!("{}: no manifest: {e}", dir.display()));
+    let value: serde_json::Value = serde_json::from_str(&manifest).expect("the manifest is JSON");
+    assert!(
+        value
+            .get("job_id")
+            .and_then(serde_json::Value::as_str)
+            .is_some(),
+        "the manifest names its job: {manifest}"
+    );
+    files_in(dir)
+        .into_iter()
+        .filter(|n| n != sarvam_doc_driver::MANIFEST)
+        .collect()
+}
+
 /// Every file under `dir`, as paths relative to it, sorted.
 #[must_use]
 pub fn tree(dir: &Path) -> Vec<String> {

@@ -96,11 +96,17 @@ fn a_pdf_and_a_zip_run_to_completed_with_their_pages_published() {
             assert_eq!(report.output, [out.path().join(stem)]);
             // The pages, and nothing else: no ZIP, no temporary file.
             assert_eq!(files_in(out.path()), [stem.to_owned()], "{name}");
-            let published = files_in(&out.path().join(stem));
+            let published = published_in(&out.path().join(stem));
             assert_eq!(published.len() as u32, pages, "{name}: {published:?}");
             let first = std::fs::read_to_string(out.path().join(stem).join("page_001.md")).unwrap();
             assert!(first.contains("(ta-IN)"), "{first}");
-            assert!(matches!(events[0], Event::JobCreated(_)));
+            assert!(matches!(
+                events[0],
+                Event::Sending {
+                    endpoint: Endpoint::CreateJob
+                }
+            ));
+            assert!(matches!(events[1], Event::JobCreated(_)));
             assert!(
                 events.iter().any(
                     |e| matches!(e, Event::Uploaded { len, .. } if *len == bytes.len() as u64)
@@ -162,7 +168,7 @@ fn partial_and_failed_jobs_end_as_the_server_says() {
             .collect();
         assert_eq!(failed, [2, 4]);
         assert_eq!(
-            files_in(&out.path().join("partial-scan")),
+            published_in(&out.path().join("partial-scan")),
             ["page_001.md", "page_003.md"]
         );
 
@@ -513,7 +519,7 @@ fn an_existing_output_is_not_overwritten_unless_asked() {
             .await
             .unwrap();
         assert!(matches!(report.outcome, Outcome::Completed { .. }));
-        assert_eq!(files_in(&out.path().join("doc")), ["page_001.md"]);
+        assert_eq!(published_in(&out.path().join("doc")), ["page_001.md"]);
         assert_eq!(
             files_in(out.path()),
             ["doc"],

@@ -10,7 +10,8 @@ use sarvam_doc_core::{GiveUpReason, Outcome, Policy};
 use sarvam_doc_driver::RunOptions;
 use sarvam_doc_sim::{Fault, RetryAfter, Route, Simulator, sample};
 use sarvam_doc_tests::{
-    config_for, fast_policy, fast_sim, files_in, for_each_transport, input_file, started_job,
+    config_for, fast_policy, fast_sim, files_in, for_each_transport, input_file, published_in,
+    started_job,
 };
 
 /// What a case must end in.
@@ -105,7 +106,7 @@ fn run_matrix(route: Route) -> usize {
             let files = files_in(out.path());
             if expected == Expect::Completed {
                 assert_eq!(files, ["doc"], "{what}");
-                assert_eq!(files_in(&out.path().join("doc")).len(), 2, "{what}");
+                assert_eq!(published_in(&out.path().join("doc")).len(), 2, "{what}");
             } else {
                 assert!(files.is_empty(), "{what}: {files:?}");
             }

@@ -141,6 +141,13 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
+    /// A request that makes or starts a job is about to be sent (the next
+    /// action sends it). A journal writes it down first, so that after a
+    /// crash it knows the request may have gone out.
+    Sending {
+        /// [`Endpoint::CreateJob`] or [`Endpoint::Start`].
+        endpoint: Endpoint,
+    },
     /// The job was created.
     JobCreated(JobId),
     /// A create may or may not have made a job, and is sent again: at worst

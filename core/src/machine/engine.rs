@@ -51,15 +51,28 @@ const MAX_START_RESENDS: u32 = 3;
 /// What a machine is for.
 #[derive(Debug)]
 pub(crate) enum Mode {
-    /// Follow a job to its end.
-    Watch,
+    /// Follow a job to its end, and fetch its outputs or not.
+    Watch(Fetch),
     /// Take a document through the whole job.
     Run(Document),
+}
+
+/// Whether a watch fetches the job's outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fetch {
+    /// No: stop at the terminal state.
+    Never,
+    /// Yes, once the job ends.
+    WhenEnded,
+    /// Yes, if the job has ended already; otherwise give up at once.
+    IfEnded,
 }
 
 /// Where the machine is.
 #[derive(Debug)]
 enum Step {
+    /// Resuming a job a journal knows: its status says where to go on.
+    Recheck(JobId),
     Create,
     UploadUrl(JobId),
     Upload {
@@ -80,6 +93,7 @@ enum Step {
 impl Step {
     fn endpoint(&self) -> Option<Endpoint> {
         Some(match self {
+            Step::Recheck(_) => Endpoint::Status,
             Step::Create => Endpoint::CreateJob,
             Step::UploadUrl(_) => Endpoint::UploadFiles,
             Step::Upload { .. } => Endpoint::StorageUpload,
@@ -191,6 +205,8 @@ pub(crate) struct Engine {
     ready_at: Instant,
     ready_reason: WaitReason,
     failures: u32,
+    /// Whether the request about to make or start a job was announced.
+    announced: bool,
     job: Option<JobId>,
     start: StartState,
     pub(crate) last_status: Option<JobStatus>,
@@ -207,10 +223,10 @@ fn later(now: Instant, d: Duration) -> Instant {
 }
 
 impl Engine {
-    pub(crate) fn watch(api: Api, job: JobId, policy: Policy, now: Instant) -> Self {
+    pub(crate) fn watch(api: Api, job: JobId, fetch: Fetch, policy: Policy, now: Instant) -> Self {
         Engine::new(
             api,
-            Mode::Watch,
+            Mode::Watch(fetch),
             Step::Watch(job.clone()),
             Some(job),
             policy,
@@ -220,6 +236,17 @@ impl Engine {
 
     pub(crate) fn run(api: Api, document: Document, policy: Policy, now: Instant) -> Self {
         Engine::new(api, Mode::Run(document), Step::Create, None, policy, now)
+    }
+
+    pub(crate) fn resume(
+        api: Api,
+        document: Document,
+        job: JobId,
+        policy: Policy,
+        now: Instant,
+    ) -> Self {
+        let step = Step::Recheck(job.clone());
+        Engine::new(api, Mode::Run(document), step, Some(job), policy, now)
     }
 
     fn new(
@@ -243,6 +270,7 @@ impl Engine {
             ready_at: now,
             ready_reason: WaitReason::Poll,
             failures: 0,
+            announced: false,
             job,
             start: StartState::Settled,
             last_status: None,
@@ -259,7 +287,7 @@ impl Engine {
     pub(crate) fn document(&self) -> Option<&Document> {
         match &self.mode {
             Mode::Run(doc) => Some(doc),
-            Mode::Watch => None,
+            Mode::Watch(_) => None,
         }
     }
 
@@ -307,6 +335,14 @@ impl Engine {
                 reason: self.ready_reason,
             };
         }
+        // A request that makes or starts a job is announced first, so a
+        // journal has it on disk before it can take effect.
+        if let Some(endpoint @ (Endpoint::CreateJob | Endpoint::Start)) = self.step.endpoint()
+            && !self.announced
+        {
+            self.announced = true;
+            return Action::Event(Event::Sending { endpoint });
+        }
         match self.build_request() {
             Ok((request, step_timeout, sink)) => {
                 let left = self
@@ -314,6 +350,7 @@ impl Engine {
                     .map_or(step_timeout, |d| d.saturating_duration_since(now));
                 let timeout = step_timeout.min(left);
                 self.next_attempt += 1;
+                self.announced = false;
                 let attempt = Attempt(self.next_attempt);
                 self.in_flight = Some(InFlight {
                     attempt,
@@ -377,7 +414,7 @@ impl Engine {
                 (request, self.policy.transfer_timeout(doc.len()), memory)
             }
             Step::Start(job) => (api.start(job), timeout, memory),
-            Step::Watch(job) => (api.status(job), timeout, memory),
+            Step::Watch(job) | Step::Recheck(job) => (api.status(job), timeout, memory),
             Step::DownloadUrls(job) => (api.download_files(job), timeout, memory),
             Step::Download { queue, .. } => {
                 let Some(next) = queue.front() else {
@@ -488,7 +525,7 @@ impl Engine {
                 Reply::Stored
             }
             Step::Start(job) => Reply::Status(api.parse_start(r, job)?),
-            Step::Watch(job) => Reply::Status(api.parse_status(r, job)?),
+            Step::Watch(job) | Step::Recheck(job) => Reply::Status(api.parse_status(r, job)?),
             Step::DownloadUrls(job) => {
                 let answer = api.parse_download_files(r, job)?;
                 if answer.download_urls.is_empty() {
@@ -556,6 +593,7 @@ impl Engine {
                 self.observe(now, job, status)
             }
             (Step::Watch(job), Reply::Status(status)) => self.observe(now, job, status),
+            (Step::Recheck(job), Reply::Status(status)) => self.recheck(now, job, status),
             (Step::DownloadUrls(job), Reply::DownloadUrls(answer)) => Step::Download {
                 job,
                 queue: plan_downloads(answer),
@@ -578,6 +616,24 @@ impl Engine {
             }
             (step, _) => step, // parse() answers in the step's own terms
         };
+    }
+
+    /// Where a resumed job goes on from, by its state now: upload if the
+    /// file never arrived, start if it did (a start of a started job is
+    /// refused as such, which confirms it), else watch it as it is.
+    fn recheck(&mut self, now: Instant, job: JobId, status: JobStatus) -> Step {
+        match status.job_state {
+            JobState::Accepted => {
+                self.last_status = Some(status);
+                Step::UploadUrl(job)
+            }
+            JobState::Pending => {
+                self.last_status = Some(status);
+                self.start = StartState::Resending { resends: 0 };
+                Step::Start(job)
+            }
+            _ => self.observe(now, job, status),
+        }
     }
 
     /// Takes in a status; returns the next step.
@@ -615,12 +671,19 @@ impl Engine {
         }
         self.last_status = Some(status);
         let class = state.class();
+        let fetch = match self.mode {
+            Mode::Run(_) => Fetch::WhenEnded,
+            Mode::Watch(fetch) => fetch,
+        };
         if let StateClass::Ended(ending) = class {
-            return if ending.has_output() && matches!(self.mode, Mode::Run(_)) {
+            return if ending.has_output() && fetch != Fetch::Never {
                 Step::DownloadUrls(job)
             } else {
                 Step::Done(self.finished())
             };
+        }
+        if fetch == Fetch::IfEnded {
+            return Step::Done(self.gave_up(GiveUpReason::NotEnded { state }));
         }
         let Some(seen) = self.observed.as_ref() else {
             return Step::Watch(job);
@@ -796,10 +859,10 @@ impl Engine {
 
     /// Moves to watching the job, a short poll from now.
     fn watch_next(&mut self, now: Instant) {
-        let job = match &self.step {
-            Step::Start(job) => job.clone(),
-            _ => return,
+        let Step::Start(job) = &self.step else {
+            return;
         };
+        let job = job.clone();
         self.step = Step::Watch(job);
         self.ready_at = later(now, self.policy.poll.min_interval);
         self.ready_reason = WaitReason::Poll;

@@ -16,7 +16,7 @@ use std::time::Instant;
 use http::Response;
 
 pub use action::{Action, Attempt, Event, Output, Sink, Transmit, WaitReason};
-use engine::Engine;
+use engine::{Engine, Fetch};
 pub use outcome::{GiveUpReason, Outcome};
 
 use crate::{Api, Document, Error, JobId, JobStatus, Policy, TransportError};
@@ -171,7 +171,21 @@ impl Watch {
     /// A watch of `job_id`, created at `now` (the deadline counts from here).
     #[must_use]
     pub fn new(api: Api, job_id: JobId, policy: Policy, now: Instant) -> Self {
-        Watch(Engine::watch(api, job_id, policy, now))
+        Watch(Engine::watch(api, job_id, Fetch::Never, policy, now))
+    }
+
+    /// A watch that, when the job ends with outputs, downloads them too (as
+    /// a [`Run`] does): `wait --out`.
+    #[must_use]
+    pub fn then_download(api: Api, job_id: JobId, policy: Policy, now: Instant) -> Self {
+        Watch(Engine::watch(api, job_id, Fetch::WhenEnded, policy, now))
+    }
+
+    /// The outputs of a job that has ended; if it has not, it gives up at once
+    /// with [`GiveUpReason::NotEnded`]: `download`.
+    #[must_use]
+    pub fn download(api: Api, job_id: JobId, policy: Policy, now: Instant) -> Self {
+        Watch(Engine::watch(api, job_id, Fetch::IfEnded, policy, now))
     }
 }
 
@@ -193,6 +207,16 @@ impl Run {
     #[must_use]
     pub fn new(api: Api, document: Document, policy: Policy, now: Instant) -> Self {
         Run(Engine::run(api, document, policy, now))
+    }
+
+    /// A run of `document` that goes on with `job`, a job made for it
+    /// before (a journal knows its id): it asks the job's status and goes on
+    /// from there, uploading if the file never arrived, starting if it did
+    /// (a start refused as already started confirms it), watching, or
+    /// downloading. It never creates a job.
+    #[must_use]
+    pub fn resume(api: Api, document: Document, job: JobId, policy: Policy, now: Instant) -> Self {
+        Run(Engine::resume(api, document, job, policy, now))
     }
 
     /// The document being run.

@@ -46,6 +46,11 @@ pub enum GiveUpReason {
         /// The answer that asked.
         error: Error,
     },
+    /// The job has not ended, and its outputs were asked for only if it had.
+    NotEnded {
+        /// Its state.
+        state: JobState,
+    },
     /// An output is larger than the download limit.
     TooLarge {
         /// The output's name.
@@ -89,6 +94,10 @@ impl fmt::Display for GiveUpReason {
                 "the server asked to wait {} s before trying again, more than the {} s allowed ({error})",
                 asked.as_secs(),
                 allowed.as_secs()
+            ),
+            GiveUpReason::NotEnded { state } => write!(
+                f,
+                "the job has not ended (it is {state}), so it has no outputs yet"
             ),
             GiveUpReason::TooLarge { name, limit } => write!(
                 f,

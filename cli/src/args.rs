@@ -1,0 +1,223 @@
+//! The command line's options, shared by the commands that take them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use sarvam_doc_core::Policy;
+use sarvam_doc_core::output::UnpackLimits;
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The inputs: PDFs, ZIPs of JPEG/PNG page images, or folders of them
+    /// (their .pdf and .zip files, not their subfolders). One job each.
+    #[arg(value_name = "FILE|DIR")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Also run the files listed in LIST, one path a line (relative to the
+    /// current folder; blank lines and lines starting with # are skipped).
+    #[arg(long = "from", value_name = "LIST")]
+    pub(crate) from: Option<PathBuf>,
+    /// The documents' language, such as hi-IN, en-IN, ta-IN.
+    #[arg(long, default_value = "hi-IN")]
+    pub(crate) language: String,
+    /// The output format: md, html or json.
+    #[arg(long, default_value = "md")]
+    pub(crate) format: String,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+    /// How many files to run at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: u16,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+    /// Show what would be done (files, pages, jobs, what is skipped as done
+    /// already) and send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Make a new job for every file, even one the journal says is done
+    /// (each new job is paid for).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// The pages a document may have before a warning: the API documents
+    /// 10 a job (one source says 500).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) page_limit: u32,
+    /// Refuse (exit 2, nothing sent) a document over --page-limit instead of
+    /// warning.
+    #[arg(long)]
+    pub(crate) strict_pages: bool,
+    /// Print one JSON document with every file's status and outcome.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Where outputs go.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct OutputArgs {
+    /// Where outputs go: one folder of pages per input, named after it, and
+    /// the journal (.sarvam-doc/journal.jsonl) that lets a rerun resume.
+    #[arg(long, default_value = "sarvam-output", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Replace output folders that exist already and are not this run's.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+}
+
+/// The bounds of every wait, download and output. The defaults are far
+/// beyond any real document and far below what fills a disk or hangs a
+/// terminal.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Give up on a job after this many seconds (exit 5).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub(crate) timeout: u64,
+    /// The most a download may be when storage announces no size, and the
+    /// most an announced size may be (bytes, or with KB, MB, GB, KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub(crate) max_download: u64,
+    /// The most entries an output ZIP may hold.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub(crate) max_entries: u32,
+    /// The most an output ZIP may expand to.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub(crate) max_unpacked: u64,
+    /// The most an entry may expand per byte stored, once past 1 MiB.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) max_ratio: u32,
+    /// The longest Retry-After honoured, in seconds; a server that asks for
+    /// more ends the job at once, saying what it asked.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub(crate) max_retry_after: u64,
+}
+
+impl Default for LimitArgs {
+    /// The same defaults as the command line's (a test checks they agree).
+    fn default() -> Self {
+        LimitArgs {
+            timeout: 3600,
+            max_download: sarvam_doc_core::DEFAULT_MAX_DOWNLOAD,
+            max_entries: UnpackLimits::default().max_entries,
+            max_unpacked: UnpackLimits::default().max_total_bytes,
+            max_ratio: UnpackLimits::default().max_ratio,
+            max_retry_after: 600,
+        }
+    }
+}
+
+impl LimitArgs {
+    /// `base`, within these limits.
+    pub(crate) fn policy(&self, base: &Policy) -> Policy {
+        base.clone()
+            .with_deadline(Some(Duration::from_secs(self.timeout)))
+            .with_max_download(self.max_download)
+            .with_max_retry_after(Duration::from_secs(self.max_retry_after))
+    }
+
+    /// What an output ZIP may hold.
+    pub(crate) fn unpack(&self) -> UnpackLimits {
+        UnpackLimits::default()
+            .with_max_entries(self.max_entries)
+            .with_max_total_bytes(self.max_unpacked)
+            .with_max_ratio(self.max_ratio)
+    }
+}
+
+/// Parses a size: bytes, or with a unit (KB, MB, GB in powers of 1000;
+/// KiB, MiB, GiB in powers of 1024).
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("{text:?} is not a size: give bytes, or a number with KB, MB, GB, KiB, MiB or GiB")
+    })?;
+    let unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1000,
+        "mb" | "m" => 1000 * 1000,
+        "gb" | "g" => 1000 * 1000 * 1000,
+        "kib" => 1024,
+        "mib" => 1024 * 1024,
+        "gib" => 1024 * 1024 * 1024,
+        other => {
+            return Err(format!(
+                "{other:?} is not a unit: use KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(unit)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// How every simulated job ends.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ScenarioArg {
+    /// Every page succeeds.
+    Completed,
+    /// Every second page fails.
+    Partial,
+    /// Every page fails.
+    Failed,
+}
+
+/// Options of `sim`.
+#[derive(Debug, Args)]
+pub(crate) struct SimArgs {
+    /// Where the API listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:4010")]
+    pub(crate) listen: SocketAddr,
+    /// Where presigned storage listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:4011")]
+    pub(crate) storage_listen: SocketAddr,
+    /// The API key the simulator accepts.
+    #[arg(long, default_value = "sim-key")]
+    pub(crate) key: String,
+    /// Milliseconds a started job stays Pending.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) queue_ms: u64,
+    /// Milliseconds per page while Running.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) page_ms: u64,
+    /// The page limit checked at start.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) max_pages: u32,
+    /// Pages of credit (default: unlimited).
+    #[arg(long)]
+    pub(crate) credits: Option<u64>,
+    /// How every job ends (default: by file name: …partial…, …fail…, else completed).
+    #[arg(long, value_enum)]
+    pub(crate) scenario: Option<ScenarioArg>,
+    /// Scripted faults, used in order: ROUTE=FAULT,FAULT,… Routes: create, upload-files,
+    /// start, status, download-files, storage-put, storage-get. Faults: 429, 429:SECS,
+    /// 429-date:SECS, quota, 503, 500, delay:MS, drop-before, drop-after, truncate,
+    /// invalid-json, unknown-state, extra-fields; hostile: hang, stall-after-headers,
+    /// endless-body, oversized:BYTES, huge-size, zip-bomb:MIB, zip-count:N, unsafe-names,
+    /// not-zip, other-job, echo-key, key-in-request-id, key-at-cut. Repeatable.
+    #[arg(long = "fault", value_name = "ROUTE=FAULTS")]
+    pub(crate) faults: Vec<String>,
+    /// Inject a random fault (429, 503, 500, drops, truncation, delays) into this percentage of requests.
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub(crate) random_faults: Option<u32>,
+    /// The seed of the random faults.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_and_without_units() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("10MiB"), Ok(10 * 1024 * 1024));
+        assert_eq!(parse_size("2 GB"), Ok(2_000_000_000));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("1TB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! `run`: files, folders and lists through the whole job, resumable from the
+//! output folder's journal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use sarvam_doc_core::journal::Plan;
+use sarvam_doc_core::{CreateJobRequest, OutputFormat};
+use sarvam_doc_driver::{BatchItem, BatchOptions, Done, RunOptions};
+use sarvam_doc_hyper::Client;
+
+use crate::args::RunArgs;
+use crate::report::{self, FileResult, Progress};
+use crate::setup::language;
+use crate::{Exit, Failure};
+
+pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure> {
+    let job = CreateJobRequest::new(
+        language(&args.language)?,
+        args.format
+            .parse::<OutputFormat>()
+            .map_err(|e| Failure::usage(e.to_string()))?,
+    );
+    let inputs = inputs(&args.files, args.from.as_deref())?;
+    let out = &args.output.out;
+    std::fs::create_dir_all(out)
+        .and_then(|()| tempfile::tempfile_in(out).map(drop))
+        .map_err(|e| {
+            Failure::usage(format!(
+                "cannot write to the output folder {}: {e}",
+                out.display()
+            ))
+        })?;
+    let client = client
+        .clone()
+        .with_policy(args.limits.policy(client.policy()));
+    let run_options = RunOptions::new(out)
+        .with_job(job)
+        .with_overwrite(args.output.overwrite)
+        .with_unpack_limits(args.limits.unpack());
+    let options = BatchOptions::new(run_options)
+        .with_force(args.force)
+        .with_page_limit(Some(args.page_limit), args.strict_pages);
+    let plan = client
+        .plan_batch(inputs, &options)
+        .await
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    if !plan.refused.is_empty() {
+        for (path, why) in &plan.refused {
+            err!("error: {}: {why}", path.display());
+        }
+        return Err(Failure::usage(format!(
+            "{} of the inputs cannot be sent (above); nothing was sent",
+            plan.refused.len()
+        )));
+    }
+    for input in &plan.inputs {
+        if let Some(warning) = &input.warning {
+            err!("warning: {}: {warning}", input.path.display());
+        }
+    }
+    if args.dry_run {
+        report::print_plan(&plan, args.json);
+        return Ok(Exit::Completed);
+    }
+    let names: Vec<String> = plan
+        .inputs
+        .iter()
+        .map(|i| i.path.display().to_string())
+        .collect();
+    let progress = Arc::new(Progress::new(&names));
+    for (i, input) in plan.inputs.iter().enumerate() {
+        match &input.plan {
+            Plan::Skip { job, .. } => progress.finish(i, &format!("done before (job {job})")),
+            Plan::Resume { job, .. } => progress.note(i, &format!("resuming job {job}")),
+            _ => {}
+        }
+    }
+    let journal = plan.journal().to_owned();
+    let started = Instant::now();
+    let events = progress.clone();
+    let batch = client.run_batch(
+        plan,
+        &options,
+        usize::from(args.concurrency),
+        move |i, e| {
+            events.event(i, e);
+        },
+    );
+    let items = tokio::select! {
+        items = batch => items.map_err(|e| Failure::usage(e.to_string()))?,
+        _ = tokio::signal::ctrl_c() => {
+            // Dropping the runs drops their temporary files and stops any unpack.
+            progress.clear();
+            err!("interrupted: nothing was left half-written, and every job is in the journal ({}).", journal.display());
+            for (name, job) in names.iter().zip(progress.job_ids()) {
+                if let Some(job) = job {
+                    err!("  {name}: job {job}");
+                }
+            }
+            err!("To pick up where this stopped, without paying twice, run the same command again:");
+            err!("  {}", command_line());
+            return Ok(Exit::Interrupted);
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let results: Vec<FileResult> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let file = file_result(item, seconds);
+            progress.finish(i, &file.label);
+            file
+        })
+        .collect();
+    progress.clear();
+    if args.json {
+        report::print_json(&report::run_json(&results));
+    } else {
+        report::print_summary(&results);
+    }
+    Ok(results
+        .iter()
+        .map(|r| r.exit)
+        .max_by_key(|e| e.severity())
+        .unwrap_or(Exit::Completed))
+}
+
+/// The inputs: each file given, each folder's `.pdf` and `.zip` files
+/// (sorted, not its subfolders), and each path listed in `from`.
+fn inputs(given: &[PathBuf], from: Option<&Path>) -> Result<Vec<PathBuf>, Failure> {
+    let mut paths = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| {
+                    Failure::usage(format!("cannot read the folder {}: {e}", path.display()))
+                })?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                            e.eq_ignore_ascii_case("pdf") || e.eq_ignore_ascii_case("zip")
+                        })
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Failure::usage(format!(
+                    "the folder {} holds no .pdf or .zip files",
+                    path.display()
+                )));
+            }
+            paths.extend(found);
+        } else {
+            paths.push(path.clone());
+        }
+    }
+    if let Some(list) = from {
+        let text = std::fs::read_to_string(list)
+            .map_err(|e| Failure::usage(format!("cannot read the list {}: {e}", list.display())))?;
+        paths.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(PathBuf::from),
+        );
+    }
+    if paths.is_empty() {
+        return Err(Failure::usage(
+            "no inputs: give PDF or ZIP files, folders of them, or --from LIST",
+        ));
+    }
+    Ok(paths)
+}
+
+/// One input's result, for the summary.
+fn file_result(item: BatchItem, seconds: f64) -> FileResult {
+    let mut file = FileResult {
+        file: item.path.display().to_string(),
+        job_id: item.job_id.clone(),
+        done: item.done,
+        pages: item.pages,
+        exit: Exit::Completed,
+        label: String::new(),
+        outcome: None,
+        error: None,
+        seconds,
+        output: None,
+    };
+    match (item.done, item.result) {
+        (Done::Skipped, _) => {
+            // Reported as it ended, so a rerun of a finished batch says what the first did.
+            if let Some(state) = &item.earlier_state
+                && let sarvam_doc_core::StateClass::Ended(ending) = state.class()
+            {
+                file.exit = report::exit_of_ending(ending);
+                file.label = format!("done before ({state})");
+            } else {
+                file.label = "done before".into();
+            }
+        }
+        (Done::FailedBefore, _) => {
+            file.exit = Exit::Failed;
+            file.label = format!(
+                "failed before ({})",
+                item.earlier_state
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            );
+            file.error = Some("its job failed in an earlier run, so nothing was sent; run again with --force to pay for a new job".to_owned());
+        }
+        (_, Ok(Some(report))) => {
+            file.exit = report::exit_of(&report.outcome);
+            file.label = report::outcome_label(Some(&report.outcome));
+            file.output = report.output.first().map(|p| p.display().to_string());
+            file.job_id = report.outcome.job_id().cloned().or(file.job_id);
+            file.outcome = Some(report.outcome);
+        }
+        (_, Ok(None)) => file.label = "done".into(),
+        (_, Err(e)) => {
+            file.exit = Exit::Error;
+            file.label = "error".into();
+            if let sarvam_doc_driver::RunError::Unpack { raw, .. } = &e {
+                file.output = Some(raw.display().to_string());
+            }
+            file.error = Some(report::error_line(&e));
+        }
+    }
+    if item.done == Done::Resumed && !file.label.starts_with("error") {
+        file.label = format!("{} (resumed)", file.label);
+    }
+    file
+}
+
+/// The command line as typed, to say how to run it again.
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c))
+                && !a.is_empty()
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

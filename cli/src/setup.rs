@@ -1,0 +1,96 @@
+//! What every command that talks to the API needs: the key, the client, and
+//! checked arguments.
+
+use std::path::Path;
+
+use sarvam_doc_core::{ApiKey, Config, InputError, JobId, Language};
+use sarvam_doc_hyper::{Client, Hyper, Roots};
+
+use crate::{Failure, Global, TlsRoots};
+
+/// The most a key file may hold: a key is a few dozen characters.
+const MAX_KEY_FILE: u64 = 4096;
+
+/// The key, from the file or the environment; never the command line.
+pub(crate) fn api_key(global: &Global) -> Result<ApiKey, Failure> {
+    let key = match &global.api_key_file {
+        Some(path) => read_key_file(path)?,
+        None => std::env::var("SARVAM_API_KEY").map_err(|_| {
+            Failure::usage("no API key: set SARVAM_API_KEY to your key from the Sarvam dashboard, or pass --api-key-file PATH")
+        })?,
+    };
+    ApiKey::new(key).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Reads at most [`MAX_KEY_FILE`] bytes: `/dev/zero` or a log file given
+/// by mistake is refused, not read to the end.
+fn read_key_file(path: &Path) -> Result<String, Failure> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| {
+        Failure::usage(format!(
+            "cannot read the API key file {}: {e}",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(Failure::usage(format!(
+            "the API key file {} is over {MAX_KEY_FILE} bytes (the key-file limit): give the file that holds only the key",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::usage(format!(
+            "the API key file {} is not text: give the file that holds only the key",
+            path.display()
+        ))
+    })
+}
+
+/// The client for the global options.
+pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
+    // The URL first: it says nothing secret, and a bad one is the likelier typo.
+    sarvam_doc_core::BaseUrl::parse(&global.base_url, false)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let config = Config::builder(api_key(global)?)
+        .base_url(&global.base_url)
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let roots = match global.tls_roots {
+        TlsRoots::Webpki => Roots::WebPki,
+        TlsRoots::Os => Roots::Platform,
+    };
+    Ok(Client::with_transport(config, Hyper::with_roots(roots)))
+}
+
+/// A job id of the job API: a UUID, checked before it goes into a path.
+pub(crate) fn job_id(text: &str) -> Result<JobId, Failure> {
+    let id: JobId = text
+        .parse()
+        .map_err(|e: InputError| Failure::usage(e.to_string()))?;
+    if id.as_uuid().is_none() {
+        return Err(Failure::usage(format!(
+            "{text:?} is not a job id: the job API's ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6"
+        )));
+    }
+    Ok(id)
+}
+
+/// The languages `run` takes: the API reference's 23, and the older codes
+/// some of Sarvam's own docs use for Odia and Bodo.
+pub(crate) fn language(code: &str) -> Result<Language, Failure> {
+    let lang = Language::new(code).map_err(|e| Failure::usage(e.to_string()))?;
+    if lang.is_documented() || ["or-IN", "bodo-IN"].contains(&code) {
+        Ok(lang)
+    } else {
+        let known: Vec<_> = Language::DOCUMENTED.iter().map(Language::as_str).collect();
+        Err(Failure::usage(format!(
+            "{code:?} is not a language the API takes: use one of {}",
+            known.join(", ")
+        )))
+    }
+}

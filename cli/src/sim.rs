@@ -1,0 +1,141 @@
+//! `sim` and `demo`: the simulator in the foreground, and the whole job on a
+//! sample document against it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sarvam_doc_core::{ApiKey, Config};
+use sarvam_doc_hyper::Client;
+use sarvam_doc_sim::{
+    Fault, FaultPlan, RandomFaults, Route, Scenario, SimConfig, Simulator, sample,
+};
+
+use crate::args::{LimitArgs, OutputArgs, RunArgs, ScenarioArg, SimArgs};
+use crate::{Exit, Failure};
+
+pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
+    let mut config = SimConfig::default();
+    config.api_addr = args.listen;
+    config.storage_addr = args.storage_listen;
+    config.api_key.clone_from(&args.key);
+    config.queue_time = Duration::from_millis(args.queue_ms);
+    config.page_time = Duration::from_millis(args.page_ms);
+    config.max_pages = args.max_pages;
+    config.credits = args.credits;
+    config.scenario = args.scenario.map(|s| match s {
+        ScenarioArg::Completed => Scenario::Completed,
+        ScenarioArg::Partial => Scenario::PartiallyCompleted,
+        ScenarioArg::Failed => Scenario::Failed,
+    });
+    let mut plan = FaultPlan::default();
+    for spec in &args.faults {
+        let (route, faults) = spec.split_once('=').ok_or_else(|| {
+            Failure::usage(format!(
+                "--fault {spec:?} should be ROUTE=FAULT[,FAULT…], such as status=503,429:2"
+            ))
+        })?;
+        let route: Route = route.parse().map_err(Failure::usage)?;
+        let faults: Vec<Fault> = faults
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(Failure::usage)?;
+        plan = plan.script(route, faults);
+    }
+    if let Some(percent) = args.random_faults {
+        let kinds = vec![
+            Fault::RateLimited(sarvam_doc_sim::RetryAfter::Seconds(1)),
+            Fault::HighLoad,
+            Fault::Internal,
+            Fault::DropBefore,
+            Fault::DropAfter,
+            Fault::Truncated,
+            Fault::Delay(Duration::from_millis(500)),
+        ];
+        plan = plan.random(RandomFaults::new(percent, kinds, args.seed));
+    }
+    config.faults = plan;
+    let sim = Simulator::start(config)
+        .map_err(|e| Failure::usage(format!("cannot start the simulator: {e}")))?;
+    out!("sarvam-doc simulator");
+    out!("  API:     {}", sim.api_url());
+    out!("  storage: {}", sim.storage_url());
+    out!("  key:     {}", sim.api_key());
+    out!("");
+    out!(
+        "Try: SARVAM_API_KEY={} sarvam-doc --base-url {} run FILE.pdf",
+        sim.api_key(),
+        sim.api_url()
+    );
+    out!("Ctrl-C stops it.");
+    let _ = tokio::signal::ctrl_c().await;
+    err!(
+        "stopped after {} requests, {} jobs",
+        sim.requests().len(),
+        sim.jobs()
+    );
+    Ok(Exit::Completed)
+}
+
+pub(crate) async fn demo(out: &Path) -> Result<Exit, Failure> {
+    let sim = Simulator::start(SimConfig::default())
+        .map_err(|e| Failure::error(format!("cannot start the simulator: {e}")))?;
+    // One passing hiccup, to show the client riding it out.
+    sim.inject(Route::Status, [Fault::HighLoad]);
+    let input = out.join("sarvam-demo.pdf");
+    std::fs::create_dir_all(out)
+        .and_then(|()| std::fs::write(&input, sample::pdf(3, "Sarvam Document Intelligence demo")))
+        .map_err(|e| {
+            Failure::usage(format!(
+                "cannot write the sample document into {}: {e}",
+                out.display()
+            ))
+        })?;
+    err!(
+        "Simulator at {} (no key, no network needed).",
+        sim.api_url()
+    );
+    err!(
+        "Sample document: {}, 3 pages. One 503 is injected to show a retry.\n",
+        input.display()
+    );
+    let config =
+        Config::builder(ApiKey::new(sim.api_key()).map_err(|e| Failure::error(e.to_string()))?)
+            .base_url(sim.api_url())
+            .build()
+            .map_err(|e| Failure::error(e.to_string()))?;
+    let client: Client = Client::new(config);
+    let args = RunArgs {
+        files: vec![input],
+        from: None,
+        language: "hi-IN".into(),
+        format: "md".into(),
+        output: OutputArgs {
+            out: out.to_owned(),
+            overwrite: true,
+        },
+        concurrency: 1,
+        limits: LimitArgs {
+            timeout: 120,
+            ..LimitArgs::default()
+        },
+        dry_run: false,
+        // The demo runs its sample afresh each time, journal or not.
+        force: true,
+        page_limit: 10,
+        strict_pages: false,
+        json: false,
+    };
+    let exit = crate::run::run(&client, &args).await?;
+    let pages = out.join("sarvam-demo");
+    if let Ok(first) = std::fs::read_to_string(pages.join("page_001.md")) {
+        out!(
+            "\nOutputs are in {}/ — page_001.md reads:\n",
+            pages.display()
+        );
+        for line in first.lines() {
+            out!("    {line}");
+        }
+    }
+    Ok(exit)
+}

@@ -1,0 +1,511 @@
+//! A batch's journal: one record per line of what happened to each input,
+//! and what a rerun does about each input. The driver writes the lines
+//! (each flushed and synced before the step it announces is sent) and reads
+//! them back after a crash; every decision is made here.
+//!
+//! ```
+//! use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
+//! let input = Identity::new("scans/a.pdf", 1024, "ab12…", "legacy:hi-IN:md");
+//! let job: sarvam_doc_core::JobId = "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse()?;
+//! let mut journal = Journal::default();
+//! journal.apply(&Record::Input { input: input.clone(), folder: "a".into() });
+//! journal.apply(&Record::Creating { path: "scans/a.pdf".into() });
+//! // Killed here: the create may or may not have made a job. Make one (again).
+//! assert_eq!(journal.plan(&input, false), Plan::New { replaces: None });
+//! journal.apply(&Record::Created { path: "scans/a.pdf".into(), job_id: job.clone() });
+//! // Killed here: the job exists; go on with it, never make a second.
+//! assert_eq!(journal.plan(&input, false), Plan::Resume { job: job.clone(), folder: "a".into() });
+//! # Ok::<(), sarvam_doc_core::InputError>(())
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Ending, JobId, JobState, StateClass};
+
+/// What makes an input the same input on a rerun: where it is, its size and
+/// content hash, and what was asked of it (API, language, format).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The input's path, as given.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, in hex.
+    pub sha256: String,
+    /// What was asked of it, such as `legacy:hi-IN:md`.
+    pub request: String,
+}
+
+impl Identity {
+    /// An input's identity.
+    #[must_use]
+    pub fn new(
+        path: impl Into<String>,
+        size: u64,
+        sha256: impl Into<String>,
+        request: impl Into<String>,
+    ) -> Self {
+        Identity {
+            path: path.into(),
+            size,
+            sha256: sha256.into(),
+            request: request.into(),
+        }
+    }
+
+    /// Whether `other` is the same document asked for the same thing.
+    #[must_use]
+    pub fn same_work(&self, other: &Identity) -> bool {
+        self.size == other.size && self.sha256 == other.sha256 && self.request == other.request
+    }
+}
+
+/// One line of a journal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Record {
+    /// An input was taken up, and the folder its pages go to.
+    Input {
+        /// Its identity.
+        input: Identity,
+        /// Its output folder, inside the output folder.
+        folder: String,
+    },
+    /// A create is about to be sent for the input at `path`.
+    Creating {
+        /// The input.
+        path: String,
+    },
+    /// A create's answer was lost: it may have made a job nobody will hear
+    /// of (never started, so it costs nothing).
+    CreateLost {
+        /// The input.
+        path: String,
+    },
+    /// The input's job exists.
+    Created {
+        /// The input.
+        path: String,
+        /// The job.
+        job_id: JobId,
+    },
+    /// The input file reached storage.
+    Uploaded {
+        /// The input.
+        path: String,
+        /// The job.
+        job_id: JobId,
+    },
+    /// A start is about to be sent (or, on `/doc-ai/v1`, a submit, which
+    /// makes and starts a job in one).
+    Starting {
+        /// The input.
+        path: String,
+        /// The job, when it exists already.
+        job_id: Option<JobId>,
+    },
+    /// The server confirmed the start.
+    Started {
+        /// The input.
+        path: String,
+        /// The job.
+        job_id: JobId,
+    },
+    /// The job ended, by the server's word.
+    Ended {
+        /// The input.
+        path: String,
+        /// The job.
+        job_id: JobId,
+        /// Its terminal state.
+        state: JobState,
+    },
+    /// The outputs are in place: the pages, or a refused download kept whole.
+    Published {
+        /// The input.
+        path: String,
+        /// The job.
+        job_id: JobId,
+        /// The folder, inside the output folder.
+        folder: String,
+    },
+    /// The client stopped on this input without an end: it gave up, was
+    /// refused, or could not write.
+    Stopped {
+        /// The input.
+        path: String,
+        /// The job, if there was one.
+        job_id: Option<JobId>,
+        /// Why, in a line.
+        reason: String,
+    },
+}
+
+impl Record {
+    /// The input the record is about.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        match self {
+            Record::Input { input, .. } => &input.path,
+            Record::Creating { path }
+            | Record::CreateLost { path }
+            | Record::Created { path, .. }
+            | Record::Uploaded { path, .. }
+            | Record::Starting { path, .. }
+            | Record::Started { path, .. }
+            | Record::Ended { path, .. }
+            | Record::Published { path, .. }
+            | Record::Stopped { path, .. } => path,
+        }
+    }
+}
+
+/// What a journal says of one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InputState {
+    /// Its identity when last taken up.
+    pub identity: Option<Identity>,
+    /// Its output folder.
+    pub folder: Option<String>,
+    /// Its job, once one was created (the last one, for a changed input).
+    pub job: Option<JobId>,
+    /// Creates sent whose answer never reached the journal: possible orphans.
+    pub lost_creates: u32,
+    /// Whether a start (or submit) was sent for the current job.
+    pub start_sent: bool,
+    /// Whether the server confirmed the start.
+    pub started: bool,
+    /// The job's terminal state, once seen.
+    pub ended: Option<JobState>,
+    /// Whether the outputs were published.
+    pub published: bool,
+    /// Why the client last stopped on it, if it did.
+    pub stopped: Option<String>,
+    creating: bool,
+}
+
+/// What a rerun does with one input.
+///
+/// Not `#[non_exhaustive]`: a driver must carry out every kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Make a job for it: never seen, changed since, forced, or its create
+    /// never answered (at worst that made a job that can never start).
+    /// `replaces` is the folder of an earlier run's outputs for it.
+    New {
+        /// The folder the journal says holds its earlier outputs.
+        replaces: Option<String>,
+    },
+    /// Its outputs are in place from an earlier run: nothing to do.
+    Skip {
+        /// The job that made them.
+        job: JobId,
+        /// Their folder.
+        folder: String,
+    },
+    /// Its job exists: go on with it (upload, start, watch or download, as
+    /// the job's state says). Never a second job.
+    Resume {
+        /// The job.
+        job: JobId,
+        /// The folder its outputs go to.
+        folder: String,
+    },
+    /// Its job ended without outputs (failed or rejected): nothing to go on
+    /// with; `--force` makes a new job.
+    Failed {
+        /// The job.
+        job: JobId,
+        /// How it ended.
+        state: JobState,
+    },
+}
+
+/// All the journal says, input by input.
+#[derive(Clone, Debug, Default)]
+pub struct Journal {
+    inputs: BTreeMap<String, InputState>,
+}
+
+impl Journal {
+    /// The journal of `records`, in order.
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let mut journal = Journal::default();
+        for record in records {
+            journal.apply(record);
+        }
+        journal
+    }
+
+    /// Takes in one more record.
+    pub fn apply(&mut self, record: &Record) {
+        let state = self.inputs.entry(record.path().to_owned()).or_default();
+        match record {
+            Record::Input { input, folder } => {
+                // A changed input is a new document: what was known of the old one is history.
+                if state
+                    .identity
+                    .as_ref()
+                    .is_some_and(|old| !old.same_work(input))
+                {
+                    let lost = state.lost_creates;
+                    *state = InputState {
+                        lost_creates: lost,
+                        folder: state.folder.clone(),
+                        ..InputState::default()
+                    };
+                }
+                state.identity = Some(input.clone());
+                state.folder = Some(folder.clone());
+            }
+            Record::Creating { .. } => {
+                if state.creating {
+                    state.lost_creates += 1;
+                }
+                state.creating = true;
+                state.job = None;
+                state.start_sent = false;
+                state.started = false;
+                state.ended = None;
+                state.published = false;
+                state.stopped = None;
+            }
+            Record::CreateLost { .. } => {}
+            Record::Created { job_id, .. } => {
+                state.creating = false;
+                state.job = Some(job_id.clone());
+            }
+            Record::Uploaded { .. } => {}
+            Record::Starting { job_id, .. } => {
+                state.start_sent = true;
+                if let Some(job) = job_id {
+                    state.job = Some(job.clone());
+                }
+            }
+            Record::Started { job_id, .. } => {
+                state.started = true;
+                state.job = Some(job_id.clone());
+            }
+            Record::Ended {
+                job_id, state: s, ..
+            } => {
+                state.job = Some(job_id.clone());
+                state.ended = Some(s.clone());
+                state.stopped = None;
+            }
+            Record::Published { job_id, folder, .. } => {
+                state.job = Some(job_id.clone());
+                state.folder = Some(folder.clone());
+                state.published = true;
+                state.stopped = None;
+            }
+            Record::Stopped { reason, .. } => state.stopped = Some(reason.clone()),
+        }
+    }
+
+    /// What the journal says of the input at `path`.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<&InputState> {
+        self.inputs.get(path)
+    }
+
+    /// Every input the journal knows, by path.
+    pub fn inputs(&self) -> impl Iterator<Item = (&str, &InputState)> {
+        self.inputs.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// What a rerun does with `input` (as it is now); `force` makes a new job
+    /// whatever the journal says.
+    #[must_use]
+    pub fn plan(&self, input: &Identity, force: bool) -> Plan {
+        let Some(state) = self.inputs.get(&input.path) else {
+            return Plan::New { replaces: None };
+        };
+        let same = state
+            .identity
+            .as_ref()
+            .is_some_and(|old| old.same_work(input));
+        let earlier = state.folder.clone().filter(|_| state.published);
+        if force || !same {
+            return Plan::New { replaces: earlier };
+        }
+        let Some(job) = state.job.clone() else {
+            // Never created, or the create never answered: make one.
+            return Plan::New { replaces: None };
+        };
+        let folder = state.folder.clone().unwrap_or_default();
+        if state.published {
+            return Plan::Skip { job, folder };
+        }
+        match state.ended.as_ref().map(JobState::class) {
+            Some(StateClass::Ended(Ending::Failed | Ending::Rejected)) => Plan::Failed {
+                job,
+                state: state.ended.clone().unwrap_or(JobState::Failed),
+            },
+            _ => Plan::Resume { job, folder },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(sha: &str) -> Identity {
+        Identity::new("a.pdf", 10, sha, "legacy:hi-IN:md")
+    }
+
+    fn job() -> JobId {
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse().unwrap()
+    }
+
+    #[test]
+    fn every_prefix_of_a_run_plans_what_is_safe() {
+        let path = || "a.pdf".to_owned();
+        let records = [
+            Record::Input {
+                input: id("x"),
+                folder: "a".into(),
+            },
+            Record::Creating { path: path() },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+            Record::Uploaded {
+                path: path(),
+                job_id: job(),
+            },
+            Record::Starting {
+                path: path(),
+                job_id: Some(job()),
+            },
+            Record::Started {
+                path: path(),
+                job_id: job(),
+            },
+            Record::Ended {
+                path: path(),
+                job_id: job(),
+                state: JobState::Completed,
+            },
+            Record::Published {
+                path: path(),
+                job_id: job(),
+                folder: "a".into(),
+            },
+        ];
+        let expected = [
+            Plan::New { replaces: None },
+            Plan::New { replaces: None },
+            Plan::Resume {
+                job: job(),
+                folder: "a".into(),
+            },
+            Plan::Resume {
+                job: job(),
+                folder: "a".into(),
+            },
+            Plan::Resume {
+                job: job(),
+                folder: "a".into(),
+            },
+            Plan::Resume {
+                job: job(),
+                folder: "a".into(),
+            },
+            Plan::Resume {
+                job: job(),
+                folder: "a".into(),
+            },
+            Plan::Skip {
+                job: job(),
+                folder: "a".into(),
+            },
+        ];
+        for k in 1..=records.len() {
+            let journal = Journal::from_records(&records[..k]);
+            assert_eq!(
+                journal.plan(&id("x"), false),
+                expected[k - 1],
+                "after {k} records"
+            );
+            // Once a job exists, a rerun never plans a second one, unless forced.
+            if k >= 3 {
+                assert!(!matches!(journal.plan(&id("x"), false), Plan::New { .. }));
+            }
+        }
+        let done = Journal::from_records(&records);
+        assert_eq!(
+            done.plan(&id("x"), true),
+            Plan::New {
+                replaces: Some("a".into())
+            }
+        );
+        // A changed file is a new document.
+        assert_eq!(
+            done.plan(&id("y"), false),
+            Plan::New {
+                replaces: Some("a".into())
+            }
+        );
+    }
+
+    #[test]
+    fn creates_that_never_answered_are_counted_as_possible_orphans() {
+        let path = || "a.pdf".to_owned();
+        let journal = Journal::from_records(&[
+            Record::Input {
+                input: id("x"),
+                folder: "a".into(),
+            },
+            Record::Creating { path: path() },
+            Record::Creating { path: path() },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+        ]);
+        assert_eq!(journal.get("a.pdf").unwrap().lost_creates, 1);
+    }
+
+    #[test]
+    fn a_failed_job_is_not_run_again_unless_forced() {
+        let path = || "a.pdf".to_owned();
+        let journal = Journal::from_records(&[
+            Record::Input {
+                input: id("x"),
+                folder: "a".into(),
+            },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+            Record::Ended {
+                path: path(),
+                job_id: job(),
+                state: JobState::Failed,
+            },
+        ]);
+        assert!(matches!(journal.plan(&id("x"), false), Plan::Failed { .. }));
+        assert!(matches!(journal.plan(&id("x"), true), Plan::New { .. }));
+    }
+
+    #[test]
+    fn records_are_one_json_object_a_line() {
+        let record = Record::Created {
+            path: "a.pdf".into(),
+            job_id: job(),
+        };
+        let line = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            line,
+            r#"{"event":"created","path":"a.pdf","job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6"}"#
+        );
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record);
+    }
+}

@@ -1,0 +1,494 @@
+//! Batches that survive anything: a journal in the output folder, plans
+//! made from it, and runs that pick up where the last one stopped.
+//!
+//! 1. [`Client::plan_batch`] checks every input (the input rule, preflight:
+//!    a PDF that parses, a flat ZIP of JPEG/PNG pages, the page count, the
+//!    SHA-256), reads the output folder's journal, and decides for each
+//!    input what the journal's record calls for ([`Plan`]): a new job, the
+//!    job it already has, or nothing. It sends and writes nothing; a dry run
+//!    stops here.
+//! 2. [`Client::run_batch`] takes the output folder (one run at a time),
+//!    reads the journal again under its lock, settles each plan on it, and
+//!    carries it out, writing every step to the journal before the request
+//!    it announces is sent, and each input's outputs, with a manifest, to a
+//!    folder of its own.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
+use sarvam_doc_core::output::FolderPlan;
+use sarvam_doc_core::{CreateJobRequest, Document, Event, JobId, Run};
+
+use crate::job::{MANIFEST, Provenance, Target};
+use crate::journal::JournalFile;
+use crate::preflight::{Inspection, inspect};
+use crate::transport::AsyncTransport;
+use crate::{Client, Report, RunError, RunOptions};
+
+/// What a batch asks for.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BatchOptions {
+    /// Where outputs go, the job to make, and the unpack limits.
+    pub run: RunOptions,
+    /// Make a new job for every input, whatever the journal says.
+    pub force: bool,
+    /// Pages a document may have before it gets a warning (the API's limit;
+    /// its sources say 10, or 500). `None`: no check.
+    pub page_limit: Option<u32>,
+    /// Refuse a document over `page_limit` instead of warning.
+    pub strict_pages: bool,
+}
+
+impl BatchOptions {
+    /// A batch into `run.out_dir`, warning above 10 pages.
+    #[must_use]
+    pub fn new(run: RunOptions) -> Self {
+        BatchOptions {
+            run,
+            force: false,
+            page_limit: Some(10),
+            strict_pages: false,
+        }
+    }
+
+    /// Making new jobs whatever the journal says, or not.
+    #[must_use]
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// With this page limit, warning or (`strict`) refusing above it.
+    #[must_use]
+    pub fn with_page_limit(mut self, limit: Option<u32>, strict: bool) -> Self {
+        self.page_limit = limit;
+        self.strict_pages = strict;
+        self
+    }
+}
+
+/// One input, checked and planned.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PlannedInput {
+    /// The input, as given.
+    pub path: PathBuf,
+    /// Its output folder, inside the output folder.
+    pub folder: String,
+    /// Its pages.
+    pub pages: u32,
+    /// What the journal knows it by.
+    pub identity: Identity,
+    /// What the run will do with it.
+    pub plan: Plan,
+    /// A warning to show (over the page limit).
+    pub warning: Option<String>,
+    document: Document,
+}
+
+/// What a batch will do, before anything is sent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BatchPlan {
+    /// The inputs that passed every check, in order.
+    pub inputs: Vec<PlannedInput>,
+    /// The inputs refused, and why (nothing is sent for a batch with any).
+    pub refused: Vec<(PathBuf, String)>,
+    /// Creates earlier runs sent whose answer never arrived: jobs that may
+    /// exist, were never started, and cost nothing.
+    pub possible_orphans: u32,
+    out_dir: PathBuf,
+}
+
+impl BatchPlan {
+    /// The journal's path.
+    #[must_use]
+    pub fn journal(&self) -> PathBuf {
+        self.out_dir
+            .join(crate::journal::STATE_DIR)
+            .join("journal.jsonl")
+    }
+
+    /// All pages of the inputs that will be sent (new or resumed).
+    #[must_use]
+    pub fn pages_to_send(&self) -> u64 {
+        self.inputs
+            .iter()
+            .filter(|i| matches!(i.plan, Plan::New { .. } | Plan::Resume { .. }))
+            .map(|i| u64::from(i.pages))
+            .sum()
+    }
+}
+
+/// What was done with one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Done {
+    /// A new job.
+    Ran,
+    /// An earlier run's job, gone on with.
+    Resumed,
+    /// Its outputs were in place: nothing sent.
+    Skipped,
+    /// Its job had failed in an earlier run: nothing sent.
+    FailedBefore,
+}
+
+/// What became of one input of a batch.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BatchItem {
+    /// The input.
+    pub path: PathBuf,
+    /// Its output folder, inside the output folder.
+    pub folder: String,
+    /// Its pages.
+    pub pages: u32,
+    /// What was done.
+    pub done: Done,
+    /// The job it ran or has (none if none was ever made).
+    pub job_id: Option<JobId>,
+    /// How its job ended in an earlier run, when nothing was sent this
+    /// time (for a skipped input, as its manifest says).
+    pub earlier_state: Option<sarvam_doc_core::JobState>,
+    /// The report of what ran (none for a skipped input), or the error.
+    pub result: Result<Option<Report>, RunError>,
+}
+
+/// What a job asks of its input, as the journal compares it.
+pub(crate) fn request_of(job: &CreateJobRequest) -> String {
+    let params = job.job_parameters.clone().unwrap_or_default();
+    format!("legacy:{}:{}", params.language, params.output_format)
+}
+
+impl<T: AsyncTransport> Client<T> {
+    /// Checks every input, reads the output folder's journal and plans each
+    /// input. Sends nothing and writes nothing.
+    ///
+    /// # Errors
+    /// The journal exists but cannot be read.
+    pub async fn plan_batch(
+        &self,
+        inputs: Vec<PathBuf>,
+        options: &BatchOptions,
+    ) -> Result<BatchPlan, RunError> {
+        let out_dir = options.run.out_dir.clone();
+        let journal = {
+            let dir = out_dir.clone();
+            self.transport()
+                .blocking(move || JournalFile::peek(&dir))
+                .await
+        }
+        .map_err(|source| RunError::Output {
+            path: out_dir.clone(),
+            source,
+            job_id: None,
+        })?;
+        // Preflight each input off the async threads, a few at once.
+        let checked: Vec<(PathBuf, Result<Checked, String>)> = futures_util::stream::iter(inputs)
+            .map(|path| {
+                let job = options.run.job.clone();
+                async move {
+                    let checked = self
+                        .transport()
+                        .blocking({
+                            let path = path.clone();
+                            move || check(&path, job)
+                        })
+                        .await;
+                    (path, checked)
+                }
+            })
+            .buffered(4)
+            .collect()
+            .await;
+        let mut folders = FolderPlan::default();
+        for (_, state) in journal.inputs() {
+            if let Some(folder) = &state.folder {
+                folders.reserve(folder);
+            }
+        }
+        let mut planned = Vec::new();
+        let mut refused = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (path, checked) in checked {
+            let (document, inspection, key) = match checked {
+                Ok(checked) => checked,
+                Err(why) => {
+                    refused.push((path, why));
+                    continue;
+                }
+            };
+            if !seen.insert(key.clone()) {
+                refused.push((
+                    path,
+                    "it is given twice: each file is one job, so give it once".into(),
+                ));
+                continue;
+            }
+            let identity = Identity::new(
+                key.clone(),
+                inspection.size,
+                inspection.sha256.clone(),
+                request_of(document.job()),
+            );
+            let known = journal.get(&key).and_then(|s| s.folder.clone());
+            let folder = known.unwrap_or_else(|| folders.assign(&key));
+            let plan = settle(&journal, &identity, &folder, options);
+            let mut warning = None;
+            if let Some(limit) = options.page_limit
+                && inspection.pages > limit
+            {
+                let why = format!(
+                    "it has {} pages, over the limit of {limit} a job is documented to take",
+                    inspection.pages
+                );
+                if options.strict_pages {
+                    refused.push((path, format!("{why} (--strict-pages); split it")));
+                    continue;
+                }
+                warning = Some(format!("{why}; the server may refuse it"));
+            }
+            if let Err(why) = conflict(&options.run, &folder, &plan) {
+                refused.push((path, why));
+                continue;
+            }
+            planned.push(PlannedInput {
+                path,
+                folder,
+                pages: inspection.pages,
+                identity,
+                plan,
+                warning,
+                document,
+            });
+        }
+        let possible_orphans = journal.inputs().map(|(_, s)| s.lost_creates).sum();
+        Ok(BatchPlan {
+            inputs: planned,
+            refused,
+            possible_orphans,
+            out_dir,
+        })
+    }
+
+    /// Carries out `plan`, at most `concurrency` inputs at once, in this
+    /// task; the items come back in the order of the plan. `on_event` gets
+    /// each event with the index of its input.
+    ///
+    /// It first takes the output folder (its journal's lock) and settles each
+    /// input's plan on the journal as it is now, so a run that raced this
+    /// one since the plan never makes a job twice.
+    ///
+    /// # Errors
+    /// The output folder cannot be used: not writable, or another run is
+    /// using it. Nothing was sent.
+    pub async fn run_batch(
+        &self,
+        mut plan: BatchPlan,
+        options: &BatchOptions,
+        concurrency: usize,
+        on_event: impl Fn(usize, &Event) + Send + Sync,
+    ) -> Result<Vec<BatchItem>, RunError> {
+        let out_dir = plan.out_dir.clone();
+        let opened = {
+            let dir = out_dir.clone();
+            self.transport()
+                .blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    JournalFile::open(&dir)
+                })
+                .await
+        };
+        let (journal, records) = opened.map_err(|source| RunError::Output {
+            path: out_dir,
+            source,
+            job_id: None,
+        })?;
+        for input in &mut plan.inputs {
+            input.plan = settle(&records, &input.identity, &input.folder, options);
+        }
+        let journal = &journal;
+        let on_event = &on_event;
+        let mut items: Vec<(usize, BatchItem)> =
+            futures_util::stream::iter(plan.inputs.into_iter().enumerate())
+                .map(|(i, input)| async move {
+                    let mut each = |e: &Event| on_event(i, e);
+                    (
+                        i,
+                        self.run_planned(input, options, journal, &mut each).await,
+                    )
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        items.sort_by_key(|(i, _)| *i);
+        Ok(items.into_iter().map(|(_, item)| item).collect())
+    }
+
+    async fn run_planned(
+        &self,
+        input: PlannedInput,
+        options: &BatchOptions,
+        journal: &JournalFile,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> BatchItem {
+        let mut item = BatchItem {
+            path: input.path.clone(),
+            folder: input.folder.clone(),
+            pages: input.pages,
+            done: Done::Ran,
+            job_id: None,
+            earlier_state: None,
+            result: Ok(None),
+        };
+        let (machine, replace) = match &input.plan {
+            Plan::Skip { job, folder } => {
+                item.done = Done::Skipped;
+                item.job_id = Some(job.clone());
+                item.earlier_state = manifest_state(&options.run.out_dir.join(folder));
+                return item;
+            }
+            Plan::Failed { job, state } => {
+                item.done = Done::FailedBefore;
+                item.job_id = Some(job.clone());
+                item.earlier_state = Some(state.clone());
+                return item;
+            }
+            Plan::New { replaces } => {
+                let replace =
+                    options.run.overwrite || replaces.as_deref() == Some(input.folder.as_str());
+                let run = Run::new(
+                    self.api().clone(),
+                    input.document,
+                    self.machine_policy(),
+                    Instant::now(),
+                );
+                (run, replace)
+            }
+            Plan::Resume { job, .. } => {
+                item.done = Done::Resumed;
+                item.job_id = Some(job.clone());
+                let run = Run::resume(
+                    self.api().clone(),
+                    input.document,
+                    job.clone(),
+                    self.machine_policy(),
+                    Instant::now(),
+                );
+                (run, true)
+            }
+        };
+        let key = input.identity.path.clone();
+        let record = Record::Input {
+            input: input.identity.clone(),
+            folder: input.folder.clone(),
+        };
+        if let Err(source) = self.write(journal, record).await {
+            item.result = Err(RunError::Output {
+                path: journal.path().to_owned(),
+                source,
+                job_id: item.job_id.clone(),
+            });
+            return item;
+        }
+        let provenance = Provenance {
+            path: Some(input.path.display().to_string()),
+            size: Some(input.identity.size),
+            sha256: Some(input.identity.sha256.clone()),
+            request: Some(input.identity.request.clone()),
+        };
+        let target = Target {
+            input: Some(&input.path),
+            folder: &input.folder,
+            options: &options.run,
+            replace,
+            journal: Some((journal, &key)),
+            provenance,
+        };
+        let result = self.run_machine(machine, target, on_event).await;
+        item.job_id = match &result {
+            Ok(report) => report.outcome.job_id().cloned(),
+            Err(RunError::Output { job_id, .. } | RunError::Unpack { job_id, .. }) => {
+                job_id.clone()
+            }
+            Err(_) => None,
+        }
+        .or(item.job_id);
+        item.result = result.map(Some);
+        item
+    }
+}
+
+/// An input that passed: its document, what preflight learned, and the key
+/// the journal knows it by (its absolute path).
+type Checked = (Document, Inspection, String);
+
+/// Checks one input: the input rule, then preflight.
+fn check(path: &Path, job: CreateJobRequest) -> Result<Checked, String> {
+    let document = crate::document(path, job).map_err(|e| match e {
+        RunError::Core(e) => e.to_string(),
+        other => other.to_string(),
+    })?;
+    let inspection = inspect(path, document.kind()).map_err(|e| e.to_string())?;
+    let key = std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string();
+    Ok((document, inspection, key))
+}
+
+/// The journal's plan, checked against the folder on disk: outputs the
+/// journal says are in place but are not are fetched again from their job;
+/// a folder published by the job the journal is resuming (a crash between
+/// the rename and the journal's line) counts as done.
+fn settle(journal: &Journal, identity: &Identity, folder: &str, options: &BatchOptions) -> Plan {
+    let plan = journal.plan(identity, options.force);
+    let on_disk = manifest_job(&options.run.out_dir.join(folder));
+    match plan {
+        Plan::Skip { job, folder } if on_disk.as_ref() != Some(&job) => {
+            Plan::Resume { job, folder }
+        }
+        Plan::Resume { job, folder } if on_disk.as_ref() == Some(&job) => {
+            Plan::Skip { job, folder }
+        }
+        other => other,
+    }
+}
+
+/// The job the manifest in `folder` names, if there is one.
+fn manifest_job(folder: &Path) -> Option<JobId> {
+    let bytes = std::fs::read(folder.join(MANIFEST)).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("job_id")?.as_str()?.parse().ok()
+}
+
+/// The job state the manifest in `folder` records, if there is one.
+fn manifest_state(folder: &Path) -> Option<sarvam_doc_core::JobState> {
+    let bytes = std::fs::read(folder.join(MANIFEST)).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Some(sarvam_doc_core::JobState::from(
+        value.get("state")?.as_str()?,
+    ))
+}
+
+/// Whether planning `plan` into `folder` would overwrite something that is
+/// not the journal's own.
+fn conflict(run: &RunOptions, folder: &str, plan: &Plan) -> Result<(), String> {
+    let target = run.out_dir.join(folder);
+    let ours = match plan {
+        Plan::New { replaces } => replaces.as_deref() == Some(folder),
+        Plan::Resume { .. } => manifest_job(&target).is_some(),
+        Plan::Skip { .. } | Plan::Failed { .. } => true,
+    };
+    if target.exists() && !ours && !run.overwrite {
+        return Err(format!(
+            "{} exists already and is not this run's: remove it, choose another --out, or pass --overwrite",
+            target.display()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! One machine run into one output folder: the loop, the journal hooks, the
+//! record of every request, the manifest, and publishing. Every way of
+//! running a job (a run, a resumed run, a download, a wait) comes here.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sarvam_doc_core::Api;
+use sarvam_doc_core::journal::Record;
+use sarvam_doc_core::time::OffsetDateTime;
+use sarvam_doc_core::time::format_description::well_known::Rfc3339;
+use sarvam_doc_core::{Action, Endpoint, Event, JobId, Machine, Outcome};
+use serde_json::json;
+
+use crate::exchange::{Exchanged, Files, exchange};
+use crate::journal::JournalFile;
+use crate::transport::AsyncTransport;
+use crate::unpack::{Cancel, CancelOnDrop, Unpacked, publish_zips, unpack_and_publish};
+use crate::{Client, Layout, Report, RunError, RunOptions, TEMP_PREFIX};
+
+/// The name of the manifest in each output folder.
+pub const MANIFEST: &str = "sarvam-doc-manifest.json";
+
+/// The most request records a report keeps (a day of polls at the slowest
+/// cadence is fewer).
+const MAX_REQUESTS: usize = 10_000;
+
+/// One request as the manifest keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RequestRecord {
+    /// The endpoint, as [`Endpoint::name`] spells it.
+    pub endpoint: &'static str,
+    /// The attempt, within its machine.
+    pub attempt: u64,
+    /// The answer's status; none when no answer came.
+    pub status: Option<u16>,
+    /// The server's request id, when it gave one (the key redacted).
+    pub request_id: Option<String>,
+    /// How the exchange failed, when it did.
+    pub error: Option<String>,
+    /// When it ended (RFC 3339).
+    pub at: String,
+}
+
+/// What the manifest says of the input.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Provenance {
+    pub(crate) path: Option<String>,
+    pub(crate) size: Option<u64>,
+    pub(crate) sha256: Option<String>,
+    pub(crate) request: Option<String>,
+}
+
+/// Where a job's outputs go, and how.
+pub(crate) struct Target<'a> {
+    pub(crate) input: Option<&'a Path>,
+    pub(crate) folder: &'a str,
+    pub(crate) options: &'a RunOptions,
+    /// Whether an existing folder may be replaced (asked for, or the
+    /// journal's own from an earlier run).
+    pub(crate) replace: bool,
+    pub(crate) journal: Option<(&'a JournalFile, &'a str)>,
+    pub(crate) provenance: Provenance,
+}
+
+impl<T: AsyncTransport> Client<T> {
+    /// Runs `machine` to its end with its outputs going to `target`.
+    pub(crate) async fn run_machine<M: Machine + Send>(
+        &self,
+        mut machine: M,
+        target: Target<'_>,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Report, RunError> {
+        let out_dir = &target.options.out_dir;
+        let folder = out_dir.join(target.folder);
+        let out_err = |path: PathBuf, source| RunError::Output {
+            path,
+            source,
+            job_id: None,
+        };
+        std::fs::create_dir_all(out_dir).map_err(|e| out_err(out_dir.clone(), e))?;
+        if target.options.layout == Layout::Pages && !target.replace && folder.exists() {
+            return Err(out_err(folder, std::io::ErrorKind::AlreadyExists.into()));
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir_in(out_dir)
+            .map_err(|e| out_err(out_dir.clone(), e))?;
+        let files = Files {
+            input: target.input,
+            out_dir: staging.path(),
+            overwrite: false,
+        };
+        let mut requests = Vec::new();
+        let drove = self
+            .drive(&mut machine, files, on_event, target.journal, &mut requests)
+            .await;
+        let outcome = match drove {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.stopped(&target, machine.job_id(), &e.to_string())
+                    .await;
+                return Err(e);
+            }
+        };
+        let job_id = outcome.job_id().cloned();
+        let zips: Vec<PathBuf> = outcome
+            .outputs()
+            .iter()
+            .map(|o| staging.path().join(&o.name))
+            .collect();
+        if zips.is_empty() {
+            if let Outcome::GaveUp { reason, .. } = &outcome {
+                self.stopped(&target, job_id.as_ref(), &reason.to_string())
+                    .await;
+            }
+            return Ok(Report {
+                outcome,
+                output: Vec::new(),
+                requests,
+            });
+        }
+        let published = match target.options.layout {
+            Layout::Zips => {
+                let (out, overwrite) = (out_dir.clone(), target.options.overwrite);
+                self.transport()
+                    .blocking(move || {
+                        let placed = publish_zips(&zips, &out, overwrite);
+                        drop(staging);
+                        placed
+                    })
+                    .await
+                    .map_err(|(path, source)| RunError::Output {
+                        path,
+                        source,
+                        job_id: job_id.clone(),
+                    })
+            }
+            Layout::Pages => {
+                let manifest = manifest(&outcome, &target.provenance, &requests);
+                let cancel = Cancel::default();
+                let mut guard = CancelOnDrop(Some(cancel.clone()));
+                let (to, replace, limits) = (folder.clone(), target.replace, target.options.unpack);
+                let unpacked = self
+                    .transport()
+                    .blocking(move || {
+                        // The staging folder is owned here, so it is removed
+                        // when this ends, however it ends.
+                        unpack_and_publish(
+                            &zips,
+                            staging.path(),
+                            &to,
+                            replace,
+                            limits,
+                            &manifest,
+                            &cancel,
+                        )
+                    })
+                    .await;
+                guard.0 = None;
+                match unpacked {
+                    Unpacked::Published => Ok(vec![folder.clone()]),
+                    Unpacked::Refused { raw, error } => Err(RunError::Unpack {
+                        job_id: job_id.clone(),
+                        raw,
+                        error,
+                        status: outcome.status().cloned().map(Box::new),
+                    }),
+                    Unpacked::Failed { path, error } => Err(RunError::Output {
+                        path,
+                        source: error,
+                        job_id: job_id.clone(),
+                    }),
+                    Unpacked::Cancelled => Err(RunError::Output {
+                        path: folder.clone(),
+                        source: std::io::ErrorKind::Interrupted.into(),
+                        job_id: job_id.clone(),
+                    }),
+                }
+            }
+        };
+        match published {
+            Ok(output) => {
+                self.published(&target, job_id.as_ref()).await?;
+                Ok(Report {
+                    outcome,
+                    output,
+                    requests,
+                })
+            }
+            Err(e @ RunError::Unpack { .. }) => {
+                // The refused download is kept in place: published, as it is.
+                self.published(&target, job_id.as_ref()).await?;
+                Err(e)
+            }
+            Err(e) => {
+                self.stopped(&target, job_id.as_ref(), &e.to_string()).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The loop every machine runs in: the same for watches and runs, for
+    /// every transport. With a journal, each event that a rerun needs is on
+    /// disk before the next request goes out.
+    pub(crate) async fn drive<M: Machine + Send>(
+        &self,
+        machine: &mut M,
+        files: Files<'_>,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+        journal: Option<(&JournalFile, &str)>,
+        requests: &mut Vec<RequestRecord>,
+    ) -> Result<Outcome, RunError> {
+        loop {
+            match machine.poll(Instant::now()) {
+                Action::Event(event) => {
+                    if let Some((file, path)) = journal
+                        && let Some(record) = record_of(&event, path, machine.job_id())
+                    {
+                        // Boxed, as a request is: only a run with a journal pays.
+                        Box::pin(self.write(file, record)).await.map_err(|source| {
+                            RunError::Output {
+                                path: file.path().to_owned(),
+                                source,
+                                job_id: machine.job_id().cloned(),
+                            }
+                        })?;
+                    }
+                    on_event(&event);
+                }
+                Action::Transmit(transmit) => {
+                    let (attempt, endpoint) = (transmit.attempt, transmit.endpoint());
+                    // Boxed: a request's state takes heap only while it is in
+                    // flight, so thousands of waiting watches stay small.
+                    let exchanged = Box::pin(exchange(self.transport(), transmit, files)).await;
+                    if requests.len() < MAX_REQUESTS {
+                        requests.push(record(self.api(), endpoint, attempt.get(), &exchanged));
+                    }
+                    match exchanged {
+                        Exchanged::Answer(r) => machine.handle_response(Instant::now(), attempt, r),
+                        Exchanged::Transport(e) => {
+                            machine.handle_transport_error(Instant::now(), attempt, e);
+                        }
+                        Exchanged::TooLarge(n) => {
+                            machine.handle_too_large(Instant::now(), attempt, n)
+                        }
+                        Exchanged::Input(path, source) => {
+                            return Err(RunError::Input { path, source });
+                        }
+                        Exchanged::Output(path, source) => {
+                            return Err(RunError::Output {
+                                path,
+                                source,
+                                job_id: machine.job_id().cloned(),
+                            });
+                        }
+                    }
+                }
+                Action::Wait { until, .. } => self.transport().sleep_until(until).await,
+                Action::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    /// Writes a journal record and syncs it, off the async threads.
+    pub(crate) async fn write(&self, file: &JournalFile, record: Record) -> std::io::Result<()> {
+        let file = file.clone();
+        self.transport()
+            .blocking(move || file.append(&record))
+            .await
+    }
+
+    async fn published(&self, target: &Target<'_>, job: Option<&JobId>) -> Result<(), RunError> {
+        if let (Some((file, path)), Some(job)) = (target.journal, job) {
+            let record = Record::Published {
+                path: path.to_owned(),
+                job_id: job.clone(),
+                folder: target.folder.to_owned(),
+            };
+            self.write(file, record)
+                .await
+                .map_err(|source| RunError::Output {
+                    path: file.path().to_owned(),
+                    source,
+                    job_id: Some(job.clone()),
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn stopped(&self, target: &Target<'_>, job: Option<&JobId>, reason: &str) {
+        if let Some((file, path)) = target.journal {
+            let record = Record::Stopped {
+                path: path.to_owned(),
+                job_id: job.cloned(),
+                reason: reason.chars().take(500).collect(),
+            };
+            // Best effort: the run is stopping anyway, and says why.
+            let _ = self.write(file, record).await;
+        }
+    }
+}
+
+/// The journal record an event means, if it means one.
+fn record_of(event: &Event, path: &str, job: Option<&JobId>) -> Option<Record> {
+    let path = path.to_owned();
+    let job_id = job.cloned();
+    Some(match event {
+        Event::Sending {
+            endpoint: Endpoint::CreateJob,
+        } => Record::Creating { path },
+        Event::Sending { .. } => Record::Starting { path, job_id },
+        Event::CreateUnconfirmed { .. } => Record::CreateLost { path },
+        Event::JobCreated(id) => Record::Created {
+            path,
+            job_id: id.clone(),
+        },
+        Event::Uploaded { .. } => Record::Uploaded {
+            path,
+            job_id: job_id?,
+        },
+        Event::Started => Record::Started {
+            path,
+            job_id: job_id?,
+        },
+        Event::StateChanged { to, .. } if to.is_terminal() => Record::Ended {
+            path,
+            job_id: job_id?,
+            state: to.clone(),
+        },
+        _ => return None,
+    })
+}
+
+/// What the manifest keeps of one exchange.
+fn record(
+    api: &Api,
+    endpoint: Option<Endpoint>,
+    attempt: u64,
+    exchanged: &Exchanged,
+) -> RequestRecord {
+    let at = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    let endpoint = endpoint.map_or("other", Endpoint::name);
+    match exchanged {
+        Exchanged::Answer(r) => RequestRecord {
+            endpoint,
+            attempt,
+            status: Some(r.status().as_u16()),
+            request_id: api.request_id(r.headers()),
+            error: None,
+            at,
+        },
+        other => RequestRecord {
+            endpoint,
+            attempt,
+            status: None,
+            request_id: None,
+            error: Some(match other {
+                Exchanged::Transport(e) => e.to_string(),
+                Exchanged::TooLarge(n) => format!("stopped at {n} bytes, over its bound"),
+                _ => "a local file could not be used".to_owned(),
+            }),
+            at,
+        },
+    }
+}
+
+/// The manifest of an output: provenance a pipeline can read. Unpacking
+/// adds `refused` when it keeps the download instead of the pages.
+pub(crate) fn manifest(
+    outcome: &Outcome,
+    provenance: &Provenance,
+    requests: &[RequestRecord],
+) -> serde_json::Value {
+    let status = outcome.status();
+    let value = json!({
+        "job_id": outcome.job_id().map(ToString::to_string),
+        "state": status.map(|s| s.job_state.to_string()),
+        "input": {
+            "path": provenance.path,
+            "size": provenance.size,
+            "sha256": provenance.sha256,
+        },
+        "request": provenance.request,
+        "pages": status.map(sarvam_doc_core::JobStatus::pages),
+        "page_errors": status.map(|s| s.page_errors().collect::<Vec<_>>()),
+        "created_at": status.map(|s| s.created_at.format(&Rfc3339).unwrap_or_default()),
+        "updated_at": status.map(|s| s.updated_at.format(&Rfc3339).unwrap_or_default()),
+        "outputs": outcome.outputs().iter().map(|o| json!({"name": o.name, "server_name": o.server_name, "bytes": o.len})).collect::<Vec<_>>(),
+        "requests": requests,
+        "refused": null,
+        "written_at": OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+        "client": concat!("sarvam-doc/", env!("CARGO_PKG_VERSION")),
+    });
+    value
+}
