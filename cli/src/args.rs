@@ -11,6 +11,72 @@ use sarvam_doc_core::output::UnpackLimits;
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
+    /// The documents' language, such as hi-IN, en-IN, ta-IN.
+    #[arg(long, default_value = "hi-IN")]
+    pub(crate) language: String,
+    /// The output format: md, html or json.
+    #[arg(long, default_value = "md")]
+    pub(crate) format: String,
+    /// With --api doc-ai: what the documents are (printed, handwritten or
+    /// mixed); the server's default is printed.
+    #[arg(long, value_enum)]
+    pub(crate) content_type: Option<ContentTypeArg>,
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
+}
+
+/// Options of `extract`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("fields").required(true).args(["schema", "config_id"])))]
+pub(crate) struct ExtractArgs {
+    /// The fields to extract: a JSON schema file (root "type": "object";
+    /// every field a "type" and a "description"; at most 4 levels deep).
+    /// Checked before anything is sent.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) schema: Option<PathBuf>,
+    /// The fields to extract: a configuration saved in the Doc Agents
+    /// dashboard, by its id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) config_id: Option<String>,
+    /// The documents' language, such as hi-IN, en-IN (the server's default
+    /// if not given).
+    #[arg(long)]
+    pub(crate) language: Option<String>,
+    /// The output file's format: json, csv or xlsx.
+    #[arg(long, value_enum, default_value = "json")]
+    pub(crate) format: ExtractFormatArg,
+    /// Also classify each document.
+    #[arg(long)]
+    pub(crate) classification: bool,
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
+}
+
+/// What a document is, for `/doc-ai/v1`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ContentTypeArg {
+    /// Printed text.
+    Printed,
+    /// Handwriting.
+    Handwritten,
+    /// Both.
+    Mixed,
+}
+
+/// An extraction's output format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ExtractFormatArg {
+    /// JSON.
+    Json,
+    /// CSV.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
+/// The options of every command that runs files: `run` and `extract`.
+#[derive(Debug, Args)]
+pub(crate) struct BatchArgs {
     /// The inputs: PDFs, ZIPs of JPEG/PNG page images, or folders of them
     /// (their .pdf and .zip files, not their subfolders). One job each.
     #[arg(value_name = "FILE|DIR")]
@@ -19,12 +85,6 @@ pub(crate) struct RunArgs {
     /// current folder; blank lines and lines starting with # are skipped).
     #[arg(long = "from", value_name = "LIST")]
     pub(crate) from: Option<PathBuf>,
-    /// The documents' language, such as hi-IN, en-IN, ta-IN.
-    #[arg(long, default_value = "hi-IN")]
-    pub(crate) language: String,
-    /// The output format: md, html or json.
-    #[arg(long, default_value = "md")]
-    pub(crate) format: String,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
     /// How many files to run at once.
@@ -48,6 +108,11 @@ pub(crate) struct RunArgs {
     /// warning.
     #[arg(long)]
     pub(crate) strict_pages: bool,
+    /// With --api doc-ai: submit again a file whose submit got no answer
+    /// (now or in an earlier run). A submit makes and starts a job, and the
+    /// API cannot list jobs, so this may pay twice for one file.
+    #[arg(long)]
+    pub(crate) retry_unconfirmed: bool,
     /// Print one JSON document with every file's status and outcome.
     #[arg(long)]
     pub(crate) json: bool,
@@ -191,9 +256,18 @@ pub(crate) struct SimArgs {
     /// How every job ends (default: by file name: …partial…, …fail…, else completed).
     #[arg(long, value_enum)]
     pub(crate) scenario: Option<ScenarioArg>,
+    /// The page limit of a /doc-ai/v1 job (the sources say 10, 20 or 30).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) doc_ai_max_pages: u32,
+    /// A per-key rate limit over every API request, in requests a minute
+    /// (default: none).
+    #[arg(long, value_name = "PER_MINUTE")]
+    pub(crate) rate_limit: Option<u32>,
     /// Scripted faults, used in order: ROUTE=FAULT,FAULT,… Routes: create, upload-files,
-    /// start, status, download-files, storage-put, storage-get. Faults: 429, 429:SECS,
-    /// 429-date:SECS, quota, 503, 500, delay:MS, drop-before, drop-after, truncate,
+    /// start, status, download-files, storage-put, storage-get; ai-presign, ai-storage-put,
+    /// ai-submit, ai-status, ai-results, ai-download-url, ai-storage-get. Faults: 429,
+    /// 429:SECS, 429-date:SECS, 429-ms:MS, 429-reset:SECS, quota, 503, 500, 409, expired,
+    /// delay:MS, drop-before, drop-after, truncate,
     /// invalid-json, unknown-state, extra-fields; hostile: hang, stall-after-headers,
     /// endless-body, oversized:BYTES, huge-size, zip-bomb:MIB, zip-count:N, unsafe-names,
     /// not-zip, other-job, echo-key, key-in-request-id, key-at-cut. Repeatable.

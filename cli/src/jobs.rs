@@ -11,20 +11,20 @@ use crate::setup::{client, job_id};
 use crate::{Exit, Failure, Global};
 
 pub(crate) async fn status(global: &Global, id: &str, json: bool) -> Result<Exit, Failure> {
-    let job = job_id(id)?;
+    let job = job_id(id, global.api_version())?;
     let client = client(global)?;
     let status = client
         .status(&job)
         .await
         .map_err(|e| Failure::error(e.to_string()))?;
-    let exit = match status.job_state.class() {
+    let exit = match status.state().class() {
         StateClass::Ended(ending) => report::exit_of_ending(ending),
         StateClass::Working | StateClass::Waiting => Exit::Completed,
     };
     if json {
         report::print_json(&report::status_json(
             &status,
-            report::state_outcome(&status.job_state),
+            report::state_outcome(&status.state()),
         ));
     } else {
         report::print_status(&status);
@@ -39,7 +39,7 @@ pub(crate) async fn wait(
     limits: &LimitArgs,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let job = job_id(id)?;
+    let job = job_id(id, global.api_version())?;
     let client = client(global)?;
     let client = client.clone().with_policy(limits.policy(client.policy()));
     let progress = Progress::new(&[id.to_owned()]);
@@ -69,7 +69,7 @@ pub(crate) async fn download(
     limits: &LimitArgs,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let job = job_id(id)?;
+    let job = job_id(id, global.api_version())?;
     let client = client(global)?;
     let client = client.clone().with_policy(limits.policy(client.policy()));
     let options = options(output, limits)?;
@@ -88,7 +88,8 @@ pub(crate) async fn download(
     }) = &result
     {
         return Err(Failure::error(format!(
-            "job {id} has not ended (it is {state}), so it has no outputs yet: wait for it and fetch them with: sarvam-doc wait {id} --out {}",
+            "job {id} has not ended (it is {state}), so it has no outputs yet: wait for it and fetch them with: sarvam-doc{} wait {id} --out {}",
+            report::api_flag(),
             output.out.display()
         )));
     }
@@ -135,7 +136,10 @@ fn show(result: Result<(&Outcome, &[PathBuf]), &RunError>, json: bool) -> Exit {
                                     | GiveUpReason::Stalled { .. }
                             )
                         {
-                            err!("to keep waiting: sarvam-doc wait {job} --timeout 7200");
+                            err!(
+                                "to keep waiting: sarvam-doc{} wait {job} --timeout 7200",
+                                report::api_flag()
+                            );
                         }
                     }
                     Outcome::Failed { .. } => err!("the job failed: it has no outputs"),

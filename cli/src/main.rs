@@ -70,6 +70,30 @@ struct Global {
         global = true
     )]
     tls_roots: TlsRoots,
+    /// Which API to speak: legacy (/doc-digitization/job/v1, the default)
+    /// or doc-ai (/doc-ai/v1, Sarvam's current API). `extract` is doc-ai only.
+    #[arg(long, value_enum, env = "SARVAM_API", global = true)]
+    api: Option<ApiArg>,
+}
+
+/// Which API to speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ApiArg {
+    /// /doc-digitization/job/v1: create, upload, start, status, download.
+    Legacy,
+    /// /doc-ai/v1: presign and upload, submit, status, results, download URL.
+    #[value(name = "doc-ai")]
+    DocAi,
+}
+
+impl Global {
+    /// The API asked for, legacy when none was.
+    fn api_version(&self) -> sarvam_doc_core::ApiVersion {
+        match self.api {
+            Some(ApiArg::DocAi) => sarvam_doc_core::ApiVersion::DocAi,
+            _ => sarvam_doc_core::ApiVersion::Legacy,
+        }
+    }
 }
 
 /// Which certificates to trust.
@@ -85,7 +109,7 @@ enum TlsRoots {
 enum Command {
     /// Show a job's status.
     Status {
-        /// The job's id (a UUID).
+        /// The job's id (a UUID on the legacy API; as the run printed it on doc-ai).
         job_id: String,
         /// Print one JSON document: the status with the API's field names, plus the outcome.
         #[arg(long)]
@@ -93,7 +117,7 @@ enum Command {
     },
     /// Wait for a job to end, then show how it ended (and, with --out, fetch its outputs).
     Wait {
-        /// The job's id (a UUID).
+        /// The job's id (a UUID on the legacy API; as the run printed it on doc-ai).
         job_id: String,
         /// Fetch the outputs when the job ends, into a folder of DIR named after the job's input.
         #[arg(long, value_name = "DIR")]
@@ -109,7 +133,7 @@ enum Command {
     },
     /// Fetch the outputs of a job that has ended, into a folder of DIR named after its input.
     Download {
-        /// The job's id (a UUID).
+        /// The job's id (a UUID on the legacy API; as the run printed it on doc-ai).
         job_id: String,
         #[command(flatten)]
         output: args::OutputArgs,
@@ -119,9 +143,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run files through the whole job: create, upload, start, wait, download.
+    /// Run files through the whole job: upload, start, wait, download.
     /// Reruns with the same --out resume from its journal.
     Run(args::RunArgs),
+    /// Extract fields from files by a JSON schema or a saved configuration
+    /// (/doc-ai/v1): each file's results.json, and its output file, beside
+    /// its pages. Reruns with the same --out resume from its journal.
+    Extract(args::ExtractArgs),
     /// Run the local simulator of the API in the foreground.
     Sim(args::SimArgs),
     /// Run a generated sample document through an in-process simulator.
@@ -203,10 +231,21 @@ async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         } => jobs::download(&cli.global, &job_id, &output, &limits, json).await,
         Command::Run(args) => {
             let client = setup::client(&cli.global)?;
-            run::run(&client, &args).await
+            let job = run::job(&args, cli.global.api_version())?;
+            run::run(&client, &args.batch, job).await
+        }
+        Command::Extract(args) => {
+            if cli.global.api == Some(ApiArg::Legacy) {
+                return Err(Failure::usage(
+                    "extract exists only on /doc-ai/v1: drop --api legacy (or SARVAM_API=legacy)",
+                ));
+            }
+            let job = run::extract_job(&args)?;
+            let client = setup::client_for(&cli.global, sarvam_doc_core::ApiVersion::DocAi)?;
+            run::run(&client, &args.batch, job).await
         }
         Command::Sim(args) => sim::sim(&args).await,
-        Command::Demo { out } => sim::demo(&out).await,
+        Command::Demo { out } => sim::demo(&out, cli.global.api_version()).await,
     }
 }
 
@@ -221,6 +260,10 @@ fn main() -> ExitCode {
     if cli.global.verbose {
         report::init_verbose();
     }
+    report::set_api(match cli.command {
+        Command::Extract(_) => sarvam_doc_core::ApiVersion::DocAi,
+        _ => cli.global.api_version(),
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,13 +6,28 @@ use std::sync::Mutex;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sarvam_doc_core::journal::Plan;
 use sarvam_doc_core::output::UnpackError;
-use sarvam_doc_core::{
-    Ending, Event, GiveUpReason, JobId, JobState, JobStatus, Outcome, StateClass,
-};
+use sarvam_doc_core::{Ending, Event, GiveUpReason, JobId, JobState, Outcome, StateClass, Status};
 use sarvam_doc_driver::{BatchPlan, Done, RunError};
 use serde_json::{Value, json};
 
 use crate::Exit;
+
+/// ` --api doc-ai` when the command speaks `/doc-ai/v1`, for the commands
+/// the CLI tells the user to type next; set once, at startup.
+static API_FLAG: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Records which API this process speaks.
+pub(crate) fn set_api(version: sarvam_doc_core::ApiVersion) {
+    let _ = API_FLAG.set(match version {
+        sarvam_doc_core::ApiVersion::DocAi => " --api doc-ai",
+        _ => "",
+    });
+}
+
+/// What a command for the same API needs: ` --api doc-ai`, or nothing.
+pub(crate) fn api_flag() -> &'static str {
+    API_FLAG.get().copied().unwrap_or("")
+}
 
 /// The exit code of a job that ended.
 pub(crate) fn exit_of_ending(ending: Ending) -> Exit {
@@ -46,7 +61,7 @@ pub(crate) fn outcome_label(outcome: Option<&Outcome>) -> String {
     match outcome {
         Some(Outcome::Completed { .. }) => "completed".into(),
         Some(Outcome::PartiallyCompleted { .. }) => "partially completed".into(),
-        Some(Outcome::Failed { status }) if status.job_state == JobState::Rejected => {
+        Some(Outcome::Failed { status }) if status.state() == JobState::Rejected => {
             "rejected".into()
         }
         Some(Outcome::Failed { .. }) => "failed".into(),
@@ -57,6 +72,7 @@ pub(crate) fn outcome_label(outcome: Option<&Outcome>) -> String {
             GiveUpReason::RetryAfterTooLong { .. } => "gave up: told to wait too long".into(),
             GiveUpReason::NotEnded { .. } => "not ended".into(),
             GiveUpReason::TooLarge { .. } => "gave up: output too large".into(),
+            GiveUpReason::SubmitUnconfirmed(_) => "unconfirmed: submit got no answer".into(),
             _ => "gave up: error".into(),
         },
         Some(_) => "ended".into(),
@@ -87,7 +103,8 @@ pub(crate) fn error_line(e: &RunError) -> String {
         let out = raw.parent().and_then(std::path::Path::parent);
         match (flag, job_id, out) {
             (Some(flag), Some(job), Some(out)) => line.push_str(&format!(
-                "; if you trust it, fetch it again with a higher limit: sarvam-doc download {job} --out {} --overwrite {flag}",
+                "; if you trust it, fetch it again with a higher limit: sarvam-doc{} download {job} --out {} --overwrite {flag}",
+                api_flag(),
                 out.display()
             )),
             _ => line.push_str(
@@ -225,6 +242,9 @@ impl Progress {
                 "the start may not have gone through; watching the job instead of starting it twice"
                     .into()
             }
+            Event::SubmitUnconfirmed { error } => format!(
+                "the submit got no answer ({error}); submitting again as --retry-unconfirmed asked"
+            ),
             Event::Downloaded(o) => format!("downloaded {}", o.name),
             _ => return,
         };
@@ -284,7 +304,7 @@ pub(crate) fn state_outcome(state: &JobState) -> Value {
 }
 
 /// The status with the API's own field names, plus `outcome`.
-pub(crate) fn status_json(status: &JobStatus, outcome: Value) -> Value {
+pub(crate) fn status_json(status: &Status, outcome: Value) -> Value {
     let mut value = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
     if let Some(obj) = value.as_object_mut() {
         obj.insert("outcome".into(), outcome);
@@ -303,12 +323,14 @@ fn outcome_value(outcome: &Outcome) -> Value {
                 GiveUpReason::NoProgress { .. } => "no_progress",
                 GiveUpReason::RetryAfterTooLong { .. } => "retry_after_too_long",
                 GiveUpReason::TooLarge { .. } => "too_large",
+                GiveUpReason::SubmitUnconfirmed(_) => "submit_unconfirmed",
+                GiveUpReason::NotEnded { .. } => "not_ended",
                 _ => "other",
             };
             json!({"kind": "gave_up", "reason": why, "message": reason.to_string()})
         }
         other => match other.status() {
-            Some(status) => state_outcome(&status.job_state),
+            Some(status) => state_outcome(&status.state()),
             None => json!({"kind": "unknown"}),
         },
     }
@@ -345,6 +367,7 @@ fn done_name(done: Done) -> &'static str {
         Done::Resumed => "resumed",
         Done::Skipped => "skipped",
         Done::FailedBefore => "failed_before",
+        Done::Unconfirmed => "unconfirmed",
         _ => "other",
     }
 }
@@ -375,6 +398,9 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
                 Plan::Resume { job, .. } => format!("resume job {job}"),
                 Plan::Skip { job, .. } => format!("skip: done by job {job}"),
                 Plan::Failed { job, .. } => format!("skip: job {job} failed (use --force)"),
+                Plan::Unconfirmed => {
+                    "skip: an earlier submit got no answer (use --retry-unconfirmed)".to_owned()
+                }
             };
             (
                 i.path.display().to_string(),
@@ -392,7 +418,12 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
     let skipped = plan
         .inputs
         .iter()
-        .filter(|i| matches!(i.plan, Plan::Skip { .. } | Plan::Failed { .. }))
+        .filter(|i| {
+            matches!(
+                i.plan,
+                Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed
+            )
+        })
         .count();
     if as_json {
         print_json(&json!({
@@ -478,23 +509,34 @@ pub(crate) fn give_up_hint(reason: &GiveUpReason) -> &'static str {
             "; try later, or raise --max-retry-after and --timeout"
         }
         GiveUpReason::Deadline(_) => "; raise --timeout to wait longer",
+        GiveUpReason::SubmitUnconfirmed(_) => {
+            "; run the same command with --retry-unconfirmed to submit again (that may pay twice)"
+        }
         _ => "",
     }
 }
 
-pub(crate) fn print_status(status: &JobStatus) {
+pub(crate) fn print_status(status: &Status) {
     let p = status.pages();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "job {}: {}", status.job_id, status.job_state);
+    let _ = writeln!(out, "job {}: {}", status.job_id(), status.state());
     let _ = writeln!(
         out,
         "  pages:   {} total, {} processed, {} succeeded, {} failed",
         p.total, p.processed, p.succeeded, p.failed
     );
-    let _ = writeln!(out, "  created: {}", rfc3339(status.created_at));
-    let _ = writeln!(out, "  updated: {}", rfc3339(status.updated_at));
-    if !status.error_message.is_empty() {
-        let _ = writeln!(out, "  error:   {}", status.error_message);
+    let (created, updated) = match status {
+        Status::Legacy(s) => (rfc3339(s.created_at), rfc3339(s.updated_at)),
+        Status::DocAi(s) => {
+            let _ = writeln!(out, "  task:    {}", s.pipeline);
+            (s.created_at.clone(), s.updated_at.clone())
+        }
+        _ => (String::new(), String::new()),
+    };
+    let _ = writeln!(out, "  created: {created}");
+    let _ = writeln!(out, "  updated: {updated}");
+    if !status.error_message().is_empty() {
+        let _ = writeln!(out, "  error:   {}", status.error_message());
     }
     let errors: Vec<_> = status.page_errors().collect();
     if !errors.is_empty() {
@@ -522,7 +564,7 @@ pub(crate) fn print_summary(results: &[FileResult]) {
                 .outcome
                 .as_ref()
                 .and_then(Outcome::status)
-                .map(JobStatus::pages);
+                .map(Status::pages);
             [
                 r.file.clone(),
                 r.job_id
@@ -567,9 +609,9 @@ pub(crate) fn print_summary(results: &[FileResult]) {
                 );
             }
         } else if let Some(Outcome::Failed { status }) = &r.outcome
-            && !status.error_message.is_empty()
+            && !status.error_message().is_empty()
         {
-            err!("{}: the job failed: {}", r.file, status.error_message);
+            err!("{}: the job failed: {}", r.file, status.error_message());
         }
     }
 }

@@ -5,23 +5,89 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use sarvam_doc_core::doc_ai::{
+    ContentType, Digitise, Extract, ExtractFormat, ExtractSource, MAX_SCHEMA_BYTES, Schema, Task,
+};
 use sarvam_doc_core::journal::Plan;
-use sarvam_doc_core::{CreateJobRequest, OutputFormat};
+use sarvam_doc_core::{ApiVersion, CreateJobRequest, Job, OutputFormat};
 use sarvam_doc_driver::{BatchItem, BatchOptions, Done, RunOptions};
 use sarvam_doc_hyper::Client;
 
-use crate::args::RunArgs;
+use crate::args::{BatchArgs, ContentTypeArg, ExtractArgs, ExtractFormatArg, RunArgs};
 use crate::report::{self, FileResult, Progress};
 use crate::setup::language;
 use crate::{Exit, Failure};
 
-pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure> {
-    let job = CreateJobRequest::new(
-        language(&args.language)?,
-        args.format
-            .parse::<OutputFormat>()
-            .map_err(|e| Failure::usage(e.to_string()))?,
-    );
+/// The job `run` asks for, in the terms of `version`.
+pub(crate) fn job(args: &RunArgs, version: ApiVersion) -> Result<Job, Failure> {
+    let language = language(&args.language)?;
+    let format = args
+        .format
+        .parse::<OutputFormat>()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    if version != ApiVersion::DocAi {
+        if args.content_type.is_some() {
+            return Err(Failure::usage(
+                "--content-type is a /doc-ai/v1 field: add --api doc-ai, or drop it",
+            ));
+        }
+        return Ok(Job::Legacy(CreateJobRequest::new(language, format)));
+    }
+    Ok(Job::DocAi(Task::Digitise(Digitise {
+        language: Some(language),
+        output_format: Some(format),
+        content_type: args.content_type.map(|c| match c {
+            ContentTypeArg::Printed => ContentType::Printed,
+            ContentTypeArg::Handwritten => ContentType::Handwritten,
+            ContentTypeArg::Mixed => ContentType::Mixed,
+        }),
+        ..Digitise::default()
+    })))
+}
+
+/// The job `extract` asks for; the schema is read (at most 256 KiB) and
+/// checked against the API's rules here, before anything is sent.
+pub(crate) fn extract_job(args: &ExtractArgs) -> Result<Job, Failure> {
+    let source = match (&args.schema, &args.config_id) {
+        (Some(path), _) => {
+            use std::io::Read as _;
+            let cannot = |e: std::io::Error| {
+                Failure::usage(format!("cannot read the schema {}: {e}", path.display()))
+            };
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .map_err(cannot)?
+                .take(MAX_SCHEMA_BYTES as u64 + 1)
+                .read_to_string(&mut text)
+                .map_err(cannot)?;
+            let schema = Schema::parse(&text)
+                .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+            ExtractSource::Schema(schema)
+        }
+        (None, Some(id)) => ExtractSource::ConfigId(id.clone()),
+        (None, None) => {
+            return Err(Failure::usage(
+                "give the fields to extract: --schema FILE or --config-id ID",
+            ));
+        }
+    };
+    let mut extract = Extract::new(source);
+    extract.language = args.language.as_deref().map(language).transpose()?;
+    extract.output_format = Some(match args.format {
+        ExtractFormatArg::Json => ExtractFormat::Json,
+        ExtractFormatArg::Csv => ExtractFormat::Csv,
+        ExtractFormatArg::Xlsx => ExtractFormat::Xlsx,
+    });
+    extract.classification = args.classification.then_some(true);
+    // The form is built once here so a bad config id is refused before anything is sent.
+    let task = Task::Extract(extract);
+    task.form(&["check"])
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(Job::DocAi(task))
+}
+
+/// Runs `args`'s files as `job` asks, through the output folder's journal.
+pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<Exit, Failure> {
     let inputs = inputs(&args.files, args.from.as_deref())?;
     let out = &args.output.out;
     std::fs::create_dir_all(out)
@@ -32,16 +98,19 @@ pub(crate) async fn run(client: &Client, args: &RunArgs) -> Result<Exit, Failure
                 out.display()
             ))
         })?;
-    let client = client
-        .clone()
-        .with_policy(args.limits.policy(client.policy()));
+    let client = client.clone().with_policy(
+        args.limits
+            .policy(client.policy())
+            .with_retry_unconfirmed(args.retry_unconfirmed),
+    );
     let run_options = RunOptions::new(out)
         .with_job(job)
         .with_overwrite(args.output.overwrite)
         .with_unpack_limits(args.limits.unpack());
     let options = BatchOptions::new(run_options)
         .with_force(args.force)
-        .with_page_limit(Some(args.page_limit), args.strict_pages);
+        .with_page_limit(Some(args.page_limit), args.strict_pages)
+        .with_retry_unconfirmed(args.retry_unconfirmed);
     let plan = client
         .plan_batch(inputs, &options)
         .await
@@ -211,6 +280,11 @@ fn file_result(item: BatchItem, seconds: f64) -> FileResult {
                     .unwrap_or_default()
             );
             file.error = Some("its job failed in an earlier run, so nothing was sent; run again with --force to pay for a new job".to_owned());
+        }
+        (Done::Unconfirmed, _) => {
+            file.exit = Exit::Error;
+            file.label = "unconfirmed".into();
+            file.error = Some("its submit got no answer in an earlier run, so a job may be running that no request can find, and nothing was sent; run again with --retry-unconfirmed to submit it again (that may pay twice)".to_owned());
         }
         (_, Ok(Some(report))) => {
             file.exit = report::exit_of(&report.outcome);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sarvam_doc_core::{ApiKey, Config, InputError, JobId, Language};
+use sarvam_doc_core::{ApiKey, ApiVersion, Config, InputError, JobId, Language};
 use sarvam_doc_hyper::{Client, Hyper, Roots};
 
 use crate::{Failure, Global, TlsRoots};
@@ -53,11 +53,17 @@ fn read_key_file(path: &Path) -> Result<String, Failure> {
 
 /// The client for the global options.
 pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
+    client_for(global, global.api_version())
+}
+
+/// The client for the global options, speaking `version`.
+pub(crate) fn client_for(global: &Global, version: ApiVersion) -> Result<Client, Failure> {
     // The URL first: it says nothing secret, and a bad one is the likelier typo.
     sarvam_doc_core::BaseUrl::parse(&global.base_url, false)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let config = Config::builder(api_key(global)?)
         .base_url(&global.base_url)
+        .api_version(version)
         .build()
         .map_err(|e| Failure::usage(e.to_string()))?;
     let roots = match global.tls_roots {
@@ -67,14 +73,15 @@ pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
     Ok(Client::with_transport(config, Hyper::with_roots(roots)))
 }
 
-/// A job id of the job API: a UUID, checked before it goes into a path.
-pub(crate) fn job_id(text: &str) -> Result<JobId, Failure> {
+/// A job id: on the legacy API a UUID, on `/doc-ai/v1` an opaque id;
+/// checked before it goes into a path.
+pub(crate) fn job_id(text: &str, version: ApiVersion) -> Result<JobId, Failure> {
     let id: JobId = text
         .parse()
         .map_err(|e: InputError| Failure::usage(e.to_string()))?;
-    if id.as_uuid().is_none() {
+    if version == ApiVersion::Legacy && id.as_uuid().is_none() {
         return Err(Failure::usage(format!(
-            "{text:?} is not a job id: the job API's ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6"
+            "{text:?} is not a legacy job id: those are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6 (for a /doc-ai/v1 job, add --api doc-ai)"
         )));
     }
     Ok(id)

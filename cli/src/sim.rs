@@ -4,13 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sarvam_doc_core::{ApiKey, Config};
+use sarvam_doc_core::{ApiKey, ApiVersion, Config};
 use sarvam_doc_hyper::Client;
 use sarvam_doc_sim::{
     Fault, FaultPlan, RandomFaults, Route, Scenario, SimConfig, Simulator, sample,
 };
 
-use crate::args::{LimitArgs, OutputArgs, RunArgs, ScenarioArg, SimArgs};
+use crate::args::{BatchArgs, LimitArgs, OutputArgs, RunArgs, ScenarioArg, SimArgs};
 use crate::{Exit, Failure};
 
 pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
@@ -22,6 +22,8 @@ pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
     config.page_time = Duration::from_millis(args.page_ms);
     config.max_pages = args.max_pages;
     config.credits = args.credits;
+    config.doc_ai.max_pages = args.doc_ai_max_pages;
+    config.rate_limit = args.rate_limit.map(sarvam_doc_sim::RateLimit::per_minute);
     config.scenario = args.scenario.map(|s| match s {
         ScenarioArg::Completed => Scenario::Completed,
         ScenarioArg::Partial => Scenario::PartiallyCompleted,
@@ -67,6 +69,11 @@ pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
         sim.api_key(),
         sim.api_url()
     );
+    out!(
+        "     or: SARVAM_API_KEY={} sarvam-doc --base-url {} --api doc-ai run FILE.pdf",
+        sim.api_key(),
+        sim.api_url()
+    );
     out!("Ctrl-C stops it.");
     let _ = tokio::signal::ctrl_c().await;
     err!(
@@ -77,11 +84,15 @@ pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
     Ok(Exit::Completed)
 }
 
-pub(crate) async fn demo(out: &Path) -> Result<Exit, Failure> {
+pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failure> {
     let sim = Simulator::start(SimConfig::default())
         .map_err(|e| Failure::error(format!("cannot start the simulator: {e}")))?;
     // One passing hiccup, to show the client riding it out.
-    sim.inject(Route::Status, [Fault::HighLoad]);
+    let status = match version {
+        ApiVersion::DocAi => Route::AiStatus,
+        _ => Route::Status,
+    };
+    sim.inject(status, [Fault::HighLoad]);
     let input = out.join("sarvam-demo.pdf");
     std::fs::create_dir_all(out)
         .and_then(|()| std::fs::write(&input, sample::pdf(3, "Sarvam Document Intelligence demo")))
@@ -92,8 +103,12 @@ pub(crate) async fn demo(out: &Path) -> Result<Exit, Failure> {
             ))
         })?;
     err!(
-        "Simulator at {} (no key, no network needed).",
-        sim.api_url()
+        "Simulator at {} (no key, no network needed), speaking {}.",
+        sim.api_url(),
+        match version {
+            ApiVersion::DocAi => "/doc-ai/v1",
+            _ => "/doc-digitization/job/v1",
+        }
     );
     err!(
         "Sample document: {}, 3 pages. One 503 is injected to show a retry.\n",
@@ -102,38 +117,45 @@ pub(crate) async fn demo(out: &Path) -> Result<Exit, Failure> {
     let config =
         Config::builder(ApiKey::new(sim.api_key()).map_err(|e| Failure::error(e.to_string()))?)
             .base_url(sim.api_url())
+            .api_version(version)
             .build()
             .map_err(|e| Failure::error(e.to_string()))?;
     let client: Client = Client::new(config);
     let args = RunArgs {
-        files: vec![input],
-        from: None,
         language: "hi-IN".into(),
         format: "md".into(),
-        output: OutputArgs {
-            out: out.to_owned(),
-            overwrite: true,
+        content_type: None,
+        batch: BatchArgs {
+            files: vec![input],
+            from: None,
+            output: OutputArgs {
+                out: out.to_owned(),
+                overwrite: true,
+            },
+            concurrency: 1,
+            limits: LimitArgs {
+                timeout: 120,
+                ..LimitArgs::default()
+            },
+            dry_run: false,
+            // The demo runs its sample afresh each time, journal or not.
+            force: true,
+            page_limit: 10,
+            strict_pages: false,
+            retry_unconfirmed: false,
+            json: false,
         },
-        concurrency: 1,
-        limits: LimitArgs {
-            timeout: 120,
-            ..LimitArgs::default()
-        },
-        dry_run: false,
-        // The demo runs its sample afresh each time, journal or not.
-        force: true,
-        page_limit: 10,
-        strict_pages: false,
-        json: false,
     };
-    let exit = crate::run::run(&client, &args).await?;
+    let job = crate::run::job(&args, version)?;
+    let exit = crate::run::run(&client, &args.batch, job).await?;
     let pages = out.join("sarvam-demo");
-    if let Ok(first) = std::fs::read_to_string(pages.join("page_001.md")) {
-        out!(
-            "\nOutputs are in {}/ — page_001.md reads:\n",
-            pages.display()
-        );
-        for line in first.lines() {
+    // Legacy outputs are a file a page; /doc-ai/v1's one document.
+    let first = ["page_001.md", "document.md"]
+        .into_iter()
+        .find_map(|name| Some((name, std::fs::read_to_string(pages.join(name)).ok()?)));
+    if let Some((name, text)) = first {
+        out!("\nOutputs are in {}/ — {name} reads:\n", pages.display());
+        for line in text.lines().take(12) {
             out!("    {line}");
         }
     }

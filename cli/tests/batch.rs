@@ -329,3 +329,41 @@ fn download_refuses_a_job_that_has_not_ended_and_says_what_to_run() {
     );
     assert_eq!(sim.count(Route::DownloadFiles), 0);
 }
+
+#[test]
+fn a_doc_ai_submit_without_an_answer_is_held_until_the_user_says_to_pay_again() {
+    let sim = Simulator::start(fast()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.pdf", &sample::pdf(1, "a"));
+    write(dir.path(), "b.pdf", &sample::pdf(1, "b"));
+    let out = dir.path().join("out");
+    let batch = |extra: &[&str]| {
+        let mut cmd = cli(&sim);
+        cmd.args(["--api", "doc-ai", "run", "--concurrency", "1", "--out"])
+            .arg(&out)
+            .arg(dir.path().join("a.pdf"))
+            .arg(dir.path().join("b.pdf"))
+            .args(extra);
+        run(&mut cmd)
+    };
+    // The first submit's answer is lost after the job was made.
+    sim.inject(Route::AiSubmit, [sarvam_doc_sim::Fault::DropAfter]);
+    let (code, _, stderr) = batch(&[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--retry-unconfirmed"), "{stderr}");
+    assert_eq!((sim.count(Route::AiSubmit), sim.doc_ai_jobs()), (2, 2));
+    assert!(out.join("b").join("document.md").exists());
+
+    // Run again: b is done, a is held; nothing is sent for either.
+    let (code, stdout, stderr) = batch(&[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("unconfirmed"), "{stdout}");
+    assert!(stderr.contains("--retry-unconfirmed"), "{stderr}");
+    assert_eq!(sim.count(Route::AiSubmit), 2, "nothing sent");
+
+    // Told to: a is submitted again (a second job, paid for knowingly).
+    let (code, stdout, stderr) = batch(&["--retry-unconfirmed"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!((sim.count(Route::AiSubmit), sim.doc_ai_jobs()), (3, 3));
+    assert!(out.join("a").join("document.md").exists());
+}

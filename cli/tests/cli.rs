@@ -350,9 +350,12 @@ fn bad_input_exits_2_with_nothing_sent_and_nothing_written() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["status".into(), "not-a-uuid".into()],
-            "is not a job id",
+            "is not a legacy job id",
         ),
-        (vec!["wait".into(), "12345".into()], "is not a job id"),
+        (
+            vec!["wait".into(), "12345".into()],
+            "is not a legacy job id",
+        ),
         (
             vec![
                 "run".into(),

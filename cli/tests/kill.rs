@@ -198,3 +198,95 @@ fn a_batch_killed_anywhere_and_run_again_loses_nothing_and_pays_once() {
         "most runs were killed mid-way"
     );
 }
+
+#[test]
+fn a_doc_ai_batch_killed_anywhere_pays_once_or_says_why_it_cannot_know() {
+    let inputs = [("a.pdf", 2u32), ("b.pdf", 1), ("c.zip", 2)];
+    let mut figures = Vec::new();
+    for point in (1..=24).step_by(2) {
+        let sim = sim();
+        let dir = tempfile::tempdir().unwrap();
+        let docs = dir.path().join("docs");
+        std::fs::create_dir(&docs).unwrap();
+        for (name, pages) in inputs {
+            let bytes = if name.ends_with(".zip") {
+                sample::image_zip(pages)
+            } else {
+                sample::pdf(pages, name)
+            };
+            std::fs::write(docs.join(name), bytes).unwrap();
+        }
+        let out = dir.path().join("out");
+        let cmd = |extra: &[&str]| {
+            let mut cmd = run_cmd(&sim, &docs, &out);
+            cmd.args(["--api", "doc-ai"]).args(extra);
+            cmd
+        };
+        let mut child = cmd(&[]).spawn().unwrap();
+        let started = Instant::now();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if sim.requests().len() >= point || started.elapsed() > Duration::from_secs(30) {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let what = format!("doc-ai kill point {point}");
+        // Rerun: each input ends done, or held as unconfirmed (never resent).
+        let rerun = cmd(&[]).output().unwrap();
+        let report: Value = serde_json::from_slice(&rerun.stdout).unwrap();
+        let held: Vec<&str> = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["done"] == "unconfirmed")
+            .map(|f| f["file"].as_str().unwrap())
+            .collect();
+        assert!(
+            held.len() <= 2,
+            "{what}: at most the two in flight: {held:?}"
+        );
+        let jobs_after_rerun = sim.doc_ai_jobs();
+        // Every job the journal does not know is one an unconfirmed submit made.
+        let records = journal(&out);
+        let journaled: Vec<&str> = records
+            .iter()
+            .filter(|r| r["event"] == "created")
+            .filter_map(|r| r["job_id"].as_str())
+            .collect();
+        let unknown = sim
+            .doc_ai_job_ids()
+            .into_iter()
+            .filter(|id| !journaled.contains(&id.as_str()))
+            .count();
+        assert!(
+            unknown <= held.len(),
+            "{what}: {unknown} jobs lost, {} held",
+            held.len()
+        );
+        // Told to pay again: everything completes, each held input once more.
+        let last = cmd(&["--retry-unconfirmed"]).output().unwrap();
+        assert_eq!(
+            last.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&last.stdout)
+        );
+        for (name, _) in inputs {
+            let stem = name.rsplit_once('.').unwrap().0;
+            let manifest = out.join(stem).join("sarvam-doc-manifest.json");
+            assert!(manifest.exists(), "{what}: {stem}");
+        }
+        assert!(sim.doc_ai_jobs() <= inputs.len() + held.len(), "{what}");
+        figures.push((point, held.len(), jobs_after_rerun, sim.doc_ai_jobs()));
+    }
+    for (point, held, after_rerun, total) in &figures {
+        eprintln!(
+            "doc-ai kill point {point:>3}: {held} held as unconfirmed; jobs {after_rerun} after the rerun, {total} after --retry-unconfirmed, for 3 inputs"
+        );
+    }
+}

@@ -80,6 +80,81 @@ fn messages(c: &mut Criterion) {
     }
 }
 
+/// `/doc-ai/v1`'s status, as the lifecycle guide shows it.
+const DOC_AI_STATUS: &str = r#"{"job_id":"019fb81e-2543-70bd-a737-b5a2d62a3bb7","status":"running","pipeline":"digitise","usage":{"pages_total":4,"pages_processed":2,"pages_succeeded":2,"pages_failed":0},"created_at":"2026-11-30T10:00:02Z","updated_at":"2026-11-30T10:00:09Z"}"#;
+
+/// A `/doc-ai/v1` 400, as a problem.
+const PROBLEM: &str = r#"{"type":"about:blank","title":"Bad Request","status":400,"detail":"Exactly one of file and upload_ids must be provided.","errors":[{"location":"body.upload_ids","message":"must not be set together with file","value":"upl_8f0c2d4e"}]}"#;
+
+fn doc_ai_messages(c: &mut Criterion) {
+    use sarvam_doc_core::doc_ai::{Digitise, DocAiStatus, Task};
+    let api = Api::new(
+        Config::builder(ApiKey::new("sk_bench").unwrap())
+            .base_url("http://127.0.0.1:4010")
+            .api_version(sarvam_doc_core::ApiVersion::DocAi)
+            .build()
+            .unwrap(),
+    );
+    let job: JobId = "019fb81e-2543-70bd-a737-b5a2d62a3bb7".parse().unwrap();
+    let mut group = c.benchmark_group(format!("doc-ai: parse status ({} B)", DOC_AI_STATUS.len()));
+    group.throughput(Throughput::Bytes(DOC_AI_STATUS.len() as u64));
+    let response = Response::new(DOC_AI_STATUS.as_bytes());
+    group.bench_function("typed: DocAi::parse_status", |b| {
+        b.iter(|| {
+            black_box(
+                api.doc_ai()
+                    .parse_status(black_box(&response), &job)
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("typed: serde_json::from_slice::<DocAiStatus>", |b| {
+        b.iter(|| {
+            black_box(
+                serde_json::from_slice::<DocAiStatus>(black_box(DOC_AI_STATUS.as_bytes())).unwrap(),
+            )
+        })
+    });
+    group.bench_function("floor: serde_json IgnoredAny", |b| {
+        b.iter(|| {
+            black_box(
+                serde_json::from_slice::<serde::de::IgnoredAny>(black_box(
+                    DOC_AI_STATUS.as_bytes(),
+                ))
+                .unwrap(),
+            )
+        })
+    });
+    group.finish();
+    let task = Task::Digitise(Digitise {
+        language: Some(sarvam_doc_core::Language::HINDI),
+        output_format: Some(sarvam_doc_core::OutputFormat::Md),
+        ..Digitise::default()
+    });
+    c.bench_function("doc-ai: build submit (multipart)", |b| {
+        b.iter(|| {
+            black_box(
+                api.doc_ai()
+                    .submit(black_box(&task), &["upl_8f0c2d4e"])
+                    .unwrap(),
+            )
+        })
+    });
+    let problem = Response::builder()
+        .status(400)
+        .body(PROBLEM.as_bytes())
+        .unwrap();
+    c.bench_function("doc-ai: read a problem (400)", |b| {
+        b.iter(|| {
+            black_box(
+                api.doc_ai()
+                    .parse_status(black_box(&problem), &job)
+                    .unwrap_err(),
+            )
+        })
+    });
+}
+
 fn watch_step(c: &mut Criterion) {
     let api = api();
     let job: JobId = JOB.parse().unwrap();
@@ -118,6 +193,6 @@ fn fixed_origin() -> Instant {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = messages, watch_step
+    targets = messages, doc_ai_messages, watch_step
 }
 criterion_main!(benches);

@@ -78,11 +78,20 @@ pub enum Endpoint {
     StorageUpload,
     /// `GET` of an output from its presigned storage URL.
     StorageDownload,
+    /// `POST /doc-ai/v1/job/upload`: presign an upload.
+    Presign,
+    /// `POST /doc-ai/v1/job/{digitise,parse,extract}`: make and start a job.
+    Submit,
+    /// `GET /doc-ai/v1/job/{job_id}/results`.
+    Results,
+    /// `GET /doc-ai/v1/job/{job_id}/download-url`.
+    DownloadUrl,
 }
 
 impl Endpoint {
-    /// Every endpoint, in the order a run uses them.
-    pub const ALL: [Endpoint; 7] = [
+    /// Every endpoint: the legacy API's in the order a run uses them, then
+    /// `/doc-ai/v1`'s own.
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::CreateJob,
         Endpoint::UploadFiles,
         Endpoint::StorageUpload,
@@ -90,6 +99,10 @@ impl Endpoint {
         Endpoint::Status,
         Endpoint::DownloadFiles,
         Endpoint::StorageDownload,
+        Endpoint::Presign,
+        Endpoint::Submit,
+        Endpoint::Results,
+        Endpoint::DownloadUrl,
     ];
 
     /// A short name for logs: `create_job`, `status`, `storage_upload`, ….
@@ -103,6 +116,10 @@ impl Endpoint {
             Endpoint::DownloadFiles => "download_files",
             Endpoint::StorageUpload => "storage_upload",
             Endpoint::StorageDownload => "storage_download",
+            Endpoint::Presign => "presign",
+            Endpoint::Submit => "submit",
+            Endpoint::Results => "results",
+            Endpoint::DownloadUrl => "download_url",
         }
     }
 
@@ -449,7 +466,7 @@ impl Api {
         View::new(response, Some(self.config.api_key().expose_secret()), peer)
     }
 
-    fn api_request(
+    pub(crate) fn api_request(
         &self,
         method: Method,
         path: &str,
@@ -487,7 +504,7 @@ fn json<T: serde::Serialize>(body: &T) -> Vec<u8> {
 }
 
 /// The content type of an upload, by extension (as the official SDK does).
-fn content_type(file_name: &str) -> &'static str {
+pub(crate) fn content_type(file_name: &str) -> &'static str {
     let ext = file_name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase());

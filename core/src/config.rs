@@ -153,6 +153,41 @@ impl fmt::Debug for BaseUrl {
     }
 }
 
+/// Which of Sarvam's two document APIs a client speaks.
+///
+/// Both run a document through an asynchronous job; they differ in every
+/// message. A [`Config`] picks one, and every machine and call made from it
+/// follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiVersion {
+    /// `/doc-digitization/job/v1`: create, upload, start, status, download.
+    /// Marked legacy by Sarvam, kept for existing integrations.
+    #[default]
+    Legacy,
+    /// `/doc-ai/v1`: presign and upload, one submit that creates and starts
+    /// (digitise, parse or extract), status, results, download URL. What
+    /// Sarvam points new integrations to.
+    DocAi,
+}
+
+impl ApiVersion {
+    /// The name on the command line and in journals: `legacy` or `doc-ai`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiVersion::Legacy => "legacy",
+            ApiVersion::DocAi => "doc-ai",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything the core needs to build requests and read answers.
 ///
 /// ```
@@ -171,6 +206,7 @@ pub struct Config {
     user_agent: HeaderValue,
     max_json_body: usize,
     allow_insecure_http: bool,
+    api_version: ApiVersion,
 }
 
 impl Config {
@@ -184,6 +220,7 @@ impl Config {
             user_agent: HeaderValue::from_static(concat!("sarvam-doc/", env!("CARGO_PKG_VERSION"))),
             max_json_body: DEFAULT_MAX_JSON_BODY,
             allow_insecure_http: false,
+            api_version: ApiVersion::Legacy,
         }
     }
 
@@ -226,6 +263,12 @@ impl Config {
     pub fn allow_insecure_http(&self) -> bool {
         self.allow_insecure_http
     }
+
+    /// Which API the machines and calls made from this configuration speak.
+    #[must_use]
+    pub fn api_version(&self) -> ApiVersion {
+        self.api_version
+    }
 }
 
 /// Builds a [`Config`]; everything is checked in [`ConfigBuilder::build`].
@@ -248,6 +291,12 @@ impl ConfigBuilder {
     /// presigned URLs (for a test server in a private network). Off by default.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.config.allow_insecure_http = allow;
+        self
+    }
+
+    /// Which API to speak (default [`ApiVersion::Legacy`]).
+    pub fn api_version(mut self, version: ApiVersion) -> Self {
+        self.config.api_version = version;
         self
     }
 

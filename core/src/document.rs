@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use crate::doc_ai::Task;
 use crate::error::{bounded, printable};
-use crate::{CreateJobRequest, InputError};
+use crate::{ApiVersion, CreateJobRequest, InputError};
 
 /// The largest input file the API takes: 200 MB.
 pub const MAX_INPUT_BYTES: u64 = 200 * 1024 * 1024;
@@ -74,6 +75,52 @@ pub fn check_file_name(name: &str) -> Result<DocumentKind, InputError> {
     Ok(kind)
 }
 
+/// What a job is asked to do with a document, in the terms of one API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Job {
+    /// A legacy `/doc-digitization/job/v1` job.
+    Legacy(CreateJobRequest),
+    /// A `/doc-ai/v1` job: digitise, parse or extract.
+    DocAi(Task),
+}
+
+impl Job {
+    /// The API this job is for.
+    #[must_use]
+    pub fn api_version(&self) -> ApiVersion {
+        match self {
+            Job::Legacy(_) => ApiVersion::Legacy,
+            Job::DocAi(_) => ApiVersion::DocAi,
+        }
+    }
+
+    /// What it asks, as one line for a journal: the same line means the
+    /// same work (`legacy:hi-IN:md`, `doc-ai:digitise:…`).
+    #[must_use]
+    pub fn request_key(&self) -> String {
+        match self {
+            Job::Legacy(request) => {
+                let params = request.job_parameters.clone().unwrap_or_default();
+                format!("legacy:{}:{}", params.language, params.output_format)
+            }
+            Job::DocAi(task) => task.request_key(),
+        }
+    }
+}
+
+impl From<CreateJobRequest> for Job {
+    fn from(request: CreateJobRequest) -> Self {
+        Job::Legacy(request)
+    }
+}
+
+impl From<Task> for Job {
+    fn from(task: Task) -> Self {
+        Job::DocAi(task)
+    }
+}
+
 /// The document a run processes: checked before anything is sent.
 ///
 /// ```
@@ -89,11 +136,13 @@ pub struct Document {
     file_name: String,
     kind: DocumentKind,
     len: u64,
-    job: CreateJobRequest,
+    job: Job,
 }
 
 impl Document {
-    /// A document named `file_name` of `len` bytes, processed as `job` asks.
+    /// A document named `file_name` of `len` bytes, processed as `job` asks
+    /// (a [`CreateJobRequest`] for the legacy API, a [`Task`] for
+    /// `/doc-ai/v1`).
     ///
     /// # Errors
     /// [`InputError::FileName`] for a name the API refuses (see
@@ -102,7 +151,7 @@ impl Document {
     pub fn new(
         file_name: impl Into<String>,
         len: u64,
-        job: CreateJobRequest,
+        job: impl Into<Job>,
     ) -> Result<Self, InputError> {
         let file_name = file_name.into();
         let kind = check_file_name(&file_name)?;
@@ -113,7 +162,7 @@ impl Document {
             file_name,
             kind,
             len,
-            job,
+            job: job.into(),
         })
     }
 
@@ -141,9 +190,9 @@ impl Document {
         self.len == 0
     }
 
-    /// The job to create for it.
+    /// What its job is asked to do.
     #[must_use]
-    pub fn job(&self) -> &CreateJobRequest {
+    pub fn job(&self) -> &Job {
         &self.job
     }
 }

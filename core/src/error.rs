@@ -185,7 +185,11 @@ impl ApiError {
             (Some(ErrorCode::InvalidApiKey | ErrorCode::Authentication), _) | (_, 401 | 403) => {
                 "check the API key (SARVAM_API_KEY)"
             }
-            (Some(ErrorCode::InsufficientQuota), _) => "add credits to the account, then retry",
+            (Some(ErrorCode::InsufficientQuota), _) | (_, 402) => {
+                "add credits to the account, then retry"
+            }
+            (_, 409) => "the job has not ended yet; wait for it, then ask again",
+            (_, 413) => "the file is over the size limit; split it into smaller documents",
             (Some(ErrorCode::MaxPageLimitExceeded), _) => "split the document into fewer pages",
             (Some(ErrorCode::NotFound), _) | (_, 404) => "check the job id",
             (_, 429) => "slow down and retry later",
@@ -331,6 +335,22 @@ pub enum InputError {
     ApiKey(&'static str),
     /// A user agent that cannot go in a header.
     UserAgent,
+    /// A `/doc-ai/v1` extraction schema the API would refuse: where in the
+    /// schema, and why.
+    Schema {
+        /// Where: `properties.total`, `(root)`, ….
+        location: String,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// A `/doc-ai/v1` request field the API would refuse (a config id, a
+    /// model name), and why.
+    Field {
+        /// The form field.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The core was used in a way it does not support (a bug in the caller,
     /// never caused by the network).
     Misuse(&'static str),
@@ -372,6 +392,11 @@ impl fmt::Display for InputError {
             InputError::UserAgent => {
                 f.write_str("the user agent cannot go in an HTTP header: use printable ASCII only")
             }
+            InputError::Schema { location, reason } => write!(
+                f,
+                "the extraction schema is not one the API takes, at {location}: {reason}"
+            ),
+            InputError::Field { name, reason } => write!(f, "the {name} cannot be sent: {reason}"),
             InputError::Misuse(what) => {
                 write!(f, "the client was misused: {what}; please report it")
             }

@@ -215,6 +215,11 @@ pub enum Plan {
         /// The folder its outputs go to.
         folder: String,
     },
+    /// A `/doc-ai/v1` submit (which makes and starts a job in one) went
+    /// out and its answer never reached the journal: a job may be running,
+    /// and paid for, that no request can find. Submitting again may pay
+    /// twice, so it is done only if the user asks ([`Plan::or_retry`]).
+    Unconfirmed,
     /// Its job ended without outputs (failed or rejected): nothing to go on
     /// with; `--force` makes a new job.
     Failed {
@@ -223,6 +228,18 @@ pub enum Plan {
         /// How it ended.
         state: JobState,
     },
+}
+
+impl Plan {
+    /// The plan when the user accepts paying twice for an unconfirmed
+    /// submit: [`Plan::Unconfirmed`] becomes [`Plan::New`]; the rest stay.
+    #[must_use]
+    pub fn or_retry(self, retry_unconfirmed: bool) -> Plan {
+        match self {
+            Plan::Unconfirmed if retry_unconfirmed => Plan::New { replaces: None },
+            other => other,
+        }
+    }
 }
 
 /// All the journal says, input by input.
@@ -280,11 +297,21 @@ impl Journal {
                 state.job = Some(job_id.clone());
             }
             Record::Uploaded { .. } => {}
-            Record::Starting { job_id, .. } => {
+            Record::Starting {
+                job_id: Some(job), ..
+            } => {
                 state.start_sent = true;
-                if let Some(job) = job_id {
-                    state.job = Some(job.clone());
-                }
+                state.job = Some(job.clone());
+            }
+            Record::Starting { job_id: None, .. } => {
+                // A `/doc-ai/v1` submit: it makes a new job, as a create does.
+                state.creating = false;
+                state.job = None;
+                state.start_sent = true;
+                state.started = false;
+                state.ended = None;
+                state.published = false;
+                state.stopped = None;
             }
             Record::Started { job_id, .. } => {
                 state.started = true;
@@ -334,6 +361,10 @@ impl Journal {
             return Plan::New { replaces: earlier };
         }
         let Some(job) = state.job.clone() else {
+            if state.start_sent {
+                // A submit went out and its answer never came back.
+                return Plan::Unconfirmed;
+            }
             // Never created, or the create never answered: make one.
             return Plan::New { replaces: None };
         };
@@ -361,6 +392,49 @@ mod tests {
 
     fn job() -> JobId {
         "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse().unwrap()
+    }
+
+    #[test]
+    fn a_submit_without_an_answer_is_never_sent_again_unasked() {
+        let path = || "a.pdf".to_owned();
+        let mut journal = Journal::default();
+        journal.apply(&Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        });
+        assert_eq!(journal.plan(&id("x"), false), Plan::New { replaces: None });
+        journal.apply(&Record::Starting {
+            path: path(),
+            job_id: None,
+        });
+        assert_eq!(journal.plan(&id("x"), false), Plan::Unconfirmed);
+        assert_eq!(
+            journal.plan(&id("x"), false).or_retry(true),
+            Plan::New { replaces: None }
+        );
+        journal.apply(&Record::Created {
+            path: path(),
+            job_id: job(),
+        });
+        assert_eq!(
+            journal.plan(&id("x"), false),
+            Plan::Resume {
+                job: job(),
+                folder: "a".into()
+            }
+        );
+        journal.apply(&Record::Published {
+            path: path(),
+            job_id: job(),
+            folder: "a".into(),
+        });
+        // Forced again: the new submit forgets the old job, so a kill
+        // before its answer is unconfirmed, not a skip of the old outputs.
+        journal.apply(&Record::Starting {
+            path: path(),
+            job_id: None,
+        });
+        assert_eq!(journal.plan(&id("x"), false), Plan::Unconfirmed);
     }
 
     #[test]

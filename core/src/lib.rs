@@ -1,6 +1,11 @@
-//! The sans-IO core of a client for Sarvam AI's Document Intelligence job API
-//! (`/doc-digitization/job/v1`): a PDF, or a ZIP of page images, in any of 23
-//! Indian languages, turned into Markdown, HTML or JSON by an asynchronous job.
+//! The sans-IO core of a client for Sarvam AI's Document Intelligence APIs:
+//! a PDF, or a ZIP of page images, in any of 23 Indian languages, turned into
+//! Markdown, HTML or JSON (or fields, by a schema) by an asynchronous job.
+//!
+//! It speaks both APIs: the legacy job API (`/doc-digitization/job/v1`, the
+//! default) and the current one (`/doc-ai/v1`, see [`doc_ai`]), chosen by
+//! [`Config`]'s [`ApiVersion`]. The same machines run both, on one engine:
+//! one retry table, one cadence, one set of limits.
 //!
 //! This crate does no I/O, reads no clock and draws no random numbers. It
 //! builds [`http::Request`] values and reads [`http::Response`] values, and
@@ -118,6 +123,7 @@
 
 mod api;
 mod config;
+pub mod doc_ai;
 mod document;
 mod enums;
 mod error;
@@ -127,11 +133,14 @@ pub mod machine;
 pub mod model;
 pub mod output;
 mod policy;
+mod status;
 pub mod wire;
 
 pub use api::{Api, Body, Endpoint};
-pub use config::{ApiKey, BaseUrl, Config, ConfigBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_JSON_BODY};
-pub use document::{Document, DocumentKind, MAX_INPUT_BYTES, check_file_name};
+pub use config::{
+    ApiKey, ApiVersion, BaseUrl, Config, ConfigBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_JSON_BODY,
+};
+pub use document::{Document, DocumentKind, Job, MAX_INPUT_BYTES, check_file_name};
 pub use enums::{
     Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
 };
@@ -149,6 +158,7 @@ pub use model::{
     PageError, UploadFilesRequest, UploadFilesResponse,
 };
 pub use policy::{DEFAULT_MAX_DOWNLOAD, Policy, PollPolicy, RetryPolicy};
+pub use status::Status;
 
 // Re-exported so that users need not pin the same versions themselves.
 pub use http;

@@ -16,11 +16,12 @@ use crate::{FileState, InputError, JobState, Language, OutputFormat, StorageCont
 /// A job's id, as the server gave it.
 ///
 /// The legacy API's ids are UUIDs; `/doc-ai/v1`'s are opaque strings (a date
-/// plus a UUID in the SDK's examples, a UUIDv7 in the lifecycle guide). Either
-/// way an id is checked when it comes in, from the server or from a user: 1 to
-/// 128 characters of `A-Z a-z 0-9 - _ . ~ :`, not `.` or `..`. So it is
-/// always safe in a file name or on a terminal, and it is percent-encoded all
-/// the same when it goes into a URL path.
+/// plus a UUID in the SDK's examples, a UUIDv7 in the lifecycle guide). An id
+/// is checked when it comes in, from the server or from a user: 1 to 128
+/// visible ASCII characters (no space, no control character), not `.` or
+/// `..`. So it is safe on a terminal and in a log line; it is
+/// percent-encoded when it goes into a URL path ([`JobId::path_segment`]),
+/// and made safe before it names a folder.
 ///
 /// ```
 /// use sarvam_doc_core::JobId;
@@ -28,8 +29,12 @@ use crate::{FileState, InputError, JobState, Language, OutputFormat, StorageCont
 /// assert!(id.as_uuid().is_some());
 /// let doc_ai: JobId = "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7".parse().unwrap();
 /// assert!(doc_ai.as_uuid().is_none());
-/// assert!("../../admin".parse::<JobId>().is_err());
+/// // Opaque ids are kept as they are, and encoded for a path.
+/// let odd: JobId = "a/b?c".parse().unwrap();
+/// assert_eq!(odd.path_segment(), "a%2Fb%3Fc");
+/// assert!("..".parse::<JobId>().is_err());
 /// assert!("a b".parse::<JobId>().is_err());
+/// assert!("a\u{1b}[2J".parse::<JobId>().is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
@@ -39,11 +44,11 @@ impl JobId {
     /// The longest id taken, in bytes.
     pub const MAX_LEN: usize = 128;
 
-    /// Checks and wraps an id.
+    /// Checks and wraps an id (surrounding white space is trimmed).
     ///
     /// # Errors
-    /// [`InputError::JobId`] for an empty or overlong id, one with other
-    /// characters, or `.`/`..`.
+    /// [`InputError::JobId`] for an empty or overlong id, one with a space, a
+    /// control or a non-ASCII character, or `.`/`..`.
     pub fn new(id: impl Into<String>) -> Result<Self, InputError> {
         let id = id.into();
         let trimmed = id.trim();
@@ -51,9 +56,7 @@ impl JobId {
             && trimmed.len() <= Self::MAX_LEN
             && trimmed != "."
             && trimmed != ".."
-            && trimmed.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':')
-            });
+            && trimmed.bytes().all(|b| b.is_ascii_graphic());
         if ok {
             Ok(JobId(trimmed.to_owned()))
         } else {
@@ -76,12 +79,21 @@ impl JobId {
         Uuid::try_parse(&self.0).ok()
     }
 
-    /// The id as one percent-encoded URL path segment.
+    /// The id as one percent-encoded URL path segment: every byte but the
+    /// unreserved `A-Z a-z 0-9 - . _ ~` is encoded, so no id can add a path
+    /// segment or start a query.
     #[must_use]
     pub fn path_segment(&self) -> String {
-        // Only `:` of the allowed characters is not unreserved in a segment's
-        // strictest reading; encode it so no server reads it as a scheme.
-        self.0.replace(':', "%3A")
+        use std::fmt::Write;
+        let mut out = String::with_capacity(self.0.len());
+        for b in self.0.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(b));
+            } else {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+        out
     }
 }
 

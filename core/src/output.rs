@@ -32,6 +32,26 @@ const MAX_NAME: usize = 200;
 /// ```
 #[must_use]
 pub fn safe_output_name(name: &str) -> Option<String> {
+    safe_name(name)
+}
+
+/// Whether a downloaded output (by its safe local name) is an archive to
+/// unpack into the pages: a `.zip`, as every legacy output and a
+/// `/doc-ai/v1` digitise output is. Anything else (an extraction's
+/// `results.json`, its CSV or workbook) is placed beside the pages as it is.
+///
+/// ```
+/// use sarvam_doc_core::output::is_archive;
+/// assert!(is_archive("doc_output.ZIP"));
+/// assert!(!is_archive("results.json"));
+/// ```
+#[must_use]
+pub fn is_archive(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("zip"))
+}
+
+fn safe_name(name: &str) -> Option<String> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     safe_component(last)
 }

@@ -190,6 +190,12 @@ pub struct Policy {
     /// The most bytes a download may hold when storage announces no size,
     /// and the most an announced size may be.
     pub max_download: u64,
+    /// Whether a `/doc-ai/v1` submit whose answer never came is sent again.
+    /// A submit makes and starts a job in one, and the API cannot list jobs,
+    /// so a lost answer may mean a job running (and paid for) that the
+    /// client will never hear of: by default the machine stops and says so.
+    /// Set it to accept paying twice rather than not at all.
+    pub retry_unconfirmed: bool,
     /// The seed of the backoff jitter. Give each machine its own (the
     /// drivers draw one at random) so that many clients do not retry in
     /// step.
@@ -214,6 +220,7 @@ impl Default for Policy {
             max_retry_after: Duration::from_secs(10 * 60),
             restart_after: Duration::from_secs(60),
             max_download: DEFAULT_MAX_DOWNLOAD,
+            retry_unconfirmed: false,
             seed: 0,
         }
     }
@@ -287,6 +294,14 @@ impl Policy {
     #[must_use]
     pub fn with_max_download(mut self, bytes: u64) -> Self {
         self.max_download = bytes;
+        self
+    }
+
+    /// Whether an unconfirmed `/doc-ai/v1` submit is sent again (see
+    /// [`Policy::retry_unconfirmed`]).
+    #[must_use]
+    pub fn with_retry_unconfirmed(mut self, retry: bool) -> Self {
+        self.retry_unconfirmed = retry;
         self
     }
 

@@ -105,7 +105,10 @@ impl<'a> View<'a> {
                 self.clean_text(error.message, 1024),
                 clean_id(error.request_id, self.key).or(header_id),
             ),
-            None => (None, excerpt(body), header_id),
+            None => match self.problem(body) {
+                Some(message) => (None, message, header_id),
+                None => (None, excerpt(body), header_id),
+            },
         };
         ApiError {
             peer: self.peer,
@@ -115,6 +118,23 @@ impl<'a> View<'a> {
             request_id,
             retry_after: retry_after(self.headers),
         }
+    }
+
+    /// An RFC 7807 problem (`/doc-ai/v1`'s errors) as one message: its
+    /// detail (else its title), then each item's place and message. `None`
+    /// for a body that is not one.
+    fn problem(&self, body: &[u8]) -> Option<String> {
+        if body.len() > crate::DEFAULT_MAX_JSON_BODY {
+            return None;
+        }
+        let problem: crate::doc_ai::Problem = serde_json::from_slice(body).ok()?;
+        let mut message = problem.detail.or(problem.title)?;
+        for item in problem.errors.iter().take(8) {
+            let place = item.location.as_deref().unwrap_or("(request)");
+            let what = item.message.as_deref().unwrap_or("invalid");
+            message.push_str(&format!("; {place}: {what}"));
+        }
+        Some(self.clean_text(message, 1024))
     }
 
     /// A 2xx answer that contradicts the request or the protocol.
@@ -216,10 +236,10 @@ pub fn parse_error<B: AsRef<[u8]>>(response: &Response<B>) -> ApiError {
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(u32::MAX as u64);
 
 /// How long the server asks us to wait: `retry-after-ms`, else `Retry-After`
-/// as seconds or as an HTTP date, read against the response's own `Date`
-/// header (the core reads no clock, and the server's clock is the one that
-/// matters). A date with no `Date` header to read it against is ignored.
-/// Capped at [`MAX_RETRY_AFTER`].
+/// as seconds or as an HTTP date, else `X-RateLimit-Reset` as epoch seconds;
+/// a date or an epoch is read against the response's own `Date` header (the
+/// core reads no clock, and the server's clock is the one that matters), and
+/// ignored when there is none. Capped at [`MAX_RETRY_AFTER`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -231,6 +251,11 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(u32::MAX as u64);
 /// headers.insert("retry-after", "Sun, 29 Nov 2026 10:00:30 GMT".parse().unwrap());
 /// headers.insert("date", "Sun, 29 Nov 2026 10:00:00 GMT".parse().unwrap());
 /// assert_eq!(retry_after(&headers), Some(Duration::from_secs(30)));
+///
+/// let mut reset = HeaderMap::new();
+/// reset.insert("x-ratelimit-reset", "1795946405".parse().unwrap()); // 10:00:05
+/// reset.insert("date", "Sun, 29 Nov 2026 10:00:00 GMT".parse().unwrap());
+/// assert_eq!(retry_after(&reset), Some(Duration::from_secs(5)));
 /// ```
 #[must_use]
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -240,15 +265,23 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
+    let server_now = || parse_http_date(headers.get(DATE)?.to_str().ok()?);
     let wait = if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<u64>().ok()) {
         Duration::from_millis(ms)
+    } else if let (None, Some(reset)) = (
+        text("retry-after"),
+        text("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()),
+    ) {
+        // Epoch seconds, read against the server's own clock.
+        let now = server_now()?.unix_timestamp();
+        Duration::from_secs(u64::try_from(reset.saturating_sub(now)).unwrap_or(0))
     } else {
         let value = text("retry-after")?;
         if let Ok(secs) = value.parse::<u64>() {
             Duration::from_secs(secs.min(MAX_RETRY_AFTER.as_secs()))
         } else {
             let at = parse_http_date(value)?;
-            let now = parse_http_date(headers.get(DATE)?.to_str().ok()?)?;
+            let now = server_now()?;
             let delta = at - now;
             if delta.is_negative() {
                 Duration::ZERO

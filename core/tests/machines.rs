@@ -51,7 +51,7 @@ fn a_run_goes_through_every_step_in_order() {
     let Outcome::Completed { status, outputs } = &trace.outcome else {
         panic!("{:?}", trace.outcome)
     };
-    assert_eq!(status.job_state, JobState::Completed);
+    assert_eq!(status.state(), JobState::Completed);
     assert_eq!(outputs.len(), 1);
     assert_eq!(outputs[0].name, "doc_output.zip");
     assert_eq!(server.jobs_created, 1);
@@ -160,7 +160,7 @@ fn done_is_sticky_and_late_answers_change_nothing() {
         panic!()
     };
     assert!(
-        matches!(outcome, Outcome::Failed { ref status } if status.error_message == "every page failed")
+        matches!(outcome, Outcome::Failed { ref status } if status.error_message() == "every page failed")
     );
     // Anything after Done changes nothing.
     m.handle_response(start + 2 * S, first.attempt, r);
@@ -538,7 +538,7 @@ fn an_unknown_state_is_never_success_and_ends_at_the_stall_limit() {
         panic!("{:?}", trace.outcome)
     };
     assert_eq!(state.as_str(), "Thinking");
-    assert_eq!(last_status.as_ref().unwrap().job_state.as_str(), "Thinking");
+    assert_eq!(last_status.as_ref().unwrap().state().as_str(), "Thinking");
     assert!(trace.done_at - start >= 60 * S && trace.done_at - start <= 62 * S);
 }
 
@@ -695,7 +695,7 @@ fn an_answer_about_another_job_is_never_taken() {
         1000,
     );
     assert!(
-        matches!(trace.outcome, Outcome::Completed { ref status, .. } if status.job_id == job_id())
+        matches!(trace.outcome, Outcome::Completed { ref status, .. } if *status.job_id() == job_id())
     );
     let retried: Vec<_> = trace
         .events
@@ -919,10 +919,10 @@ mod invariants {
             // An unknown state is never success.
             if let Some(status) = trace.outcome.status() {
                 let success = matches!(trace.outcome, Outcome::Completed { .. } | Outcome::PartiallyCompleted { .. });
-                prop_assert!(!(status.job_state.is_unknown() && success));
+                prop_assert!(!(status.state().is_unknown() && success));
             }
             if matches!(trace.outcome, Outcome::Completed { .. }) {
-                prop_assert_eq!(trace.outcome.status().unwrap().job_state.clone(), JobState::Completed);
+                prop_assert_eq!(trace.outcome.status().unwrap().state(), JobState::Completed);
                 prop_assert_eq!(trace.outcome.outputs().len(), 1);
             }
             // Attempts never exceed the bound: no step fails more than max_retries + 1 times in a row.
@@ -985,8 +985,8 @@ mod invariants {
                         if let Some(prev) = &done { prop_assert_eq!(prev, &o); }
                         if let Some(s) = o.status() {
                             let success = matches!(o, Outcome::Completed { .. });
-                            prop_assert!(!(s.job_state.is_unknown() && success));
-                            prop_assert_eq!(&s.job_id, &job_id());
+                            prop_assert!(!(s.state().is_unknown() && success));
+                            prop_assert_eq!(s.job_id(), &job_id());
                         }
                         done = Some(o);
                     }

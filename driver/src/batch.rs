@@ -19,7 +19,7 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
 use sarvam_doc_core::output::FolderPlan;
-use sarvam_doc_core::{CreateJobRequest, Document, Event, JobId, Run};
+use sarvam_doc_core::{Document, Event, Job, JobId, Run};
 
 use crate::job::{MANIFEST, Provenance, Target};
 use crate::journal::JournalFile;
@@ -40,6 +40,10 @@ pub struct BatchOptions {
     pub page_limit: Option<u32>,
     /// Refuse a document over `page_limit` instead of warning.
     pub strict_pages: bool,
+    /// Submit again an input whose `/doc-ai/v1` submit never answered in
+    /// an earlier run (it may pay twice; see
+    /// [`sarvam_doc_core::Policy::retry_unconfirmed`]).
+    pub retry_unconfirmed: bool,
 }
 
 impl BatchOptions {
@@ -51,7 +55,15 @@ impl BatchOptions {
             force: false,
             page_limit: Some(10),
             strict_pages: false,
+            retry_unconfirmed: false,
         }
+    }
+
+    /// Submitting again inputs whose submit never answered, or not.
+    #[must_use]
+    pub fn with_retry_unconfirmed(mut self, retry: bool) -> Self {
+        self.retry_unconfirmed = retry;
+        self
     }
 
     /// Making new jobs whatever the journal says, or not.
@@ -135,6 +147,10 @@ pub enum Done {
     Skipped,
     /// Its job had failed in an earlier run: nothing sent.
     FailedBefore,
+    /// Its `/doc-ai/v1` submit never answered in an earlier run: nothing
+    /// sent, since a job may be running already (see
+    /// [`BatchOptions::retry_unconfirmed`]).
+    Unconfirmed,
 }
 
 /// What became of one input of a batch.
@@ -156,12 +172,6 @@ pub struct BatchItem {
     pub earlier_state: Option<sarvam_doc_core::JobState>,
     /// The report of what ran (none for a skipped input), or the error.
     pub result: Result<Option<Report>, RunError>,
-}
-
-/// What a job asks of its input, as the journal compares it.
-pub(crate) fn request_of(job: &CreateJobRequest) -> String {
-    let params = job.job_parameters.clone().unwrap_or_default();
-    format!("legacy:{}:{}", params.language, params.output_format)
 }
 
 impl<T: AsyncTransport> Client<T> {
@@ -190,7 +200,7 @@ impl<T: AsyncTransport> Client<T> {
         // Preflight each input off the async threads, a few at once.
         let checked: Vec<(PathBuf, Result<Checked, String>)> = futures_util::stream::iter(inputs)
             .map(|path| {
-                let job = options.run.job.clone();
+                let job = self.job_of(&options.run);
                 async move {
                     let checked = self
                         .transport()
@@ -233,7 +243,7 @@ impl<T: AsyncTransport> Client<T> {
                 key.clone(),
                 inspection.size,
                 inspection.sha256.clone(),
-                request_of(document.job()),
+                document.job().request_key(),
             );
             let known = journal.get(&key).and_then(|s| s.folder.clone());
             let folder = known.unwrap_or_else(|| folders.assign(&key));
@@ -358,6 +368,10 @@ impl<T: AsyncTransport> Client<T> {
                 item.earlier_state = Some(state.clone());
                 return item;
             }
+            Plan::Unconfirmed => {
+                item.done = Done::Unconfirmed;
+                return item;
+            }
             Plan::New { replaces } => {
                 let replace =
                     options.run.overwrite || replaces.as_deref() == Some(input.folder.as_str());
@@ -428,7 +442,7 @@ impl<T: AsyncTransport> Client<T> {
 type Checked = (Document, Inspection, String);
 
 /// Checks one input: the input rule, then preflight.
-fn check(path: &Path, job: CreateJobRequest) -> Result<Checked, String> {
+fn check(path: &Path, job: Job) -> Result<Checked, String> {
     let document = crate::document(path, job).map_err(|e| match e {
         RunError::Core(e) => e.to_string(),
         other => other.to_string(),
@@ -446,7 +460,9 @@ fn check(path: &Path, job: CreateJobRequest) -> Result<Checked, String> {
 /// a folder published by the job the journal is resuming (a crash between
 /// the rename and the journal's line) counts as done.
 fn settle(journal: &Journal, identity: &Identity, folder: &str, options: &BatchOptions) -> Plan {
-    let plan = journal.plan(identity, options.force);
+    let plan = journal
+        .plan(identity, options.force)
+        .or_retry(options.retry_unconfirmed);
     let on_disk = manifest_job(&options.run.out_dir.join(folder));
     match plan {
         Plan::Skip { job, folder } if on_disk.as_ref() != Some(&job) => {
@@ -482,7 +498,7 @@ fn conflict(run: &RunOptions, folder: &str, plan: &Plan) -> Result<(), String> {
     let ours = match plan {
         Plan::New { replaces } => replaces.as_deref() == Some(folder),
         Plan::Resume { .. } => manifest_job(&target).is_some(),
-        Plan::Skip { .. } | Plan::Failed { .. } => true,
+        Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
     };
     if target.exists() && !ours && !run.overwrite {
         return Err(format!(

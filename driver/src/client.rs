@@ -9,9 +9,10 @@ use futures_util::StreamExt;
 use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::output::folder_name;
 use sarvam_doc_core::{
-    Api, Body, Config, CreateJobRequest, CreateJobResponse, Document, DownloadFilesResponse, Error,
-    Event, GiveUpReason, JobId, JobStatus, Outcome, Policy, Run, Sink, TransportError,
-    TransportErrorKind, UploadFilesResponse, Watch,
+    Api, ApiVersion, Body, Config, CreateJobRequest, CreateJobResponse, Document,
+    DownloadFilesResponse, Error, Event, GiveUpReason, JobId, JobStatus, Outcome, Policy, Run,
+    Sink, Status, TransportError, TransportErrorKind, UploadFilesResponse, Watch,
+    doc_ai::{DownloadUrl, PresignedUpload, Results, Submitted, Task},
 };
 
 use crate::exchange::{Exchanged, Files, exchange};
@@ -119,14 +120,64 @@ impl<T: AsyncTransport> Client<T> {
         self.api.parse_start(&r, job)
     }
 
-    /// A job's status (one request, no retry); the answer is checked to be
-    /// about `job`.
+    /// A job's status, in the terms of the client's API (one request, no
+    /// retry); the answer is checked to be about `job`.
     ///
     /// # Errors
     /// As [`Client::create_job`].
-    pub async fn status(&self, job: &JobId) -> Result<JobStatus, Error> {
-        let r = self.call(self.api.status(job)).await?;
-        self.api.parse_status(&r, job)
+    pub async fn status(&self, job: &JobId) -> Result<Status, Error> {
+        Ok(match self.api.config().api_version() {
+            ApiVersion::DocAi => {
+                let r = self.call(self.api.doc_ai().status(job)).await?;
+                Status::DocAi(self.api.doc_ai().parse_status(&r, job)?)
+            }
+            _ => {
+                let r = self.call(self.api.status(job)).await?;
+                Status::Legacy(self.api.parse_status(&r, job)?)
+            }
+        })
+    }
+
+    /// A presigned `/doc-ai/v1` upload URL (one request, no retry).
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn presign(&self, content_type: Option<&str>) -> Result<PresignedUpload, Error> {
+        let r = self.call(self.api.doc_ai().presign(content_type)).await?;
+        self.api.doc_ai().parse_presign(&r)
+    }
+
+    /// Makes and starts a `/doc-ai/v1` job on uploads (one request, no
+    /// retry: a submit whose answer is lost may have made a job).
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn submit(&self, task: &Task, upload_ids: &[&str]) -> Result<Submitted, Error> {
+        let r = self
+            .call(self.api.doc_ai().submit(task, upload_ids)?)
+            .await?;
+        self.api.doc_ai().parse_submit(&r)
+    }
+
+    /// The presigned URL of a `/doc-ai/v1` job's output (one request, no
+    /// retry). A job that has not ended is a 409 [`Error::Api`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn download_url(&self, job: &JobId) -> Result<DownloadUrl, Error> {
+        let r = self.call(self.api.doc_ai().download_url(job)).await?;
+        self.api.doc_ai().parse_download_url(&r)
+    }
+
+    /// A `/doc-ai/v1` job's inline results (one request, no retry): its
+    /// pages, or its extracted fields. A job that has not ended is a 409
+    /// [`Error::Api`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub async fn results(&self, job: &JobId) -> Result<Results, Error> {
+        let r = self.call(self.api.doc_ai().results(job, None)).await?;
+        self.api.doc_ai().parse_results(&r, job)
     }
 
     /// The download URLs of a job's outputs (one request, no retry).
@@ -141,15 +192,9 @@ impl<T: AsyncTransport> Client<T> {
     /// Follows `job` to its end, reporting events to `on_event`.
     pub async fn watch(&self, job: JobId, mut on_event: impl FnMut(&Event) + Send) -> Outcome {
         let mut watch = Watch::new(self.api.clone(), job, self.machine_policy(), Instant::now());
-        let mut requests = Vec::new();
+        // A bare watch writes no manifest, so it keeps no request records.
         match self
-            .drive(
-                &mut watch,
-                Files::none(),
-                &mut on_event,
-                None,
-                &mut requests,
-            )
+            .drive(&mut watch, Files::none(), &mut on_event, None, None)
             .await
         {
             Ok(outcome) => outcome,
@@ -186,7 +231,7 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         mut on_event: impl FnMut(&Event) + Send,
     ) -> Result<Report, RunError> {
-        let document = crate::document(input, options.job.clone())?;
+        let document = crate::document(input, self.job_of(options))?;
         let folder = folder_name(document.file_name());
         self.run_into(input, document, &folder, options, &mut on_event)
             .await
@@ -214,7 +259,7 @@ impl<T: AsyncTransport> Client<T> {
             futures_util::stream::iter(inputs.into_iter().zip(folders).enumerate())
                 .map(|(i, (input, folder))| async move {
                     let mut each = |e: &Event| on_event(i, e);
-                    let result = match crate::document(&input, options.job.clone()) {
+                    let result = match crate::document(&input, self.job_of(options)) {
                         Ok(document) => {
                             self.run_into(&input, document, &folder, options, &mut each)
                                 .await
@@ -262,7 +307,7 @@ impl<T: AsyncTransport> Client<T> {
             path: Some(input.display().to_string()),
             size: Some(document.len()),
             sha256: None,
-            request: Some(crate::batch::request_of(&options.job)),
+            request: Some(document.job().request_key()),
         };
         let run = Run::new(
             self.api.clone(),
@@ -340,18 +385,28 @@ impl<T: AsyncTransport> Client<T> {
     async fn folder_of(&self, job: &JobId) -> String {
         let named = self.status(job).await.ok().and_then(|status| {
             status
+                .as_legacy()?
                 .job_details
                 .iter()
                 .flat_map(|d| d.inputs.iter())
                 .next()
                 .map(|i| folder_name(&i.file_name))
         });
-        named.unwrap_or_else(|| job.to_string())
+        // An opaque `/doc-ai/v1` id is made safe before it names a folder.
+        named.unwrap_or_else(|| {
+            sarvam_doc_core::output::safe_output_name(job.as_str())
+                .unwrap_or_else(|| "job".to_owned())
+        })
     }
 
     /// Each machine gets its own jitter seed.
     pub(crate) fn machine_policy(&self) -> Policy {
         self.policy.clone().with_seed(fastrand::u64(..))
+    }
+
+    /// The job `options` asks for, or this client's API's default.
+    pub(crate) fn job_of(&self, options: &RunOptions) -> sarvam_doc_core::Job {
+        options.job_for(self.api.config().api_version())
     }
 
     /// One request with no retries, for the plain endpoint calls.
@@ -473,8 +528,40 @@ impl<T: Transport> BlockingClient<T> {
     ///
     /// # Errors
     /// As [`Client::create_job`].
-    pub fn status(&self, job: &JobId) -> Result<JobStatus, Error> {
+    pub fn status(&self, job: &JobId) -> Result<Status, Error> {
         block_on(self.inner.status(job))
+    }
+
+    /// See [`Client::results`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn results(&self, job: &JobId) -> Result<Results, Error> {
+        block_on(self.inner.results(job))
+    }
+
+    /// See [`Client::presign`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn presign(&self, content_type: Option<&str>) -> Result<PresignedUpload, Error> {
+        block_on(self.inner.presign(content_type))
+    }
+
+    /// See [`Client::submit`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn submit(&self, task: &Task, upload_ids: &[&str]) -> Result<Submitted, Error> {
+        block_on(self.inner.submit(task, upload_ids))
+    }
+
+    /// See [`Client::download_url`].
+    ///
+    /// # Errors
+    /// As [`Client::create_job`].
+    pub fn download_url(&self, job: &JobId) -> Result<DownloadUrl, Error> {
+        block_on(self.inner.download_url(job))
     }
 
     /// See [`Client::download_files`].
@@ -524,7 +611,7 @@ impl<T: Transport> BlockingClient<T> {
         self.in_threads(work, concurrency, |i, (input, folder)| {
             block_on(async {
                 let mut each = |e: &Event| on_event(i, e);
-                let document = crate::document(input, options.job.clone())?;
+                let document = crate::document(input, self.inner.job_of(options))?;
                 self.inner
                     .run_into(input, document, folder, options, &mut each)
                     .await

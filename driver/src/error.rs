@@ -5,7 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use sarvam_doc_core::output::{UnpackError, UnpackLimits};
-use sarvam_doc_core::{CreateJobRequest, JobId, JobStatus, Outcome};
+use sarvam_doc_core::{CreateJobRequest, Job, JobId, Outcome, Status};
 
 /// What can go wrong outside the protocol: bad input, local files, or an
 /// output that had to be refused. What the server says (completed, failed,
@@ -44,7 +44,7 @@ pub enum RunError {
         /// Why it was refused.
         error: UnpackError,
         /// The job's last status.
-        status: Option<Box<JobStatus>>,
+        status: Option<Box<Status>>,
     },
 }
 
@@ -129,8 +129,10 @@ pub enum Layout {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RunOptions {
-    /// The job to create (language, output format, callback).
-    pub job: CreateJobRequest,
+    /// What each job is asked to do: a legacy create request, or a
+    /// `/doc-ai/v1` task. `None`: the API's defaults (a Hindi Markdown
+    /// legacy job; a `/doc-ai/v1` digitise with the server's defaults).
+    pub job: Option<Job>,
     /// The folder the outputs go into; made if missing.
     pub out_dir: PathBuf,
     /// How the outputs are left.
@@ -143,11 +145,11 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Outputs unpacked into `out_dir`, a Hindi Markdown job, no
+    /// Outputs unpacked into `out_dir`, the API's default job, no
     /// overwriting, the default unpack limits.
     pub fn new(out_dir: impl Into<PathBuf>) -> Self {
         RunOptions {
-            job: CreateJobRequest::default(),
+            job: None,
             out_dir: out_dir.into(),
             layout: Layout::Pages,
             overwrite: false,
@@ -155,11 +157,27 @@ impl RunOptions {
         }
     }
 
-    /// With `job`.
+    /// With `job`: a [`CreateJobRequest`] for the legacy API, a
+    /// [`sarvam_doc_core::doc_ai::Task`] for `/doc-ai/v1` (it must be for
+    /// the client's API).
     #[must_use]
-    pub fn with_job(mut self, job: CreateJobRequest) -> Self {
-        self.job = job;
+    pub fn with_job(mut self, job: impl Into<Job>) -> Self {
+        self.job = Some(job.into());
         self
+    }
+
+    /// The job asked for, or the default of `version`.
+    #[must_use]
+    pub fn job_for(&self, version: sarvam_doc_core::ApiVersion) -> Job {
+        match (&self.job, version) {
+            (Some(job), _) => job.clone(),
+            (None, sarvam_doc_core::ApiVersion::DocAi) => {
+                Job::DocAi(sarvam_doc_core::doc_ai::Task::Digitise(
+                    sarvam_doc_core::doc_ai::Digitise::default(),
+                ))
+            }
+            (None, _) => Job::Legacy(CreateJobRequest::default()),
+        }
     }
 
     /// With `layout`.

@@ -94,7 +94,13 @@ impl<T: AsyncTransport> Client<T> {
         };
         let mut requests = Vec::new();
         let drove = self
-            .drive(&mut machine, files, on_event, target.journal, &mut requests)
+            .drive(
+                &mut machine,
+                files,
+                on_event,
+                target.journal,
+                Some(&mut requests),
+            )
             .await;
         let outcome = match drove {
             Ok(outcome) => outcome,
@@ -210,7 +216,7 @@ impl<T: AsyncTransport> Client<T> {
         files: Files<'_>,
         on_event: &mut (dyn FnMut(&Event) + Send),
         journal: Option<(&JournalFile, &str)>,
-        requests: &mut Vec<RequestRecord>,
+        mut requests: Option<&mut Vec<RequestRecord>>,
     ) -> Result<Outcome, RunError> {
         loop {
             match machine.poll(Instant::now()) {
@@ -234,7 +240,9 @@ impl<T: AsyncTransport> Client<T> {
                     // Boxed: a request's state takes heap only while it is in
                     // flight, so thousands of waiting watches stay small.
                     let exchanged = Box::pin(exchange(self.transport(), transmit, files)).await;
-                    if requests.len() < MAX_REQUESTS {
+                    if let Some(requests) = requests.as_deref_mut()
+                        && requests.len() < MAX_REQUESTS
+                    {
                         requests.push(record(self.api(), endpoint, attempt.get(), &exchanged));
                     }
                     match exchanged {
@@ -378,17 +386,29 @@ pub(crate) fn manifest(
     let status = outcome.status();
     let value = json!({
         "job_id": outcome.job_id().map(ToString::to_string),
-        "state": status.map(|s| s.job_state.to_string()),
+        "api": status.map(|s| match s {
+            sarvam_doc_core::Status::DocAi(_) => "doc-ai",
+            _ => "legacy",
+        }),
+        "state": status.map(|s| s.state().to_string()),
         "input": {
             "path": provenance.path,
             "size": provenance.size,
             "sha256": provenance.sha256,
         },
         "request": provenance.request,
-        "pages": status.map(sarvam_doc_core::JobStatus::pages),
+        "pages": status.map(sarvam_doc_core::Status::pages),
         "page_errors": status.map(|s| s.page_errors().collect::<Vec<_>>()),
-        "created_at": status.map(|s| s.created_at.format(&Rfc3339).unwrap_or_default()),
-        "updated_at": status.map(|s| s.updated_at.format(&Rfc3339).unwrap_or_default()),
+        "created_at": status.map(|s| match s {
+            sarvam_doc_core::Status::Legacy(s) => s.created_at.format(&Rfc3339).unwrap_or_default(),
+            sarvam_doc_core::Status::DocAi(s) => s.created_at.clone(),
+            _ => String::new(),
+        }),
+        "updated_at": status.map(|s| match s {
+            sarvam_doc_core::Status::Legacy(s) => s.updated_at.format(&Rfc3339).unwrap_or_default(),
+            sarvam_doc_core::Status::DocAi(s) => s.updated_at.clone(),
+            _ => String::new(),
+        }),
         "outputs": outcome.outputs().iter().map(|o| json!({"name": o.name, "server_name": o.server_name, "bytes": o.len})).collect::<Vec<_>>(),
         "requests": requests,
         "refused": null,

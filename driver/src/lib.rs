@@ -62,7 +62,7 @@ pub use transport::{
     block_on,
 };
 
-use sarvam_doc_core::{CreateJobRequest, Document, InputError};
+use sarvam_doc_core::{Document, InputError, Job};
 
 /// Which certificates a transport's TLS connections trust.
 ///
@@ -89,7 +89,7 @@ pub const TEMP_PREFIX: &str = ".sarvam-doc-";
 /// # Errors
 /// [`RunError::Input`] if the file cannot be read or is not a file;
 /// [`RunError::Core`] with an [`InputError`] for one the API refuses.
-pub fn document(path: &Path, job: CreateJobRequest) -> Result<Document, RunError> {
+pub fn document(path: &Path, job: impl Into<Job>) -> Result<Document, RunError> {
     let input = |source| RunError::Input {
         path: path.to_owned(),
         source,

@@ -141,9 +141,34 @@ fn unpack_all(
     let mut plan = Unpack::new(limits);
     plan.reserve(crate::job::MANIFEST);
     for zip in zips {
-        unpack_one(zip, pages, &mut plan, limits, cancel)?;
+        let name = zip
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if sarvam_doc_core::output::is_archive(&name) {
+            unpack_one(zip, pages, &mut plan, limits, cancel)?;
+        } else {
+            place_one(zip, &name, pages, &mut plan)?;
+        }
     }
     Ok(())
+}
+
+/// Moves an output that is not an archive into the pages as it is, under
+/// the same naming and size rules as an entry.
+fn place_one(file: &Path, name: &str, pages: &Path, plan: &mut Unpack) -> Result<(), Stop> {
+    let len = fs::metadata(file)
+        .map_err(|e| Stop::Io(file.to_owned(), e))?
+        .len();
+    let Some(parts) = plan
+        .entry(name, EntryKind::File, len, len)
+        .map_err(Stop::Refused)?
+    else {
+        return Ok(());
+    };
+    plan.wrote(len).map_err(Stop::Refused)?;
+    let path = parts.iter().fold(pages.to_owned(), |p, part| p.join(part));
+    fs::rename(file, &path).map_err(|e| Stop::Io(path, e))
 }
 
 fn unpack_one(

@@ -253,13 +253,13 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     }
                     if let Outcome::Completed { status, .. } = &outcome {
                         assert_eq!(
-                            status.job_state,
+                            status.state(),
                             JobState::Completed,
                             "success without Completed"
                         );
                     }
                     if let Outcome::PartiallyCompleted { status, .. } = &outcome {
-                        assert_eq!(status.job_state, JobState::PartiallyCompleted);
+                        assert_eq!(status.state(), JobState::PartiallyCompleted);
                     }
                     done = Some(outcome);
                 }

@@ -21,11 +21,25 @@ pub enum Route {
     StoragePut,
     /// `GET` of an output from presigned storage.
     StorageGet,
+    /// `POST /doc-ai/v1/job/upload`: presign an upload.
+    AiPresign,
+    /// `POST /doc-ai/v1/job/{digitise,parse,extract}`: make and start a job.
+    AiSubmit,
+    /// `GET /doc-ai/v1/job/{job_id}/status`.
+    AiStatus,
+    /// `GET /doc-ai/v1/job/{job_id}/results`.
+    AiResults,
+    /// `GET /doc-ai/v1/job/{job_id}/download-url`.
+    AiDownloadUrl,
+    /// The upload to a `/doc-ai/v1` presigned storage URL.
+    AiStoragePut,
+    /// The `GET` of a `/doc-ai/v1` output from presigned storage.
+    AiStorageGet,
 }
 
 impl Route {
-    /// Every route.
-    pub const ALL: [Route; 7] = [
+    /// The legacy API's routes, in the order a run uses them.
+    pub const LEGACY: [Route; 7] = [
         Route::CreateJob,
         Route::UploadFiles,
         Route::Start,
@@ -35,14 +49,54 @@ impl Route {
         Route::StorageGet,
     ];
 
+    /// `/doc-ai/v1`'s routes, in the order a run uses them.
+    pub const DOC_AI: [Route; 7] = [
+        Route::AiPresign,
+        Route::AiStoragePut,
+        Route::AiSubmit,
+        Route::AiStatus,
+        Route::AiResults,
+        Route::AiDownloadUrl,
+        Route::AiStorageGet,
+    ];
+
+    /// Every route.
+    pub const ALL: [Route; 14] = [
+        Route::CreateJob,
+        Route::UploadFiles,
+        Route::Start,
+        Route::Status,
+        Route::DownloadFiles,
+        Route::StoragePut,
+        Route::StorageGet,
+        Route::AiPresign,
+        Route::AiStoragePut,
+        Route::AiSubmit,
+        Route::AiStatus,
+        Route::AiResults,
+        Route::AiDownloadUrl,
+        Route::AiStorageGet,
+    ];
+
     /// Whether the route is on the storage origin.
     #[must_use]
     pub fn is_storage(self) -> bool {
-        matches!(self, Route::StoragePut | Route::StorageGet)
+        matches!(
+            self,
+            Route::StoragePut | Route::StorageGet | Route::AiStoragePut | Route::AiStorageGet
+        )
+    }
+
+    /// Whether the route is `/doc-ai/v1`'s.
+    #[must_use]
+    pub fn is_doc_ai(self) -> bool {
+        Route::DOC_AI.contains(&self)
     }
 
     /// The route's name on the command line: `create`, `upload-files`,
-    /// `start`, `status`, `download-files`, `storage-put`, `storage-get`.
+    /// `start`, `status`, `download-files`, `storage-put`, `storage-get`;
+    /// `ai-presign`, `ai-submit`, `ai-status`, `ai-results`,
+    /// `ai-download-url`, `ai-storage-put`, `ai-storage-get`.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -53,6 +107,13 @@ impl Route {
             Route::DownloadFiles => "download-files",
             Route::StoragePut => "storage-put",
             Route::StorageGet => "storage-get",
+            Route::AiPresign => "ai-presign",
+            Route::AiSubmit => "ai-submit",
+            Route::AiStatus => "ai-status",
+            Route::AiResults => "ai-results",
+            Route::AiDownloadUrl => "ai-download-url",
+            Route::AiStoragePut => "ai-storage-put",
+            Route::AiStorageGet => "ai-storage-get",
         }
     }
 }
@@ -80,6 +141,10 @@ pub enum RetryAfter {
     Seconds(u64),
     /// `Retry-After: <HTTP date>`, this many seconds after the response's `Date`.
     Date(u64),
+    /// `retry-after-ms: <milliseconds>` (which the Python SDK ignores).
+    Millis(u64),
+    /// `X-RateLimit-Reset: <epoch seconds>`, this many seconds from now.
+    ResetIn(u64),
 }
 
 /// Something to do to a request instead of, or after, answering it.
@@ -94,6 +159,12 @@ pub enum Fault {
     HighLoad,
     /// 500 `internal_server_error`, before any effect.
     Internal,
+    /// 409: "the job has not ended", before any effect (on results and
+    /// download URLs, where the API declares it). No effect on storage.
+    Conflict,
+    /// Storage: 403, the presigned URL has expired, before any effect. No
+    /// effect on the API.
+    Expired,
     /// Let the request take effect, then answer only after this delay (a
     /// client that times out first has still had its effect).
     Delay(Duration),
@@ -158,6 +229,8 @@ impl Fault {
                 | Fault::QuotaExhausted
                 | Fault::HighLoad
                 | Fault::Internal
+                | Fault::Conflict
+                | Fault::Expired
                 | Fault::DropBefore
                 | Fault::KeyAtCut
         )
@@ -179,6 +252,10 @@ impl std::str::FromStr for Fault {
             "429" if arg.is_empty() => Fault::RateLimited(RetryAfter::Absent),
             "429" => Fault::RateLimited(RetryAfter::Seconds(num()?)),
             "429-date" => Fault::RateLimited(RetryAfter::Date(num()?)),
+            "429-ms" => Fault::RateLimited(RetryAfter::Millis(num()?)),
+            "429-reset" => Fault::RateLimited(RetryAfter::ResetIn(num()?)),
+            "409" => Fault::Conflict,
+            "expired" => Fault::Expired,
             "quota" => Fault::QuotaExhausted,
             "503" => Fault::HighLoad,
             "500" => Fault::Internal,
@@ -206,7 +283,8 @@ impl std::str::FromStr for Fault {
             "key-at-cut" => Fault::KeyAtCut,
             _ => {
                 return Err(format!(
-                    "unknown fault {s:?}: use 429[:SECS], 429-date:SECS, quota, 503, 500, delay:MS, \
+                    "unknown fault {s:?}: use 429[:SECS], 429-date:SECS, 429-ms:MS, 429-reset:SECS, \
+                     quota, 503, 500, 409, expired, delay:MS, \
                      drop-before, drop-after, truncate, invalid-json, unknown-state, extra-fields; \
                      hostile: hang, stall-after-headers, endless-body, oversized:BYTES, huge-size, \
                      zip-bomb:MIB, zip-count:N, unsafe-names, not-zip, other-job, echo-key, \

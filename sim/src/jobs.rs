@@ -75,7 +75,9 @@ impl Job {
             Scenario::PartiallyCompleted if pages >= 2 => {
                 (1..=pages).filter(|p| p % 2 == 0).collect()
             }
-            Scenario::PartiallyCompleted | Scenario::Failed => (1..=pages).collect(),
+            Scenario::PartiallyCompleted | Scenario::Failed | Scenario::Rejected => {
+                (1..=pages).collect()
+            }
         }
     }
 

@@ -1,6 +1,8 @@
-//! A local simulator of Sarvam AI's Document Intelligence job API
-//! (`/doc-digitization/job/v1`) and of its presigned storage, over real HTTP
-//! on loopback, with fault injection.
+//! A local simulator of Sarvam AI's Document Intelligence APIs, the legacy
+//! job API (`/doc-digitization/job/v1`) and the current one (`/doc-ai/v1`),
+//! and of their presigned storage, over real HTTP on loopback, with fault
+//! injection. Its `/doc-ai/v1` choices, where the sources are silent, are
+//! listed in `docs/doc-ai-choices.md`.
 //!
 //! It is the server for every test, benchmark and demo of `sarvam-doc`, and
 //! yours to test your own integration without credits or network. It speaks
@@ -56,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod doc_ai;
 mod faults;
 mod hostile;
 mod jobs;
@@ -87,6 +90,93 @@ pub enum Scenario {
     PartiallyCompleted,
     /// Every page fails.
     Failed,
+    /// `/doc-ai/v1` only: the job is refused after its time in the queue
+    /// (`rejected`); on the legacy API, as `Failed`.
+    Rejected,
+}
+
+/// What a `/doc-ai/v1` error body looks like.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorShape {
+    /// RFC 7807 problem details, as the reference and the SDK types say.
+    #[default]
+    Problem,
+    /// The legacy `{"error": {…}}` envelope, as one of Sarvam's guides says.
+    Legacy,
+    /// An HTML page, as a proxy in front of the API may answer.
+    Html,
+}
+
+/// What results and download URLs of a failed or rejected `/doc-ai/v1`
+/// job answer (the sources do not say).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailedResults {
+    /// 409, as for a job that has not ended.
+    #[default]
+    Conflict,
+    /// 200, with no pages.
+    Empty,
+}
+
+/// `/doc-ai/v1` settings where the sources disagree or are silent.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DocAiConfig {
+    /// The page limit of a job (the sources say 10, 20 or 30).
+    pub max_pages: u32,
+    /// What error bodies look like.
+    pub error_shape: ErrorShape,
+    /// Results and download URLs of failed or rejected jobs.
+    pub failed_results: FailedResults,
+    /// A file that is not a PDF, PNG, JPEG or readable ZIP makes a
+    /// `rejected` job instead of a 400 at submit.
+    pub reject_unreadable: bool,
+}
+
+impl Default for DocAiConfig {
+    /// 10 pages, problem details, 409 for the outputs of failed jobs,
+    /// unreadable files refused at submit.
+    fn default() -> Self {
+        DocAiConfig {
+            max_pages: 10,
+            error_shape: ErrorShape::Problem,
+            failed_results: FailedResults::Conflict,
+            reject_unreadable: false,
+        }
+    }
+}
+
+/// A per-key rate limit over every API request (both APIs): a token bucket
+/// that refills `per_minute` tokens a minute, up to `burst`. A request with
+/// no token left is answered 429 with `Retry-After` (whole seconds until
+/// the next token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Tokens a minute (the fact sheet's secondary source says 10).
+    pub per_minute: u32,
+    /// The most tokens held at once.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// `per_minute` a minute, with a burst of as many.
+    #[must_use]
+    pub fn per_minute(per_minute: u32) -> Self {
+        RateLimit {
+            per_minute: per_minute.max(1),
+            burst: per_minute.max(1),
+        }
+    }
+
+    /// With a burst of `burst` tokens.
+    #[must_use]
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
 }
 
 /// The simulator's settings.
@@ -115,6 +205,10 @@ pub struct SimConfig {
     pub scenario: Option<Scenario>,
     /// Faults to inject.
     pub faults: FaultPlan,
+    /// `/doc-ai/v1`'s settings.
+    pub doc_ai: DocAiConfig,
+    /// A per-key rate limit; `None` (the default) for none.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for SimConfig {
@@ -135,6 +229,8 @@ impl Default for SimConfig {
             url_ttl: Duration::from_secs(3600),
             scenario: None,
             faults: FaultPlan::default(),
+            doc_ai: DocAiConfig::default(),
+            rate_limit: None,
         }
     }
 }
@@ -180,6 +276,9 @@ pub(crate) struct Shared {
     faults: Mutex<faults::Faults>,
     log: Mutex<Vec<LoggedRequest>>,
     credits: Mutex<Option<u64>>,
+    doc_ai: Mutex<doc_ai::State>,
+    /// Per key: tokens left, and when they were counted.
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 /// Locks a mutex, carrying on if a panicking thread poisoned it: the data
@@ -226,7 +325,9 @@ impl Shared {
             return s;
         }
         let lower = file_name.to_ascii_lowercase();
-        if lower.contains("partial") {
+        if lower.contains("reject") {
+            Scenario::Rejected
+        } else if lower.contains("partial") {
             Scenario::PartiallyCompleted
         } else if lower.contains("fail") {
             Scenario::Failed
@@ -264,6 +365,66 @@ impl Shared {
         )
     }
 
+    /// Takes a token of `key`'s bucket, or says how long until one is due.
+    fn take_token(&self, key: &str) -> Result<(), Duration> {
+        let Some(limit) = self.config.rate_limit else {
+            return Ok(());
+        };
+        let rate = f64::from(limit.per_minute) / 60.0;
+        let burst = f64::from(limit.burst.max(1));
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
+        }
+    }
+
+    /// A presigned `/doc-ai/v1` storage URL: `{kind}/{id}[/{tail}]`,
+    /// signed over the kind, the id and the expiry.
+    fn sign_url(&self, kind: &str, id: &str, tail: &str, expires: u64) -> String {
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'.')
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'~');
+        let sig = server::sign_text(self.secret, kind, id, expires);
+        let id = percent_encoding::utf8_percent_encode(id, SEGMENT);
+        let tail = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", percent_encoding::utf8_percent_encode(tail, SEGMENT))
+        };
+        format!(
+            "{}/{kind}/{id}{tail}?se={expires}&sig={sig}",
+            self.storage_base
+        )
+    }
+
+    /// Checks a `/doc-ai/v1` presigned URL's expiry and signature.
+    fn check_url(&self, kind: &str, id: &str, query: &str) -> Result<(), &'static str> {
+        let param = |key: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        };
+        let expires: u64 = param("se")
+            .and_then(|v| v.parse().ok())
+            .ok_or("The URL is not a valid presigned URL.")?;
+        if param("sig") != Some(server::sign_text(self.secret, kind, id, expires).as_str()) {
+            return Err("Server failed to authenticate the request: the signature does not match.");
+        }
+        if unix_now() > expires {
+            return Err("Signature not valid in the specified time frame: the URL has expired.");
+        }
+        Ok(())
+    }
+
     /// Checks a presigned URL's expiry and signature.
     fn check_signature(
         &self,
@@ -290,7 +451,7 @@ impl Shared {
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -348,6 +509,8 @@ impl Simulator {
             faults: Mutex::new(faults::Faults::new(config.faults.clone())),
             log: Mutex::new(Vec::new()),
             credits: Mutex::new(config.credits),
+            doc_ai: Mutex::new(doc_ai::State::default()),
+            buckets: Mutex::new(HashMap::new()),
             config,
         });
         for (listener, origin) in [(api, Origin::Api), (storage, Origin::Storage)] {
@@ -406,10 +569,25 @@ impl Simulator {
             .count()
     }
 
-    /// How many jobs exist.
+    /// How many legacy jobs exist.
     #[must_use]
     pub fn jobs(&self) -> usize {
         lock(&self.shared.jobs).len()
+    }
+
+    /// How many `/doc-ai/v1` jobs exist (each was started, and so may be
+    /// charged for).
+    #[must_use]
+    pub fn doc_ai_jobs(&self) -> usize {
+        doc_ai::job_count(&self.shared)
+    }
+
+    /// The ids of every `/doc-ai/v1` job, sorted.
+    #[must_use]
+    pub fn doc_ai_job_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = lock(&self.shared.doc_ai).job_ids();
+        ids.sort();
+        ids
     }
 
     /// Every job: its id, the file uploaded to it (if any), and whether it

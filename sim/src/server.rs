@@ -86,7 +86,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn json(status: u16, value: &Value) -> Self {
+    pub(crate) fn json(status: u16, value: &Value) -> Self {
         Answer {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: Bytes::from(value.to_string()),
@@ -102,8 +102,45 @@ impl Answer {
         )
     }
 
+    /// An RFC 7807 problem, as `/doc-ai/v1` answers errors.
+    pub(crate) fn problem(status: u16, value: &Value) -> Self {
+        let mut a = Answer::json(status, value);
+        a.json = false;
+        a.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        a
+    }
+
+    /// An HTML error page, as a proxy in front of an API answers.
+    pub(crate) fn html(status: u16, text: &str) -> Self {
+        let mut a = Answer::bytes(
+            status,
+            Bytes::from(format!("<html><body><h1>{text}</h1></body></html>")),
+        );
+        a.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        a
+    }
+
+    /// Raw bytes.
+    pub(crate) fn bytes(status: u16, body: Bytes) -> Self {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+            json: false,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(&mut self, name: http::header::HeaderName, value: HeaderValue) {
+        self.headers.insert(name, value);
+    }
+
     /// An Azure-style XML error, as storage answers.
-    fn storage_error(status: u16, code: &str, message: &str) -> Self {
+    pub(crate) fn storage_error(status: u16, code: &str, message: &str) -> Self {
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
         );
@@ -161,6 +198,7 @@ async fn answer(
         )
     };
     let storage = origin == Origin::Storage;
+    let doc_ai = route.is_some_and(Route::is_doc_ai) && !storage;
     let before = match &fault {
         Some(Fault::DropBefore) => return Err(Dropped),
         Some(Fault::KeyAtCut) => {
@@ -175,7 +213,41 @@ async fn answer(
                 headers: HeaderMap::new(),
             })
         }
-        Some(Fault::RateLimited(after)) => Some(rate_limited(*after, storage)),
+        Some(Fault::RateLimited(after)) => Some(rate_limited(shared, *after, storage, doc_ai)),
+        Some(Fault::QuotaExhausted) if doc_ai => Some(crate::doc_ai::problem(
+            shared,
+            402,
+            "Insufficient credits: add credits to continue.",
+            &[],
+        )),
+        Some(Fault::HighLoad) if doc_ai => Some(crate::doc_ai::problem(
+            shared,
+            503,
+            "The service is under high load; retry later.",
+            &[],
+        )),
+        Some(Fault::Internal) if doc_ai => Some(crate::doc_ai::problem(
+            shared,
+            500,
+            "Internal server error.",
+            &[],
+        )),
+        Some(Fault::Expired) if storage => Some(Answer::storage_error(
+            403,
+            "AuthenticationFailed",
+            "Signature not valid in the specified time frame: the URL has expired.",
+        )),
+        Some(Fault::Conflict) if doc_ai => Some(crate::doc_ai::problem(
+            shared,
+            409,
+            "The job has not reached a terminal status yet.",
+            &[],
+        )),
+        Some(Fault::Conflict) if !storage => Some(Answer::error(
+            409,
+            "invalid_request_error",
+            "The job has not ended yet",
+        )),
         Some(Fault::QuotaExhausted) if !storage => Some(Answer::error(
             429,
             "insufficient_quota_error",
@@ -216,7 +288,7 @@ async fn answer(
                     "ResourceNotFound",
                     "The specified resource does not exist.",
                 ),
-                None => not_found_or_405(request.method(), request.uri().path()),
+                None => not_found_or_405(shared, request.method(), request.uri().path()),
                 Some(route) => serve(shared, route, request).await,
             }
         }
@@ -265,6 +337,9 @@ async fn answer(
         Some(Fault::UnknownState) if answer.json => rewrite(&mut answer, |v| {
             if v.get("job_state").is_some() {
                 v["job_state"] = json!("Reticulating");
+            }
+            if v.get("pipeline").is_some() {
+                v["status"] = json!("reticulating");
             }
         }),
         Some(Fault::ExtraFields) if answer.json => rewrite(&mut answer, |v| {
@@ -323,6 +398,9 @@ fn hostile_output(fault: &Fault) -> Option<Vec<u8>> {
 
 /// Sets the output of the job named in an API `path`.
 fn give_output(shared: &Shared, path: &str, output: Vec<u8>) {
+    if path.starts_with(crate::doc_ai::DOC_AI) {
+        return crate::doc_ai::give_output(shared, path, output);
+    }
     let id = path
         .strip_prefix(JOBS)
         .and_then(|r| r.split('/').nth(1))
@@ -370,9 +448,11 @@ fn rewrite(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
     }
 }
 
-fn rate_limited(after: RetryAfter, storage: bool) -> Answer {
+fn rate_limited(shared: &Shared, after: RetryAfter, storage: bool, doc_ai: bool) -> Answer {
     let mut a = if storage {
         Answer::storage_error(503, "ServerBusy", "Egress is over the account limit.")
+    } else if doc_ai {
+        crate::doc_ai::problem(shared, 429, "Rate limit exceeded; retry later.", &[])
     } else {
         Answer::error(
             429,
@@ -380,15 +460,18 @@ fn rate_limited(after: RetryAfter, storage: bool) -> Answer {
             "Rate limit exceeded, retry later",
         )
     };
-    let value = match after {
-        RetryAfter::Absent => None,
-        RetryAfter::Seconds(s) => Some(s.to_string()),
-        RetryAfter::Date(s) => Some(httpdate::fmt_http_date(
-            SystemTime::now() + Duration::from_secs(s),
-        )),
+    let (name, value) = match after {
+        RetryAfter::Seconds(s) => ("retry-after", s.to_string()),
+        RetryAfter::Date(s) => (
+            "retry-after",
+            httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(s)),
+        ),
+        RetryAfter::Millis(ms) => ("retry-after-ms", ms.to_string()),
+        RetryAfter::ResetIn(s) => ("x-ratelimit-reset", (crate::unix_now() + s).to_string()),
+        _ => return a,
     };
-    if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        a.headers.insert("retry-after", v);
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        a.headers.insert(name, v);
     }
     a
 }
@@ -397,11 +480,24 @@ const JOBS: &str = "/doc-digitization/job/v1";
 
 fn route(origin: Origin, method: &Method, path: &str) -> Option<Route> {
     match origin {
-        Origin::Storage => match (method, path.split('/').nth(1)) {
-            (&Method::PUT, Some("upload")) => Some(Route::StoragePut),
-            (&Method::GET, Some("download")) => Some(Route::StorageGet),
+        Origin::Storage => match (method, path.split('/').nth(1), path.split('/').nth(2)) {
+            (&Method::PUT, Some("upload"), _) => Some(Route::StoragePut),
+            (&Method::GET, Some("download"), _) => Some(Route::StorageGet),
+            (&Method::PUT, Some("doc-ai"), Some("uploads")) => Some(Route::AiStoragePut),
+            (&Method::GET, Some("doc-ai"), Some("outputs")) => Some(Route::AiStorageGet),
             _ => None,
         },
+        Origin::Api if path.starts_with(crate::doc_ai::DOC_AI) => {
+            let rest = &path[crate::doc_ai::DOC_AI.len()..];
+            match (method, rest) {
+                (&Method::POST, "/upload") => Some(Route::AiPresign),
+                (&Method::POST, "/digitise" | "/parse" | "/extract") => Some(Route::AiSubmit),
+                (&Method::GET, r) if r.ends_with("/status") => Some(Route::AiStatus),
+                (&Method::GET, r) if r.ends_with("/results") => Some(Route::AiResults),
+                (&Method::GET, r) if r.ends_with("/download-url") => Some(Route::AiDownloadUrl),
+                _ => None,
+            }
+        }
         Origin::Api => {
             let rest = path.strip_prefix(JOBS)?;
             let parts: Vec<&str> = rest.split('/').skip(1).collect();
@@ -417,7 +513,10 @@ fn route(origin: Origin, method: &Method, path: &str) -> Option<Route> {
     }
 }
 
-fn not_found_or_405(method: &Method, path: &str) -> Answer {
+fn not_found_or_405(shared: &Shared, method: &Method, path: &str) -> Answer {
+    if path.starts_with(crate::doc_ai::DOC_AI) {
+        return crate::doc_ai::problem(shared, 404, format!("No route for {method} {path}."), &[]);
+    }
     let known = path == JOBS
         || path == format!("{JOBS}/upload-files")
         || ["start", "status", "download-files"]
@@ -447,6 +546,9 @@ fn not_found_or_405(method: &Method, path: &str) -> Answer {
 }
 
 async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Answer {
+    if route.is_doc_ai() && route.is_storage() {
+        return crate::doc_ai::serve_storage(shared, route, request).await;
+    }
     if route.is_storage() {
         return serve_storage(shared, route, request).await;
     }
@@ -455,15 +557,28 @@ async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Ans
         .get("api-subscription-key")
         .and_then(|v| v.to_str().ok());
     if key != Some(shared.config.api_key.as_str()) {
-        return Answer::error(
-            403,
-            "invalid_api_key_error",
-            if key.is_none() {
-                "Missing api-subscription-key header"
-            } else {
-                "Invalid API key"
-            },
+        let why = if key.is_none() {
+            "Missing api-subscription-key header"
+        } else {
+            "Invalid API key"
+        };
+        return if route.is_doc_ai() {
+            crate::doc_ai::problem(shared, 403, why, &[])
+        } else {
+            Answer::error(403, "invalid_api_key_error", why)
+        };
+    }
+    if let Err(wait) = shared.take_token(&shared.config.api_key) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return rate_limited(
+            shared,
+            RetryAfter::Seconds(secs.max(1)),
+            false,
+            route.is_doc_ai(),
         );
+    }
+    if route.is_doc_ai() {
+        return crate::doc_ai::serve(shared, route, request).await;
     }
     let path = request.uri().path().to_owned();
     let job_in_path = path
@@ -495,7 +610,7 @@ async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Ans
     }
 }
 
-async fn read(body: Incoming, limit: usize) -> Result<Bytes, Answer> {
+pub(crate) async fn read(body: Incoming, limit: usize) -> Result<Bytes, Answer> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Answer::error(
@@ -511,7 +626,7 @@ async fn read(body: Incoming, limit: usize) -> Result<Bytes, Answer> {
     }
 }
 
-const LANGUAGES: [&str; 23] = [
+pub(crate) const LANGUAGES: [&str; 23] = [
     "hi-IN", "en-IN", "bn-IN", "gu-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN", "pa-IN", "ta-IN",
     "te-IN", "ur-IN", "as-IN", "brx-IN", "doi-IN", "ks-IN", "kok-IN", "mai-IN", "mni-IN", "ne-IN",
     "sa-IN", "sat-IN", "sd-IN",
@@ -786,29 +901,9 @@ async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>
             "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
         );
     }
-    let Some(len) = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    else {
-        return Answer::storage_error(
-            411,
-            "MissingContentLengthHeader",
-            "Content-Length HTTP header is missing.",
-        );
-    };
-    if len > shared.config.max_file_bytes {
-        return Answer::storage_error(413, "RequestBodyTooLarge", "The request body is too large.");
-    }
-    let body = match read(
-        request.into_body(),
-        usize::try_from(len).unwrap_or(usize::MAX),
-    )
-    .await
-    {
+    let body = match upload_body(shared, request).await {
         Ok(b) => b,
-        Err(_) => return Answer::storage_error(400, "InvalidInput", "The body could not be read."),
+        Err(refused) => return refused,
     };
     shared.with_job(id, move |job| {
         if job.file_name.as_deref() != Some(name.as_str()) || job.started.is_some() {
@@ -826,6 +921,46 @@ async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>
             headers: HeaderMap::new(),
         }
     })
+}
+
+/// The body of an upload to storage, as Azure takes it: with a
+/// `Content-Length` (411 without), within the size limit (413).
+pub(crate) async fn upload_body(
+    shared: &Shared,
+    request: Request<Incoming>,
+) -> Result<Bytes, Answer> {
+    let Some(len) = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Err(Answer::storage_error(
+            411,
+            "MissingContentLengthHeader",
+            "Content-Length HTTP header is missing.",
+        ));
+    };
+    if len > shared.config.max_file_bytes {
+        return Err(Answer::storage_error(
+            413,
+            "RequestBodyTooLarge",
+            "The request body is too large.",
+        ));
+    }
+    read(
+        request.into_body(),
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )
+    .await
+    .map_err(|_| Answer::storage_error(400, "InvalidInput", "The body could not be read."))
+}
+
+/// A keyed hash for `/doc-ai/v1` presigned URLs.
+pub(crate) fn sign_text(secret: u64, kind: &str, id: &str, expires: u64) -> String {
+    let mut h = DefaultHasher::new();
+    (secret, kind, id, expires).hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 /// A keyed hash for presigned URLs; a simulator's signature, not a secure one.

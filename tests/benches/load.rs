@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
-use sarvam_doc_core::{ApiKey, Config, JobId};
+use sarvam_doc_core::{ApiKey, ApiVersion, Config, JobId};
 use sarvam_doc_sim::{Route, SimConfig, Simulator};
 use sarvam_doc_tests::{config_for, started_job, ureq_client};
 
@@ -48,14 +48,25 @@ fn main() {
         "{:<10} {:<18} {:>12} {:>14} {:>10}",
         "server", "client", "polls/s", "CPU µs/poll", "vs floor"
     );
-    for (server, base) in [
-        ("simulator", sim.api_url()),
-        ("static", format!("http://{fixed}")),
+    let ai_job = start_doc_ai_job(&sim);
+    for (server, base, version, job) in [
+        ("simulator", sim.api_url(), ApiVersion::Legacy, job.clone()),
+        ("sim doc-ai", sim.api_url(), ApiVersion::DocAi, ai_job),
+        (
+            "static",
+            format!("http://{fixed}"),
+            ApiVersion::Legacy,
+            job.clone(),
+        ),
     ] {
-        let url = format!("{base}/doc-digitization/job/v1/{job}/status");
+        let url = match version {
+            ApiVersion::DocAi => format!("{base}/doc-ai/v1/job/{job}/status"),
+            _ => format!("{base}/doc-digitization/job/v1/{job}/status"),
+        };
         let key = sim.api_key().to_owned();
         let config = Config::builder(ApiKey::new(&key).unwrap())
             .base_url(&base)
+            .api_version(version)
             .build()
             .unwrap();
         let rows = [
@@ -280,6 +291,21 @@ fn child(args: &[String]) {
         println!("{base} {peak}");
         std::process::exit(0);
     });
+}
+
+/// Presigns, uploads and submits a `/doc-ai/v1` job that will run for a day.
+fn start_doc_ai_job(sim: &Simulator) -> JobId {
+    use sarvam_doc_core::doc_ai::{Digitise, Task};
+    let client = ureq_client(
+        sarvam_doc_tests::doc_ai_config(sim),
+        sarvam_doc_core::Policy::default(),
+    );
+    let upload = sarvam_doc_tests::block_on(client.presign(Some("application/pdf"))).unwrap();
+    sarvam_doc_tests::put_presigned(&upload, &sarvam_doc_sim::sample::pdf(3, "load"));
+    let task = Task::Digitise(Digitise::default());
+    sarvam_doc_tests::block_on(client.submit(&task, &[upload.upload_id.as_str()]))
+        .unwrap()
+        .job_id
 }
 
 /// Creates, uploads and starts a job that will run for a day.

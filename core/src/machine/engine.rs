@@ -2,8 +2,10 @@
 //! transition is in this file.
 //!
 //! ```text
-//!  Run    Create ─► UploadUrl ─► Upload ─► Start ─► Watch ─► DownloadUrls ─► Download ×n ─► Done(outcome)
-//!  Watch                                            Watch ─────────────────────────────────► Done(outcome)
+//!  legacy   Run    Create ─► UploadUrl ─► Upload ─► Start ─► Watch ─► DownloadUrls ─► Download ×n ─► Done(outcome)
+//!  doc-ai   Run    Presign ─► PutUpload ─► Submit ─────────► Watch ─► [Results] ─► DownloadUrl ─► Download ─► Done
+//!           Watch                                             Watch ─► (as a run, or Done(outcome))
+//!  (Results only for an extraction: its inline answer, kept as results.json)
 //!
 //!  in Watch, by the class of the job state in each status answer (JobState::class):
 //!    Waiting (Accepted, Pending, unknown) ─ unchanged for stall_limit? ─ yes ─► GaveUp(Stalled)
@@ -11,7 +13,7 @@
 //!      └──────────────────────────────────────────────────────────────── no ─► poll again (cadence)
 //!    Working (Running) ─ pages unchanged for progress_limit? ─ yes ─► GaveUp(NoProgress)
 //!                                                            └ no ─► poll again (cadence)
-//!    Ended, with output (Completed, PartiallyCompleted) ─► DownloadUrls (Run) or Done (Watch)
+//!    Ended, with output (Completed, PartiallyCompleted) ─► fetch (Run) or Done (Watch)
 //!    Ended, without (Failed, Rejected) ──────────────────► Done(Failed)
 //!
 //!  any step, on an error, by its retry class (see `decide`):
@@ -19,6 +21,11 @@
 //!      (a re-sent start answered 4xx: the job had started ─► Watch)
 //!    Create, may have taken effect ─► CreateUnconfirmed, then as throttled (an orphan costs nothing)
 //!    Start,  may have taken effect ─► StartUnconfirmed ─► Watch (never a blind 2nd start)
+//!    Submit, may have taken effect ─► GaveUp(SubmitUnconfirmed), or with retry_unconfirmed
+//!                                     SubmitUnconfirmed, then as throttled (may pay twice)
+//!    Results/DownloadUrl answered 409 (not ended yet) ─► Watch (at most max_retries times)
+//!    storage answered 403 (a presigned URL expired) ─► ask the API for a fresh URL
+//!      (UploadUrl, Presign, DownloadUrls or DownloadUrl), within the retry budget
 //!    throttled, server, transport ─ retries left? ─ no ──────────────► GaveUp(RetriesExhausted)
 //!                                                 └ yes ─► wait max(backoff, Retry-After) ─► same step
 //!      (Retry-After past the deadline or max_retry_after ────────────► GaveUp(RetryAfterTooLong))
@@ -29,7 +36,7 @@
 //! `poll` returns the same, and answers change nothing. An answer for an
 //! attempt other than the one in flight is stale and ignored.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use http::header::CONTENT_LENGTH;
@@ -38,11 +45,12 @@ use http::{Request, Response};
 
 use super::action::{Action, Attempt, Event, Output, Sink, Transmit, WaitReason};
 use super::outcome::{GiveUpReason, Outcome};
+use crate::doc_ai::{DownloadUrl, PresignedUpload, RESULTS_FILE, Submitted};
 use crate::policy::Jitter;
 use crate::{
-    Api, Body, Document, DownloadFilesResponse, Ending, Endpoint, Error, InputError, JobId,
-    JobState, JobStatus, PageCounts, Peer, Policy, ProtocolErrorKind, RetryClass, StateClass,
-    StorageContainerType, TransportError, TransportErrorKind,
+    Api, ApiVersion, Body, Document, DownloadFilesResponse, Ending, Endpoint, Error, InputError,
+    Job, JobId, JobState, PageCounts, Peer, Policy, ProtocolErrorKind, RetryClass, StateClass,
+    Status, StorageContainerType, TransportError, TransportErrorKind,
 };
 
 /// How many times a lost start is sent again, at most.
@@ -81,7 +89,19 @@ enum Step {
         storage: StorageContainerType,
     },
     Start(JobId),
+    /// `/doc-ai/v1`: ask for an upload URL.
+    Presign,
+    /// `/doc-ai/v1`: upload the file where the presign said.
+    PutUpload(Box<PresignedUpload>),
+    /// `/doc-ai/v1`: make and start the job on the upload.
+    Submit {
+        upload_id: String,
+    },
     Watch(JobId),
+    /// `/doc-ai/v1`: an extraction's inline results, kept as a file.
+    Results(JobId),
+    /// `/doc-ai/v1`: the output file's URL.
+    DownloadUrl(JobId),
     DownloadUrls(JobId),
     Download {
         job: JobId,
@@ -98,7 +118,12 @@ impl Step {
             Step::UploadUrl(_) => Endpoint::UploadFiles,
             Step::Upload { .. } => Endpoint::StorageUpload,
             Step::Start(_) => Endpoint::Start,
+            Step::Presign => Endpoint::Presign,
+            Step::PutUpload(_) => Endpoint::StorageUpload,
+            Step::Submit { .. } => Endpoint::Submit,
             Step::Watch(_) => Endpoint::Status,
+            Step::Results(_) => Endpoint::Results,
+            Step::DownloadUrl(_) => Endpoint::DownloadUrl,
             Step::DownloadUrls(_) => Endpoint::DownloadFiles,
             Step::Download { .. } => Endpoint::StorageDownload,
             Step::Done(_) => return None,
@@ -112,6 +137,8 @@ struct PendingDownload {
     server_name: String,
     url: Uri,
     announced: Option<u64>,
+    /// Headers the server asked the download to carry (`/doc-ai/v1`).
+    headers: BTreeMap<String, String>,
 }
 
 /// A parsed answer to the step in flight.
@@ -122,9 +149,13 @@ enum Reply {
         storage: StorageContainerType,
     },
     Stored,
-    Status(JobStatus),
+    Status(Status),
     DownloadUrls(DownloadFilesResponse),
     Downloaded(u64),
+    Presigned(Box<PresignedUpload>),
+    Submitted(Submitted),
+    ResultsSaved(u64),
+    DownloadUrl(DownloadUrl),
 }
 
 /// What to do about an error: the retry table.
@@ -136,15 +167,18 @@ pub(crate) enum Decision {
     RetryCreate,
     /// A start that may have taken effect: watch instead.
     WatchInstead,
+    /// A `/doc-ai/v1` submit that may have taken effect: it may have made
+    /// and started a job that cannot be found; stop unless told to retry.
+    Unconfirmed,
 }
 
 /// The retry table: retry class × whether the request may have taken effect
 /// × which step.
 ///
-/// | class | repeatable step | create, may have taken effect | start, may have taken effect | create/start, surely did not |
-/// |---|---|---|---|---|
-/// | fatal | give up | give up | give up | give up |
-/// | throttled, server, transport | retry | retry (record the possible orphan) | watch instead | retry |
+/// | class | repeatable step | create, may have taken effect | start, may have taken effect | submit, may have taken effect | create/start/submit, surely did not |
+/// |---|---|---|---|---|---|
+/// | fatal | give up | give up | give up | give up | give up |
+/// | throttled, server, transport | retry | retry (record the possible orphan) | watch instead | unconfirmed: stop, or retry if asked | retry |
 pub(crate) fn decide(
     endpoint: Endpoint,
     class: RetryClass,
@@ -154,6 +188,7 @@ pub(crate) fn decide(
         (RetryClass::Fatal, _, _) => Decision::GiveUp,
         (_, Endpoint::CreateJob, true) => Decision::RetryCreate,
         (_, Endpoint::Start, true) => Decision::WatchInstead,
+        (_, Endpoint::Submit, true) => Decision::Unconfirmed,
         _ => Decision::Retry,
     }
 }
@@ -209,7 +244,9 @@ pub(crate) struct Engine {
     announced: bool,
     job: Option<JobId>,
     start: StartState,
-    pub(crate) last_status: Option<JobStatus>,
+    /// Times a results or download-url request was answered "not yet" (409).
+    not_yet: u32,
+    pub(crate) last_status: Option<Box<Status>>,
     observed: Option<Observed>,
     outputs: Vec<Output>,
     events: VecDeque<Event>,
@@ -235,7 +272,18 @@ impl Engine {
     }
 
     pub(crate) fn run(api: Api, document: Document, policy: Policy, now: Instant) -> Self {
-        Engine::new(api, Mode::Run(document), Step::Create, None, policy, now)
+        let step = match (api.config().api_version(), document.job()) {
+            (ApiVersion::Legacy, Job::Legacy(_)) => Step::Create,
+            (ApiVersion::DocAi, Job::DocAi(_)) => Step::Presign,
+            _ => Step::Done(Outcome::GaveUp {
+                job_id: None,
+                reason: GiveUpReason::Refused(Error::Input(InputError::Misuse(
+                    "the document's job is for the other API than the configuration's",
+                ))),
+                last_status: None,
+            }),
+        };
+        Engine::new(api, Mode::Run(document), step, None, policy, now)
     }
 
     pub(crate) fn resume(
@@ -273,6 +321,7 @@ impl Engine {
             announced: false,
             job,
             start: StartState::Settled,
+            not_yet: 0,
             last_status: None,
             observed: None,
             outputs: Vec::new(),
@@ -337,7 +386,8 @@ impl Engine {
         }
         // A request that makes or starts a job is announced first, so a
         // journal has it on disk before it can take effect.
-        if let Some(endpoint @ (Endpoint::CreateJob | Endpoint::Start)) = self.step.endpoint()
+        if let Some(endpoint @ (Endpoint::CreateJob | Endpoint::Start | Endpoint::Submit)) =
+            self.step.endpoint()
             && !self.announced
         {
             self.announced = true;
@@ -401,8 +451,42 @@ impl Engine {
             self.document()
                 .ok_or(Build::Input(InputError::Misuse("a watch has no document")))
         };
+        let task = || match document()?.job() {
+            Job::DocAi(task) => Ok(task),
+            _ => Err(Build::Input(InputError::Misuse("a legacy job has no task"))),
+        };
         Ok(match &self.step {
-            Step::Create => (api.create_job(document()?.job())?, timeout, memory),
+            Step::Create => {
+                let Job::Legacy(request) = document()?.job() else {
+                    return Err(Build::Input(InputError::Misuse("a task has no legacy job")));
+                };
+                (api.create_job(request)?, timeout, memory)
+            }
+            Step::Presign => {
+                let mime = crate::doc_ai::mime_of(document()?.file_name());
+                (api.doc_ai().presign(Some(mime)), timeout, memory)
+            }
+            Step::PutUpload(upload) => {
+                let doc = document()?;
+                let request = api.doc_ai().upload(upload, doc.file_name(), doc.len())?;
+                (request, self.policy.transfer_timeout(doc.len()), memory)
+            }
+            Step::Submit { upload_id } => (
+                api.doc_ai().submit(task()?, &[upload_id.as_str()])?,
+                timeout,
+                memory,
+            ),
+            Step::Results(job) => {
+                let limit = self.policy.max_download;
+                let sink = Sink::File {
+                    name: RESULTS_FILE.to_owned(),
+                    max_len: limit,
+                    error_limit: api.config().max_json_body(),
+                };
+                let request = api.doc_ai().results(job, None);
+                (request, self.policy.transfer_timeout(limit), sink)
+            }
+            Step::DownloadUrl(job) => (api.doc_ai().download_url(job), timeout, memory),
             Step::UploadUrl(job) => (
                 api.upload_files(job, document()?.file_name())?,
                 timeout,
@@ -414,7 +498,7 @@ impl Engine {
                 (request, self.policy.transfer_timeout(doc.len()), memory)
             }
             Step::Start(job) => (api.start(job), timeout, memory),
-            Step::Watch(job) | Step::Recheck(job) => (api.status(job), timeout, memory),
+            Step::Watch(job) | Step::Recheck(job) => (self.status_request(job), timeout, memory),
             Step::DownloadUrls(job) => (api.download_files(job), timeout, memory),
             Step::Download { queue, .. } => {
                 let Some(next) = queue.front() else {
@@ -433,10 +517,37 @@ impl Engine {
                     max_len,
                     error_limit: api.config().max_json_body(),
                 };
-                let request = api.download_output(&next.url)?;
+                let request = if next.headers.is_empty() {
+                    api.download_output(&next.url)?
+                } else {
+                    api.doc_ai().download(&DownloadUrl {
+                        method: "GET".into(),
+                        url: next.url.clone(),
+                        headers: next.headers.clone(),
+                        expires_at: String::new(),
+                    })?
+                };
                 (request, self.policy.transfer_timeout(max_len), sink)
             }
             Step::Done(_) => return Err(Build::Input(InputError::Misuse("the machine has ended"))),
+        })
+    }
+
+    fn version(&self) -> ApiVersion {
+        self.api.config().api_version()
+    }
+
+    fn status_request(&self, job: &JobId) -> Request<Body> {
+        match self.version() {
+            ApiVersion::DocAi => self.api.doc_ai().status(job),
+            _ => self.api.status(job),
+        }
+    }
+
+    fn parse_status<B: AsRef<[u8]>>(&self, r: &Response<B>, job: &JobId) -> Result<Status, Error> {
+        Ok(match self.version() {
+            ApiVersion::DocAi => Status::DocAi(self.api.doc_ai().parse_status(r, job)?),
+            _ => Status::Legacy(self.api.parse_status(r, job)?),
         })
     }
 
@@ -524,8 +635,21 @@ impl Engine {
                 api.check_storage(r)?;
                 Reply::Stored
             }
-            Step::Start(job) => Reply::Status(api.parse_start(r, job)?),
-            Step::Watch(job) | Step::Recheck(job) => Reply::Status(api.parse_status(r, job)?),
+            Step::Start(job) => Reply::Status(Status::Legacy(api.parse_start(r, job)?)),
+            Step::Watch(job) | Step::Recheck(job) => Reply::Status(self.parse_status(r, job)?),
+            Step::Presign => Reply::Presigned(Box::new(api.doc_ai().parse_presign(r)?)),
+            Step::PutUpload(_) => {
+                api.check_storage(r)?;
+                Reply::Stored
+            }
+            Step::Submit { .. } => Reply::Submitted(api.doc_ai().parse_submit(r)?),
+            Step::Results(_) => {
+                if !r.status().is_success() {
+                    return Err(Error::Api(api.view(r, Peer::Api).error()));
+                }
+                Reply::ResultsSaved(content_length(r))
+            }
+            Step::DownloadUrl(_) => Reply::DownloadUrl(api.doc_ai().parse_download_url(r)?),
             Step::DownloadUrls(job) => {
                 let answer = api.parse_download_files(r, job)?;
                 if answer.download_urls.is_empty() {
@@ -537,12 +661,7 @@ impl Engine {
             }
             Step::Download { queue, .. } => {
                 api.check_storage(r)?;
-                let received: u64 = r
-                    .headers()
-                    .get(CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+                let received = content_length(r);
                 if let Some(announced) = queue.front().and_then(|p| p.announced)
                     && announced != received
                 {
@@ -578,14 +697,35 @@ impl Engine {
                 Step::Upload { job, url, storage }
             }
             (Step::Upload { job, .. }, Reply::Stored) => {
-                if let Some(doc) = self.document() {
-                    let event = Event::Uploaded {
-                        file_name: doc.file_name().to_owned(),
-                        len: doc.len(),
-                    };
-                    self.events.push_back(event);
-                }
+                self.uploaded();
                 Step::Start(job)
+            }
+            (Step::Presign, Reply::Presigned(upload)) => Step::PutUpload(upload),
+            (Step::PutUpload(upload), Reply::Stored) => {
+                self.uploaded();
+                Step::Submit {
+                    upload_id: upload.upload_id,
+                }
+            }
+            (Step::Submit { .. }, Reply::Submitted(answer)) => {
+                let job = answer.job_id;
+                self.job = Some(job.clone());
+                self.events.push_back(Event::JobCreated(job.clone()));
+                self.events.push_back(Event::Started);
+                self.ready_at = later(now, self.policy.poll.min_interval);
+                Step::Watch(job)
+            }
+            (Step::Results(job), Reply::ResultsSaved(len)) => {
+                self.saved(RESULTS_FILE.to_owned(), RESULTS_FILE.to_owned(), len);
+                Step::DownloadUrl(job)
+            }
+            (Step::DownloadUrl(job), Reply::DownloadUrl(target)) => {
+                let queue = self.still_to_fetch(plan_download(target));
+                if queue.is_empty() {
+                    Step::Done(self.finished())
+                } else {
+                    Step::Download { job, queue }
+                }
             }
             (Step::Start(job), Reply::Status(status)) => {
                 self.start = StartState::Settled;
@@ -594,19 +734,17 @@ impl Engine {
             }
             (Step::Watch(job), Reply::Status(status)) => self.observe(now, job, status),
             (Step::Recheck(job), Reply::Status(status)) => self.recheck(now, job, status),
-            (Step::DownloadUrls(job), Reply::DownloadUrls(answer)) => Step::Download {
-                job,
-                queue: plan_downloads(answer),
-            },
+            (Step::DownloadUrls(job), Reply::DownloadUrls(answer)) => {
+                let queue = self.still_to_fetch(plan_downloads(answer));
+                if queue.is_empty() {
+                    Step::Done(self.finished())
+                } else {
+                    Step::Download { job, queue }
+                }
+            }
             (Step::Download { job, mut queue }, Reply::Downloaded(len)) => {
                 if let Some(done) = queue.pop_front() {
-                    let output = Output {
-                        name: done.name,
-                        server_name: done.server_name,
-                        len,
-                    };
-                    self.events.push_back(Event::Downloaded(output.clone()));
-                    self.outputs.push(output);
+                    self.saved(done.name, done.server_name, len);
                 }
                 if queue.is_empty() {
                     Step::Done(self.finished())
@@ -618,17 +756,43 @@ impl Engine {
         };
     }
 
+    /// The input reached storage.
+    fn uploaded(&mut self) {
+        if let Some(doc) = self.document() {
+            let event = Event::Uploaded {
+                file_name: doc.file_name().to_owned(),
+                len: doc.len(),
+            };
+            self.events.push_back(event);
+        }
+    }
+
+    /// An output is in the staging folder.
+    fn saved(&mut self, name: String, server_name: String, len: u64) {
+        let output = Output {
+            name,
+            server_name,
+            len,
+        };
+        self.events.push_back(Event::Downloaded(output.clone()));
+        self.outputs.push(output);
+    }
+
     /// Where a resumed job goes on from, by its state now: upload if the
     /// file never arrived, start if it did (a start of a started job is
     /// refused as such, which confirms it), else watch it as it is.
-    fn recheck(&mut self, now: Instant, job: JobId, status: JobStatus) -> Step {
-        match status.job_state {
+    fn recheck(&mut self, now: Instant, job: JobId, status: Status) -> Step {
+        if self.version() == ApiVersion::DocAi {
+            // A submitted job needs nothing but watching: it was started then.
+            return self.observe(now, job, status);
+        }
+        match status.state() {
             JobState::Accepted => {
-                self.last_status = Some(status);
+                self.last_status = Some(Box::new(status));
                 Step::UploadUrl(job)
             }
             JobState::Pending => {
-                self.last_status = Some(status);
+                self.last_status = Some(Box::new(status));
                 self.start = StartState::Resending { resends: 0 };
                 Step::Start(job)
             }
@@ -637,8 +801,8 @@ impl Engine {
     }
 
     /// Takes in a status; returns the next step.
-    fn observe(&mut self, now: Instant, job: JobId, status: JobStatus) -> Step {
-        let state = status.job_state.clone();
+    fn observe(&mut self, now: Instant, job: JobId, status: Status) -> Step {
+        let state = status.state();
         let pages = status.pages();
         match &mut self.observed {
             Some(seen) if seen.state == state => {
@@ -669,7 +833,7 @@ impl Engine {
                 *seen = Some(fresh);
             }
         }
-        self.last_status = Some(status);
+        self.last_status = Some(Box::new(status));
         let class = state.class();
         let fetch = match self.mode {
             Mode::Run(_) => Fetch::WhenEnded,
@@ -677,7 +841,7 @@ impl Engine {
         };
         if let StateClass::Ended(ending) = class {
             return if ending.has_output() && fetch != Fetch::Never {
-                Step::DownloadUrls(job)
+                self.fetch(job)
             } else {
                 Step::Done(self.finished())
             };
@@ -745,15 +909,41 @@ impl Engine {
         Step::Watch(job)
     }
 
+    /// The first step that fetches an ended job's outputs.
+    fn fetch(&self, job: JobId) -> Step {
+        match self.version() {
+            ApiVersion::DocAi => {
+                let extract = match &self.mode {
+                    Mode::Run(doc) => {
+                        matches!(doc.job(), Job::DocAi(task) if task.fetches_results())
+                    }
+                    // A watch knows the task from the status.
+                    Mode::Watch(_) => self
+                        .last_status
+                        .as_deref()
+                        .and_then(Status::as_doc_ai)
+                        .is_some_and(crate::doc_ai::DocAiStatus::is_extract),
+                };
+                let saved = self.outputs.iter().any(|o| o.name == RESULTS_FILE);
+                if extract && !saved {
+                    Step::Results(job)
+                } else {
+                    Step::DownloadUrl(job)
+                }
+            }
+            _ => Step::DownloadUrls(job),
+        }
+    }
+
     /// The outcome from the last status, with the outputs downloaded.
     fn finished(&mut self) -> Outcome {
-        let Some(status) = self.last_status.clone() else {
+        let Some(status) = self.last_status.as_deref().cloned() else {
             return self.gave_up(GiveUpReason::Refused(Error::Input(InputError::Misuse(
                 "a machine ended without a status",
             ))));
         };
         let outputs = std::mem::take(&mut self.outputs);
-        match status.job_state.class() {
+        match status.state().class() {
             StateClass::Ended(Ending::Completed) => Outcome::Completed { status, outputs },
             StateClass::Ended(Ending::PartiallyCompleted) => {
                 Outcome::PartiallyCompleted { status, outputs }
@@ -766,7 +956,7 @@ impl Engine {
         Outcome::GaveUp {
             job_id: self.job.clone(),
             reason,
-            last_status: self.last_status.clone().map(Box::new),
+            last_status: self.last_status.clone(),
         }
     }
 
@@ -797,7 +987,51 @@ impl Engine {
             self.events.push_back(Event::Started);
             return self.watch_next(now);
         }
-        match decide(endpoint, error.retry_class(), error.may_have_taken_effect()) {
+        if let (Step::Results(job) | Step::DownloadUrl(job), Error::Api(e)) = (&self.step, &error)
+            && e.status == http::StatusCode::CONFLICT
+        {
+            // "Not ended yet": the status said otherwise a moment ago. Look
+            // at the job again rather than ask blindly; a server that keeps
+            // saying both is given up on after max_retries.
+            self.not_yet += 1;
+            if self.not_yet > self.policy.retry.max_retries {
+                let attempts = self.not_yet;
+                return self.give_up(GiveUpReason::RetriesExhausted {
+                    attempts,
+                    last: error,
+                });
+            }
+            let job = job.clone();
+            self.observed = None;
+            self.step = Step::Watch(job);
+            let wait = self.policy.retry.backoff(self.not_yet, &mut self.rng);
+            self.ready_at = self.cut_to_deadline(later(now, wait));
+            self.ready_reason = WaitReason::Poll;
+            return;
+        }
+        // A presigned URL refused (expired, most likely): retried by asking
+        // the API for a fresh one, within the same budget.
+        let refresh = match &error {
+            Error::Api(e) if e.peer == Peer::Storage && e.status == http::StatusCode::FORBIDDEN => {
+                self.refreshed()
+            }
+            _ => None,
+        };
+        let mut decision = if refresh.is_some() {
+            Decision::Retry
+        } else {
+            decide(endpoint, error.retry_class(), error.may_have_taken_effect())
+        };
+        if decision == Decision::Unconfirmed {
+            if !self.policy.retry_unconfirmed {
+                return self.give_up(GiveUpReason::SubmitUnconfirmed(error));
+            }
+            self.events.push_back(Event::SubmitUnconfirmed {
+                error: error.clone(),
+            });
+            decision = Decision::Retry;
+        }
+        match decision {
             Decision::GiveUp => self.give_up(GiveUpReason::Refused(error)),
             Decision::WatchInstead => {
                 self.start = match self.start {
@@ -813,7 +1047,7 @@ impl Engine {
                 self.failures = 0;
                 self.watch_next(now);
             }
-            decision @ (Decision::Retry | Decision::RetryCreate) => {
+            decision @ (Decision::Retry | Decision::RetryCreate | Decision::Unconfirmed) => {
                 self.failures += 1;
                 if self.failures > self.policy.retry.max_retries {
                     let attempts = self.failures;
@@ -853,8 +1087,31 @@ impl Engine {
                     after: wait,
                     error,
                 });
+                if let Some(step) = refresh {
+                    self.step = step;
+                }
             }
         }
+    }
+
+    /// The step that asks for a fresh presigned URL in place of the one in
+    /// use, if the step in flight uses one.
+    fn refreshed(&self) -> Option<Step> {
+        Some(match &self.step {
+            Step::Upload { job, .. } => Step::UploadUrl(job.clone()),
+            Step::PutUpload(_) => Step::Presign,
+            Step::Download { job, .. } => match self.version() {
+                ApiVersion::DocAi => Step::DownloadUrl(job.clone()),
+                _ => Step::DownloadUrls(job.clone()),
+            },
+            _ => return None,
+        })
+    }
+
+    /// Outputs not fetched yet (a refreshed list holds those fetched too).
+    fn still_to_fetch(&self, mut queue: VecDeque<PendingDownload>) -> VecDeque<PendingDownload> {
+        queue.retain(|p| !self.outputs.iter().any(|o| o.name == p.name));
+        queue
     }
 
     /// Moves to watching the job, a short poll from now.
@@ -900,6 +1157,62 @@ impl Observed {
     }
 }
 
+/// A `/doc-ai/v1` output to fetch: named by its URL's last segment when
+/// that is a safe name, else `output.zip`; never `results.json`, which the
+/// extraction's inline results take.
+fn plan_download(target: DownloadUrl) -> VecDeque<PendingDownload> {
+    let last = target
+        .url
+        .path()
+        .rsplit('/')
+        .next()
+        .map(percent_decode)
+        .unwrap_or_default();
+    let name = crate::output::safe_output_name(&last)
+        .filter(|n| !n.eq_ignore_ascii_case(RESULTS_FILE))
+        .unwrap_or_else(|| "output.zip".to_owned());
+    let headers = target.headers;
+    VecDeque::from([PendingDownload {
+        server_name: crate::error::bounded(crate::error::printable(&last), 255),
+        name,
+        url: target.url,
+        announced: None,
+        headers,
+    }])
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are), for a name.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `Content-Length` the driver put on a file-sink answer.
+fn content_length<B>(r: &Response<B>) -> u64 {
+    r.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The outputs to fetch, with safe and distinct local names.
 fn plan_downloads(answer: DownloadFilesResponse) -> VecDeque<PendingDownload> {
     let mut taken: Vec<String> = Vec::new();
@@ -920,6 +1233,7 @@ fn plan_downloads(answer: DownloadFilesResponse) -> VecDeque<PendingDownload> {
             // Kept for the record, but never as a path, and printable.
             server_name: crate::error::bounded(crate::error::printable(&server_name), 255),
             url: url.file_url,
+            headers: BTreeMap::new(),
         });
     }
     queue
@@ -945,6 +1259,7 @@ mod tests {
                         (RetryClass::Fatal, ..) => GiveUp,
                         (_, Endpoint::CreateJob, true) => RetryCreate,
                         (_, Endpoint::Start, true) => WatchInstead,
+                        (_, Endpoint::Submit, true) => Unconfirmed,
                         _ => Retry,
                     };
                     assert_eq!(decide(endpoint, class, effect), expected);

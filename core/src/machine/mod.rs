@@ -19,7 +19,7 @@ pub use action::{Action, Attempt, Event, Output, Sink, Transmit, WaitReason};
 use engine::{Engine, Fetch};
 pub use outcome::{GiveUpReason, Outcome};
 
-use crate::{Api, Document, Error, JobId, JobStatus, Policy, TransportError};
+use crate::{Api, Document, Error, JobId, Policy, Status, TransportError};
 
 /// What a driver needs of a machine: [`Watch`] and [`Run`] both are one, so
 /// a driver writes its loop once.
@@ -86,8 +86,8 @@ macro_rules! machine {
 
             /// The last status seen.
             #[must_use]
-            pub fn last_status(&self) -> Option<&JobStatus> {
-                self.0.last_status.as_ref()
+            pub fn last_status(&self) -> Option<&Status> {
+                self.0.last_status.as_deref()
             }
 
             /// The outcome, once done.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{Error, JobId, JobState, JobStatus, Output, PageCounts, PageError};
+use crate::{Error, JobId, JobState, Output, PageCounts, PageError, Status};
 
 /// Why a machine gave up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,11 @@ pub enum GiveUpReason {
         /// Its state.
         state: JobState,
     },
+    /// A `/doc-ai/v1` submit (which makes and starts a job in one) got no
+    /// answer: a job may be running that the client will never hear of, and
+    /// sending it again may pay twice. Not sent again unless
+    /// [`crate::Policy::retry_unconfirmed`] says so.
+    SubmitUnconfirmed(Error),
     /// An output is larger than the download limit.
     TooLarge {
         /// The output's name.
@@ -99,6 +104,10 @@ impl fmt::Display for GiveUpReason {
                 f,
                 "the job has not ended (it is {state}), so it has no outputs yet"
             ),
+            GiveUpReason::SubmitUnconfirmed(error) => write!(
+                f,
+                "the submit got no answer ({error}), so a job may have been made and started that no request can find; it was not sent again, which could pay twice"
+            ),
             GiveUpReason::TooLarge { name, limit } => write!(
                 f,
                 "the output {name:?} is over the {limit}-byte download limit"
@@ -114,7 +123,7 @@ pub enum Outcome {
     /// Every page succeeded (and, for a run, the outputs are downloaded).
     Completed {
         /// The last status.
-        status: JobStatus,
+        status: Status,
         /// The outputs downloaded (empty for a watch).
         outputs: Vec<Output>,
     },
@@ -122,15 +131,15 @@ pub enum Outcome {
     /// are downloaded).
     PartiallyCompleted {
         /// The last status, with the page errors.
-        status: JobStatus,
+        status: Status,
         /// The outputs downloaded (empty for a watch).
         outputs: Vec<Output>,
     },
     /// The server says the job failed (or refused it): see
-    /// `status.error_message` and the page errors.
+    /// [`Status::error_message`] and the page errors.
     Failed {
         /// The last status.
-        status: JobStatus,
+        status: Status,
     },
     /// The client gave up.
     GaveUp {
@@ -139,7 +148,7 @@ pub enum Outcome {
         /// Why.
         reason: GiveUpReason,
         /// The last status seen, if any.
-        last_status: Option<Box<JobStatus>>,
+        last_status: Option<Box<Status>>,
     },
 }
 
@@ -150,14 +159,14 @@ impl Outcome {
         match self {
             Outcome::Completed { status, .. }
             | Outcome::PartiallyCompleted { status, .. }
-            | Outcome::Failed { status } => Some(&status.job_id),
+            | Outcome::Failed { status } => Some(status.job_id()),
             Outcome::GaveUp { job_id, .. } => job_id.as_ref(),
         }
     }
 
     /// The last status seen, if any.
     #[must_use]
-    pub fn status(&self) -> Option<&JobStatus> {
+    pub fn status(&self) -> Option<&Status> {
         match self {
             Outcome::Completed { status, .. }
             | Outcome::PartiallyCompleted { status, .. }
@@ -179,7 +188,7 @@ impl Outcome {
 
     /// Every page error of the last status.
     pub fn page_errors(&self) -> impl Iterator<Item = &PageError> {
-        self.status().into_iter().flat_map(JobStatus::page_errors)
+        self.status().into_iter().flat_map(Status::page_errors)
     }
 }
 
@@ -189,7 +198,7 @@ impl fmt::Display for Outcome {
             Outcome::Completed { status, .. } => write!(
                 f,
                 "job {} completed: {} pages",
-                status.job_id,
+                status.job_id(),
                 status.pages().succeeded
             ),
             Outcome::PartiallyCompleted { status, .. } => {
@@ -197,21 +206,23 @@ impl fmt::Display for Outcome {
                 write!(
                     f,
                     "job {} partially completed: {} pages succeeded, {} failed",
-                    status.job_id, p.succeeded, p.failed
+                    status.job_id(),
+                    p.succeeded,
+                    p.failed
                 )
             }
             Outcome::Failed { status } => {
                 write!(
                     f,
                     "job {} {}",
-                    status.job_id,
-                    match status.job_state {
+                    status.job_id(),
+                    match status.state() {
                         JobState::Rejected => "was rejected",
                         _ => "failed",
                     }
                 )?;
-                if !status.error_message.is_empty() {
-                    write!(f, ": {}", status.error_message)?;
+                if !status.error_message().is_empty() {
+                    write!(f, ": {}", status.error_message())?;
                 }
                 Ok(())
             }

@@ -1,0 +1,307 @@
+//! `/doc-ai/v1`'s request and response bodies, field for field.
+//!
+//! Names follow the SDKs' schemas (`DocAiJobStatusResponse` becomes
+//! [`DocAiStatus`], and so on). Statuses are kept as the server sent them
+//! (the sources type them as free strings) and read through
+//! [`DocAiStatus::state`]; fields the client does not know are kept in
+//! `extra` and written back unchanged.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{JobId, JobState, PageCounts};
+
+/// The body of *presign an upload* (`DocAIPresignUploadRequest`): `{}`, or
+/// the MIME type the upload will carry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresignRequest {
+    /// The MIME type of the upload; when set, the upload's `Content-Type`
+    /// must equal it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+/// The answer to *presign an upload* (`DocAiPresignUploadResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresignedUpload {
+    /// The handle to name the upload by in a submit's `upload_ids`.
+    pub upload_id: String,
+    /// The method to upload with (`PUT` in the docs' example).
+    pub method: String,
+    /// The presigned storage URL (checked usable when parsed).
+    #[serde(with = "crate::model::uri")]
+    pub url: http::Uri,
+    /// Headers the upload must carry.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub headers: BTreeMap<String, String>,
+    /// When the URL stops working (ISO 8601 in the lifecycle guide).
+    pub expires_at: String,
+}
+
+/// The answer to a submit (`DocAiStartJobResponse`): the job is made and
+/// started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    /// The new job's id.
+    pub job_id: JobId,
+    /// Its status as sent (`pending`, in the sources that say).
+    pub status: String,
+    /// The job run's id.
+    pub run_id: String,
+}
+
+/// Page counts of a `/doc-ai/v1` job (`DocAIUsage`); every member optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Pages in the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_total: Option<u32>,
+    /// Pages processed so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_processed: Option<u32>,
+    /// Pages that succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_succeeded: Option<u32>,
+    /// Pages that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages_failed: Option<u32>,
+}
+
+impl Usage {
+    /// The counts, with absent ones as 0.
+    #[must_use]
+    pub fn pages(&self) -> PageCounts {
+        PageCounts {
+            total: self.pages_total.unwrap_or(0),
+            processed: self.pages_processed.unwrap_or(0),
+            succeeded: self.pages_succeeded.unwrap_or(0),
+            failed: self.pages_failed.unwrap_or(0),
+        }
+    }
+}
+
+/// A `/doc-ai/v1` job's status (`DocAiJobStatusResponse`).
+///
+/// ```
+/// use sarvam_doc_core::{JobState, doc_ai::DocAiStatus};
+/// let status: DocAiStatus = serde_json::from_str(r#"{"job_id":"019fb81e-2543-70bd-a737-b5a2d62a3bb7",
+///     "status":"partially_completed","pipeline":"digitise","usage":{"pages_total":4},
+///     "created_at":"2026-11-30T10:00:02Z","updated_at":"2026-11-30T10:00:09Z","phase":"ocr"}"#)?;
+/// assert_eq!(status.state(), JobState::PartiallyCompleted);
+/// assert_eq!(status.extra["phase"], "ocr");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocAiStatus {
+    /// The job.
+    pub job_id: JobId,
+    /// The status as sent: `pending`, `running`, `completed`,
+    /// `partially_completed`, `failed`, `rejected` (or `accepted`, or one
+    /// the client does not know).
+    pub status: String,
+    /// `digitise` or `extract` (or another the client does not know).
+    #[serde(default)]
+    pub pipeline: String,
+    /// Page counts.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub usage: Usage,
+    /// When the job was made, as sent.
+    #[serde(default)]
+    pub created_at: String,
+    /// When the job last changed, as sent.
+    #[serde(default)]
+    pub updated_at: String,
+    /// Fields the client does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl DocAiStatus {
+    /// The status read as a [`JobState`] (see [`state_of`]).
+    #[must_use]
+    pub fn state(&self) -> JobState {
+        state_of(&self.status)
+    }
+
+    /// Whether it is an extraction, whose results are fetched as well as
+    /// its output file.
+    #[must_use]
+    pub fn is_extract(&self) -> bool {
+        self.pipeline.eq_ignore_ascii_case("extract")
+    }
+}
+
+/// Reads a `/doc-ai/v1` status (`partially_completed`, in any case) as the
+/// [`JobState`] both APIs share; one the client does not know is kept as
+/// [`JobState::Unknown`], which is never taken for an end.
+///
+/// ```
+/// use sarvam_doc_core::{JobState, doc_ai::state_of};
+/// assert_eq!(state_of("partially_completed"), JobState::PartiallyCompleted);
+/// assert_eq!(state_of("REJECTED"), JobState::Rejected);
+/// assert_eq!(state_of("archived"), JobState::Unknown("archived".into()));
+/// ```
+#[must_use]
+pub fn state_of(status: &str) -> JobState {
+    let known = [
+        ("pending", JobState::Pending),
+        ("running", JobState::Running),
+        ("completed", JobState::Completed),
+        ("partially_completed", JobState::PartiallyCompleted),
+        ("failed", JobState::Failed),
+        ("rejected", JobState::Rejected),
+        ("accepted", JobState::Accepted),
+    ];
+    let trimmed = status.trim();
+    known
+        .into_iter()
+        .find(|(name, _)| trimmed.eq_ignore_ascii_case(name))
+        .map_or_else(|| JobState::Unknown(status.to_owned()), |(_, state)| state)
+}
+
+/// The answer to *results* (`DocAiGetResultsResponse`): a union on `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Results {
+    /// A digitise (or parse) job's pages, document by document.
+    Digitise(DigitiseResults),
+    /// An extract job's fields.
+    Extract(ExtractResults),
+}
+
+impl Results {
+    /// The job the results are of.
+    #[must_use]
+    pub fn job_id(&self) -> &JobId {
+        match self {
+            Results::Digitise(r) => &r.job_id,
+            Results::Extract(r) => &r.job_id,
+        }
+    }
+}
+
+/// Results of a digitise job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigitiseResults {
+    /// The job.
+    pub job_id: JobId,
+    /// Its terminal status, as sent.
+    pub status: String,
+    /// Page counts.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub usage: Usage,
+    /// One entry per input document, in order.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub documents: Vec<ResultDocument>,
+    /// Fields the client does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One document of [`DigitiseResults`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultDocument {
+    /// Its file name, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Its pages.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub pages: Vec<ResultPage>,
+}
+
+/// One page of a [`ResultDocument`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultPage {
+    /// Its number (from 1, in every example).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_number: Option<u32>,
+    /// Its text in the asked format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// Results of an extract job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtractResults {
+    /// The job.
+    pub job_id: JobId,
+    /// Its terminal status, as sent.
+    pub status: String,
+    /// Page counts.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub usage: Usage,
+    /// The fields, shaped as the schema or config asked.
+    pub result: Value,
+    /// The same shape, each leaf a `{confidence, sources}` object.
+    #[serde(default)]
+    pub annotations: Value,
+    /// The version of the schema or config used.
+    #[serde(default)]
+    pub version: i64,
+    /// Fields the client does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The answer to *download URL* (`DocAiDownloadUrlResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadUrl {
+    /// The method to fetch with (`GET`).
+    pub method: String,
+    /// The presigned URL (checked usable when parsed).
+    #[serde(with = "crate::model::uri")]
+    pub url: http::Uri,
+    /// Headers the download must carry.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub headers: BTreeMap<String, String>,
+    /// When the URL stops working, as sent.
+    #[serde(default)]
+    pub expires_at: String,
+}
+
+/// An RFC 7807 problem, as `/doc-ai/v1` answers errors
+/// (`DocAiErrorModel`); every field optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the problem type (`about:blank` by default).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A short summary of the problem type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// What went wrong this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A URI naming this occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Item by item, where and what.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub errors: Vec<ProblemItem>,
+}
+
+/// One item of a [`Problem`] (`DocAiErrorDetail`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemItem {
+    /// Where, such as `body.upload_ids`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// What.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Reads `null` as the field's default.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
