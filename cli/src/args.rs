@@ -87,6 +87,8 @@ pub(crate) struct BatchArgs {
     pub(crate) from: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
+    #[command(flatten)]
+    pub(crate) global: crate::Global,
     /// How many files to run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
@@ -155,6 +157,14 @@ pub(crate) struct LimitArgs {
     /// more ends the job at once, saying what it asked.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub(crate) max_retry_after: u64,
+    /// Give up on a job that sits this many seconds in the queue (Accepted,
+    /// Pending) without change (exit 5); 0 for no limit but --timeout.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub(crate) stall_limit: u64,
+    /// Send at most N API requests a minute, across all files (`60` or
+    /// `60/min`). Without it the rate is learned from the server's 429s.
+    #[arg(long, value_name = "N/min", value_parser = parse_rate)]
+    pub(crate) rate: Option<u32>,
 }
 
 impl Default for LimitArgs {
@@ -167,17 +177,29 @@ impl Default for LimitArgs {
             max_unpacked: UnpackLimits::default().max_total_bytes,
             max_ratio: UnpackLimits::default().max_ratio,
             max_retry_after: 600,
+            stall_limit: 600,
+            rate: None,
         }
     }
 }
 
 impl LimitArgs {
+    /// `base`, with these limits and this rate.
+    pub(crate) fn client(&self, base: &sarvam_doc_hyper::Client) -> sarvam_doc_hyper::Client {
+        let client = base.clone().with_policy(self.policy(base.policy()));
+        match self.rate {
+            Some(rate) => client.with_rate(Some(sarvam_doc_core::Rate::per_minute(rate))),
+            None => client,
+        }
+    }
+
     /// `base`, within these limits.
     pub(crate) fn policy(&self, base: &Policy) -> Policy {
         base.clone()
             .with_deadline(Some(Duration::from_secs(self.timeout)))
             .with_max_download(self.max_download)
             .with_max_retry_after(Duration::from_secs(self.max_retry_after))
+            .with_stall_limit((self.stall_limit > 0).then(|| Duration::from_secs(self.stall_limit)))
     }
 
     /// What an output ZIP may hold.
@@ -186,6 +208,17 @@ impl LimitArgs {
             .with_max_entries(self.max_entries)
             .with_max_total_bytes(self.max_unpacked)
             .with_max_ratio(self.max_ratio)
+    }
+}
+
+/// Parses a rate: requests a minute, as `60` or `60/min`.
+pub(crate) fn parse_rate(text: &str) -> Result<u32, String> {
+    let number = text.trim().trim_end_matches("/min").trim_end_matches("/m");
+    match number.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a rate: give requests a minute, such as 60 or 60/min"
+        )),
     }
 }
 
@@ -227,6 +260,11 @@ pub(crate) enum ScenarioArg {
     Partial,
     /// Every page fails.
     Failed,
+    /// On /doc-ai/v1, the job is rejected (on the legacy API, it fails).
+    Rejected,
+    /// The server cannot read the document: a legacy job fails ("Invalid
+    /// PDF: …"), a /doc-ai/v1 submit is refused with 422.
+    Invalid,
 }
 
 /// Options of `sim`.
@@ -253,7 +291,8 @@ pub(crate) struct SimArgs {
     /// Pages of credit (default: unlimited).
     #[arg(long)]
     pub(crate) credits: Option<u64>,
-    /// How every job ends (default: by file name: …partial…, …fail…, else completed).
+    /// How every job ends (default: by file name: …invalid…, …reject…,
+    /// …partial…, …fail…, else completed).
     #[arg(long, value_enum)]
     pub(crate) scenario: Option<ScenarioArg>,
     /// The page limit of a /doc-ai/v1 job (the sources say 10, 20 or 30).
@@ -263,13 +302,17 @@ pub(crate) struct SimArgs {
     /// (default: none).
     #[arg(long, value_name = "PER_MINUTE")]
     pub(crate) rate_limit: Option<u32>,
+    /// Run the simulator's clock this many times faster than real time
+    /// (job progress and the rate limit together).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub(crate) time_scale: f64,
     /// Scripted faults, used in order: ROUTE=FAULT,FAULT,… Routes: create, upload-files,
     /// start, status, download-files, storage-put, storage-get; ai-presign, ai-storage-put,
     /// ai-submit, ai-status, ai-results, ai-download-url, ai-storage-get. Faults: 429,
     /// 429:SECS, 429-date:SECS, 429-ms:MS, 429-reset:SECS, quota, 503, 500, 409, expired,
     /// delay:MS, drop-before, drop-after, truncate,
     /// invalid-json, unknown-state, extra-fields; hostile: hang, stall-after-headers,
-    /// endless-body, oversized:BYTES, huge-size, zip-bomb:MIB, zip-count:N, unsafe-names,
+    /// endless-body, oversized:BYTES, huge-size, zip-bomb:MIB, zip-count:N, large-output:MIB, unsafe-names,
     /// not-zip, other-job, echo-key, key-in-request-id, key-at-cut. Repeatable.
     #[arg(long = "fault", value_name = "ROUTE=FAULTS")]
     pub(crate) faults: Vec<String>,
@@ -293,5 +336,13 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("1TB").is_err());
         assert!(parse_size("99999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn rates_parse_with_and_without_the_unit() {
+        assert_eq!(parse_rate("60"), Ok(60));
+        assert_eq!(parse_rate("10/min"), Ok(10));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("fast").is_err());
     }
 }

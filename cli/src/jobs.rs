@@ -41,7 +41,7 @@ pub(crate) async fn wait(
 ) -> Result<Exit, Failure> {
     let job = job_id(id, global.api_version())?;
     let client = client(global)?;
-    let client = client.clone().with_policy(limits.policy(client.policy()));
+    let client = limits.client(&client);
     let progress = Progress::new(&[id.to_owned()]);
     let Some(output) = output else {
         let outcome = client.watch(job, |e| progress.event(0, e)).await;
@@ -71,7 +71,7 @@ pub(crate) async fn download(
 ) -> Result<Exit, Failure> {
     let job = job_id(id, global.api_version())?;
     let client = client(global)?;
-    let client = client.clone().with_policy(limits.policy(client.policy()));
+    let client = limits.client(&client);
     let options = options(output, limits)?;
     let progress = Progress::new(&[id.to_owned()]);
     let result = client
@@ -88,7 +88,7 @@ pub(crate) async fn download(
     }) = &result
     {
         return Err(Failure::error(format!(
-            "job {id} has not ended (it is {state}), so it has no outputs yet: wait for it and fetch them with: sarvam-doc{} wait {id} --out {}",
+            "job {id} has not ended (it is {state}), so it has no outputs yet: wait for it and fetch them with: sarvam-doc wait{} {id} --out {}",
             report::api_flag(),
             output.out.display()
         )));
@@ -137,7 +137,7 @@ fn show(result: Result<(&Outcome, &[PathBuf]), &RunError>, json: bool) -> Exit {
                             )
                         {
                             err!(
-                                "to keep waiting: sarvam-doc{} wait {job} --timeout 7200",
+                                "to keep waiting: sarvam-doc wait{} {job} --timeout 7200",
                                 report::api_flag()
                             );
                         }

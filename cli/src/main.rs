@@ -23,6 +23,7 @@ macro_rules! err {
 }
 
 mod args;
+mod help;
 mod jobs;
 mod report;
 mod run;
@@ -34,46 +35,55 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Run documents through Sarvam AI's Document Intelligence job API.
-///
-/// The API key comes from SARVAM_API_KEY or --api-key-file, never from the
-/// command line. Exit codes: 0 completed, 1 error, 2 usage or bad input,
-/// 3 partially completed, 4 job failed, 5 gave up waiting, 130 interrupted.
+/// Run documents through Sarvam AI's Document Intelligence APIs.
 #[derive(Debug, Parser)]
-#[command(name = "sarvam-doc", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "sarvam-doc",
+    version,
+    about = help::ABOUT,
+    after_help = help::AFTER_HELP,
+    propagate_version = true
+)]
 struct Cli {
-    #[command(flatten)]
-    global: Global,
     #[command(subcommand)]
     command: Command,
 }
 
-/// Options every command takes.
+/// How to reach the API: the options of every command that talks to it.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
 struct Global {
+    /// Which API to speak: legacy (/doc-digitization/job/v1, the default)
+    /// or doc-ai (/doc-ai/v1, Sarvam's current API, what it advises for new work).
+    #[arg(long, value_enum, env = "SARVAM_API")]
+    api: Option<ApiArg>,
     /// The API's base URL (https, or http to loopback).
-    #[arg(long, env = "SARVAM_BASE_URL", default_value = sarvam_doc_core::DEFAULT_BASE_URL, global = true)]
+    #[arg(long, env = "SARVAM_BASE_URL", default_value = sarvam_doc_core::DEFAULT_BASE_URL)]
     base_url: String,
     /// Read the API key from this file instead of SARVAM_API_KEY.
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH")]
     api_key_file: Option<PathBuf>,
-    /// Show each request (method, path, status, time) on stderr. Never the key.
-    #[arg(long, short, global = true)]
-    verbose: bool,
     /// Which certificates to trust for https: webpki (Mozilla's, built in) or
     /// os (the system's store, for proxies that re-sign TLS).
-    #[arg(
-        long,
-        value_enum,
-        env = "SARVAM_TLS_ROOTS",
-        default_value = "webpki",
-        global = true
-    )]
+    #[arg(long, value_enum, env = "SARVAM_TLS_ROOTS", default_value = "webpki")]
     tls_roots: TlsRoots,
-    /// Which API to speak: legacy (/doc-digitization/job/v1, the default)
-    /// or doc-ai (/doc-ai/v1, Sarvam's current API). `extract` is doc-ai only.
-    #[arg(long, value_enum, env = "SARVAM_API", global = true)]
-    api: Option<ApiArg>,
+    /// Log each job and each request (endpoint, attempt, retry, status,
+    /// time, the server's request id) on stderr. Never the key.
+    #[arg(long, short)]
+    verbose: bool,
+    /// How the log is written: text for people, json (one object a line)
+    /// for a pipeline; json logs each job's steps even without --verbose.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// How the log is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// Which API to speak.
@@ -86,13 +96,19 @@ enum ApiArg {
     DocAi,
 }
 
-impl Global {
-    /// The API asked for, legacy when none was.
-    fn api_version(&self) -> sarvam_doc_core::ApiVersion {
-        match self.api {
+impl ApiArg {
+    fn version(api: Option<ApiArg>) -> sarvam_doc_core::ApiVersion {
+        match api {
             Some(ApiArg::DocAi) => sarvam_doc_core::ApiVersion::DocAi,
             _ => sarvam_doc_core::ApiVersion::Legacy,
         }
+    }
+}
+
+impl Global {
+    /// The API asked for, legacy when none was.
+    fn api_version(&self) -> sarvam_doc_core::ApiVersion {
+        ApiArg::version(self.api)
     }
 }
 
@@ -107,17 +123,27 @@ enum TlsRoots {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Show a job's status.
+    /// Run files through the whole job: upload, start, wait, download.
+    #[command(long_about = help::RUN, after_help = help::after(help::RUN_AFTER))]
+    Run(args::RunArgs),
+    /// Extract fields from files by a JSON schema or a saved configuration (/doc-ai/v1).
+    #[command(long_about = help::EXTRACT, after_help = help::after(help::EXTRACT_AFTER))]
+    Extract(args::ExtractArgs),
+    /// Show a job's status, once.
+    #[command(long_about = help::STATUS, after_help = help::after(help::STATUS_AFTER))]
     Status {
-        /// The job's id (a UUID on the legacy API; as the run printed it on doc-ai).
+        /// The job's id: a UUID on the legacy API, as the run printed it on doc-ai.
         job_id: String,
         /// Print one JSON document: the status with the API's field names, plus the outcome.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        global: Global,
     },
-    /// Wait for a job to end, then show how it ended (and, with --out, fetch its outputs).
+    /// Wait for a job to end, then show how it ended (with --out, fetch its outputs too).
+    #[command(long_about = help::WAIT, after_help = help::after(help::WAIT_AFTER))]
     Wait {
-        /// The job's id (a UUID on the legacy API; as the run printed it on doc-ai).
+        /// The job's id: a UUID on the legacy API, as the run printed it on doc-ai.
         job_id: String,
         /// Fetch the outputs when the job ends, into a folder of DIR named after the job's input.
         #[arg(long, value_name = "DIR")]
@@ -130,10 +156,13 @@ enum Command {
         /// Print one JSON document: the status with the API's field names, plus the outcome.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        global: Global,
     },
-    /// Fetch the outputs of a job that has ended, into a folder of DIR named after its input.
+    /// Fetch the outputs of a job that has ended.
+    #[command(long_about = help::DOWNLOAD, after_help = help::after(help::DOWNLOAD_AFTER))]
     Download {
-        /// The job's id (a UUID on the legacy API; as the run printed it on doc-ai).
+        /// The job's id: a UUID on the legacy API, as the run printed it on doc-ai.
         job_id: String,
         #[command(flatten)]
         output: args::OutputArgs,
@@ -142,21 +171,21 @@ enum Command {
         /// Print one JSON document: the status with the API's field names, plus the outcome.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        global: Global,
     },
-    /// Run files through the whole job: upload, start, wait, download.
-    /// Reruns with the same --out resume from its journal.
-    Run(args::RunArgs),
-    /// Extract fields from files by a JSON schema or a saved configuration
-    /// (/doc-ai/v1): each file's results.json, and its output file, beside
-    /// its pages. Reruns with the same --out resume from its journal.
-    Extract(args::ExtractArgs),
-    /// Run the local simulator of the API in the foreground.
+    /// Run the local simulator of both APIs in the foreground.
+    #[command(long_about = help::SIM, after_help = help::SIM_AFTER)]
     Sim(args::SimArgs),
-    /// Run a generated sample document through an in-process simulator.
+    /// Run a sample document through the whole job against a built-in simulator.
+    #[command(long_about = help::DEMO, after_help = help::DEMO_AFTER)]
     Demo {
-        /// Where to put the outputs.
-        #[arg(long, default_value = "sarvam-demo-output")]
+        /// Where to put the sample and its outputs.
+        #[arg(long, default_value = "sarvam-demo-output", value_name = "DIR")]
         out: PathBuf,
+        /// Which API the simulator and the client speak: legacy or doc-ai.
+        #[arg(long, value_enum)]
+        api: Option<ApiArg>,
     },
 }
 
@@ -210,42 +239,60 @@ impl Failure {
     }
 }
 
-async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
-    match cli.command {
-        Command::Status { job_id, json } => jobs::status(&cli.global, &job_id, json).await,
+async fn dispatch(command: Command) -> Result<Exit, Failure> {
+    match command {
+        Command::Status {
+            job_id,
+            json,
+            global,
+        } => jobs::status(&global, &job_id, json).await,
         Command::Wait {
             job_id,
             out,
             overwrite,
             limits,
             json,
+            global,
         } => {
             let output = out.map(|out| args::OutputArgs { out, overwrite });
-            jobs::wait(&cli.global, &job_id, output.as_ref(), &limits, json).await
+            jobs::wait(&global, &job_id, output.as_ref(), &limits, json).await
         }
         Command::Download {
             job_id,
             output,
             limits,
             json,
-        } => jobs::download(&cli.global, &job_id, &output, &limits, json).await,
+            global,
+        } => jobs::download(&global, &job_id, &output, &limits, json).await,
         Command::Run(args) => {
-            let client = setup::client(&cli.global)?;
-            let job = run::job(&args, cli.global.api_version())?;
+            let client = setup::client(&args.batch.global)?;
+            let job = run::job(&args, args.batch.global.api_version())?;
             run::run(&client, &args.batch, job).await
         }
         Command::Extract(args) => {
-            if cli.global.api == Some(ApiArg::Legacy) {
+            if args.batch.global.api == Some(ApiArg::Legacy) {
                 return Err(Failure::usage(
                     "extract exists only on /doc-ai/v1: drop --api legacy (or SARVAM_API=legacy)",
                 ));
             }
             let job = run::extract_job(&args)?;
-            let client = setup::client_for(&cli.global, sarvam_doc_core::ApiVersion::DocAi)?;
+            let client = setup::client_for(&args.batch.global, sarvam_doc_core::ApiVersion::DocAi)?;
             run::run(&client, &args.batch, job).await
         }
         Command::Sim(args) => sim::sim(&args).await,
-        Command::Demo { out } => sim::demo(&out, cli.global.api_version()).await,
+        Command::Demo { out, api } => sim::demo(&out, ApiArg::version(api)).await,
+    }
+}
+
+/// The connection options of the command, if it talks to the API.
+fn global_of(command: &Command) -> Option<&Global> {
+    match command {
+        Command::Status { global, .. }
+        | Command::Wait { global, .. }
+        | Command::Download { global, .. } => Some(global),
+        Command::Run(args) => Some(&args.batch.global),
+        Command::Extract(args) => Some(&args.batch.global),
+        Command::Sim(_) | Command::Demo { .. } => None,
     }
 }
 
@@ -257,12 +304,13 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { Exit::Usage as u8 } else { 0 });
         }
     };
-    if cli.global.verbose {
-        report::init_verbose();
+    if let Some(global) = global_of(&cli.command) {
+        report::init_log(global.verbose, global.log_format == LogFormat::Json);
     }
-    report::set_api(match cli.command {
+    report::set_api(match &cli.command {
         Command::Extract(_) => sarvam_doc_core::ApiVersion::DocAi,
-        _ => cli.global.api_version(),
+        Command::Demo { api, .. } => ApiArg::version(*api),
+        other => global_of(other).map_or(sarvam_doc_core::ApiVersion::Legacy, Global::api_version),
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -274,7 +322,7 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Error as u8);
         }
     };
-    let result = runtime.block_on(dispatch(cli));
+    let result = runtime.block_on(dispatch(cli.command));
     // Wait (briefly) for blocking work that is cleaning up after an
     // interrupt (an unpack removing its staging folder); nothing else is left.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
@@ -307,7 +355,8 @@ mod tests {
                 limits.max_entries,
                 limits.max_unpacked,
                 limits.max_ratio,
-                limits.max_retry_after
+                limits.max_retry_after,
+                limits.stall_limit
             ),
             (
                 defaults.timeout,
@@ -315,7 +364,8 @@ mod tests {
                 defaults.max_entries,
                 defaults.max_unpacked,
                 defaults.max_ratio,
-                defaults.max_retry_after
+                defaults.max_retry_after,
+                defaults.stall_limit
             )
         );
     }

@@ -56,28 +56,33 @@ pub(crate) fn exit_of(outcome: &Outcome) -> Exit {
     }
 }
 
-/// A word or two for how a job ended (none: an error).
+/// A word or two for how a job ended (none: an error); the reason is
+/// [`Outcome::reason`], in its own column.
 pub(crate) fn outcome_label(outcome: Option<&Outcome>) -> String {
     match outcome {
-        Some(Outcome::Completed { .. }) => "completed".into(),
-        Some(Outcome::PartiallyCompleted { .. }) => "partially completed".into(),
-        Some(Outcome::Failed { status }) if status.state() == JobState::Rejected => {
-            "rejected".into()
-        }
-        Some(Outcome::Failed { .. }) => "failed".into(),
-        Some(Outcome::GaveUp { reason, .. }) => match reason {
-            GiveUpReason::Deadline(_) => "gave up: deadline".into(),
-            GiveUpReason::Stalled { state, .. } => format!("gave up: stalled in {state}"),
-            GiveUpReason::NoProgress { .. } => "gave up: no progress".into(),
-            GiveUpReason::RetryAfterTooLong { .. } => "gave up: told to wait too long".into(),
-            GiveUpReason::NotEnded { .. } => "not ended".into(),
-            GiveUpReason::TooLarge { .. } => "gave up: output too large".into(),
-            GiveUpReason::SubmitUnconfirmed(_) => "unconfirmed: submit got no answer".into(),
-            _ => "gave up: error".into(),
-        },
-        Some(_) => "ended".into(),
+        Some(Outcome::GaveUp {
+            reason: GiveUpReason::NotEnded { .. },
+            ..
+        }) => "not ended".into(),
+        Some(Outcome::GaveUp {
+            reason: GiveUpReason::SubmitUnconfirmed(_),
+            ..
+        }) => "unconfirmed".into(),
+        Some(o) => o.kind().replace('_', " "),
         None => "error".into(),
     }
+}
+
+/// A run error in one short line for the summary table: what went wrong,
+/// not yet what to do (that follows the table, on stderr).
+pub(crate) fn error_brief(e: &RunError) -> String {
+    let line = e.to_string();
+    let first = line.split("; ").next().unwrap_or(&line);
+    let mut brief: String = first.chars().take(160).collect();
+    if brief.len() < first.len() {
+        brief.push('…');
+    }
+    brief
 }
 
 /// A run error in one line, with what to do about it.
@@ -103,7 +108,7 @@ pub(crate) fn error_line(e: &RunError) -> String {
         let out = raw.parent().and_then(std::path::Path::parent);
         match (flag, job_id, out) {
             (Some(flag), Some(job), Some(out)) => line.push_str(&format!(
-                "; if you trust it, fetch it again with a higher limit: sarvam-doc{} download {job} --out {} --overwrite {flag}",
+                "; if you trust it, fetch it again with a higher limit: sarvam-doc download{} {job} --out {} --overwrite {flag}",
                 api_flag(),
                 out.display()
             )),
@@ -115,23 +120,80 @@ pub(crate) fn error_line(e: &RunError) -> String {
     line
 }
 
-/// `--verbose`: the transports' request spans (method, path, status, time)
-/// on stderr. They never hold the key.
-pub(crate) fn init_verbose() {
+/// Whether the log is JSON (then the progress lines stay off stderr, so a
+/// pipeline reads only JSON there).
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The log on stderr: with `--verbose`, a span per job (its input and job
+/// id) around a span per request (endpoint, attempt, retry, status, time,
+/// the server's request id); with `--log-format json`, the same as one JSON
+/// object a line, and each job's steps even without `--verbose`. No log
+/// line ever holds the key.
+pub(crate) fn init_log(verbose: bool, json: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    if !verbose && !json {
+        return;
+    }
+    JSON_LOG.store(json, std::sync::atomic::Ordering::Relaxed);
+    let level = if verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    };
     let filter = tracing_subscriber::filter::Targets::new()
-        .with_target("sarvam_doc_driver", tracing::Level::DEBUG);
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_target(false)
-                .compact(),
-        )
-        .with(filter)
-        .try_init();
+        .with_target("sarvam_doc_driver", level)
+        .with_target("sarvam_doc", level);
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = if json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(false)
+                    .with_span_list(true)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
+    } else {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_target(false)
+                    .compact(),
+            )
+            .try_init()
+    };
+}
+
+/// Whether progress lines are off stderr (the log is JSON).
+pub(crate) fn quiet_progress() -> bool {
+    JSON_LOG.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The smallest download whose bytes are shown as they arrive.
+const BYTE_PROGRESS_FROM: u64 = 4 * 1024 * 1024;
+
+/// What a retry means to the user: which request failed and why, and what
+/// the client does next (the user need do nothing).
+pub(crate) fn retry_line(
+    endpoint: sarvam_doc_core::Endpoint,
+    retry: u32,
+    after: std::time::Duration,
+    error: &sarvam_doc_core::Error,
+) -> String {
+    let mut line = format!(
+        "{} failed ({}); trying again in {:.1} s (retry {retry})",
+        endpoint.describe(),
+        error.brief(),
+        after.as_secs_f64()
+    );
+    if let Some(id) = error.request_id() {
+        line.push_str(&format!(", request id {id}"));
+    }
+    line
 }
 
 /// One file's result, for the summary.
@@ -144,34 +206,46 @@ pub(crate) struct FileResult {
     pub(crate) exit: Exit,
     pub(crate) label: String,
     pub(crate) outcome: Option<Outcome>,
+    /// Why it did not complete, in one line (the table's REASON).
+    pub(crate) reason: Option<String>,
     pub(crate) error: Option<String>,
     pub(crate) seconds: f64,
     pub(crate) output: Option<String>,
 }
 
-/// Progress of several files: bars when stderr is a terminal, else lines.
+/// Progress of several files: bars when stderr is a terminal, else lines;
+/// nothing when the log is JSON (its steps are in the log).
 pub(crate) struct Progress {
     names: Vec<String>,
+    quiet: bool,
     bars: Option<(MultiProgress, Vec<ProgressBar>)>,
+    /// The style of a bar once its page total is known (before: a spinner).
+    pages_style: ProgressStyle,
     job_ids: Mutex<Vec<Option<JobId>>>,
     pages: Mutex<Vec<Option<(u32, u32)>>>,
 }
 
 impl Progress {
     pub(crate) fn new(names: &[String]) -> Self {
-        let bars = std::io::stderr().is_terminal().then(|| {
+        let quiet = quiet_progress();
+        let pages_style =
+            ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {pos}/{len} pages  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        let bars = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let style =
-                ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {pos}/{len} pages  {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> ");
+            // Until the server says how many pages there are: a spinner, not
+            // a bar drawn full at 0/0.
+            let waiting = ProgressStyle::with_template("{prefix:.bold} {spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
             let bars = names
                 .iter()
                 .map(|name| {
                     let bar = multi.add(ProgressBar::new(0));
-                    bar.set_style(style.clone());
+                    bar.set_style(waiting.clone());
                     bar.set_prefix(name.clone());
                     bar.set_message("waiting");
+                    bar.enable_steady_tick(std::time::Duration::from_millis(120));
                     bar
                 })
                 .collect();
@@ -179,7 +253,9 @@ impl Progress {
         });
         Progress {
             names: names.to_vec(),
+            quiet,
             bars,
+            pages_style,
             job_ids: Mutex::new(vec![None; names.len()]),
             pages: Mutex::new(vec![None; names.len()]),
         }
@@ -214,8 +290,13 @@ impl Progress {
                 if let Some((_, bars)) = &self.bars
                     && let Some(bar) = bars.get(i)
                 {
-                    bar.set_length(u64::from(p.total));
-                    bar.set_position(u64::from(p.processed));
+                    if p.total > 0 {
+                        if bar.length() == Some(0) {
+                            bar.set_style(self.pages_style.clone());
+                        }
+                        bar.set_length(u64::from(p.total));
+                        bar.set_position(u64::from(p.processed));
+                    }
                     return;
                 }
                 if !changed {
@@ -228,16 +309,10 @@ impl Progress {
             }
             Event::Retrying {
                 endpoint,
+                retry,
                 after,
                 error,
-                ..
-            } => {
-                format!(
-                    "{} failed, retrying in {:.1} s: {error}",
-                    endpoint.name(),
-                    after.as_secs_f64()
-                )
-            }
+            } => retry_line(*endpoint, *retry, *after, error),
             Event::StartUnconfirmed { .. } => {
                 "the start may not have gone through; watching the job instead of starting it twice"
                     .into()
@@ -246,6 +321,19 @@ impl Progress {
                 "the submit got no answer ({error}); submitting again as --retry-unconfirmed asked"
             ),
             Event::Downloaded(o) => format!("downloaded {}", o.name),
+            // Byte progress: on a terminal, for a download of a few MB or more.
+            Event::Receiving { name, done, total }
+                if self.bars.is_some() && total.unwrap_or(*done) >= BYTE_PROGRESS_FROM =>
+            {
+                match total {
+                    Some(total) => format!(
+                        "downloading {name}: {} of {}",
+                        indicatif::HumanBytes(*done),
+                        indicatif::HumanBytes(*total)
+                    ),
+                    None => format!("downloading {name}: {}", indicatif::HumanBytes(*done)),
+                }
+            }
             _ => return,
         };
         match &self.bars {
@@ -254,6 +342,7 @@ impl Progress {
                     bar.set_message(line);
                 }
             }
+            None if self.quiet => {}
             None => err!("{}: {line}", self.names.get(i).map_or("", String::as_str)),
         }
     }
@@ -266,6 +355,7 @@ impl Progress {
                     bar.set_message(line.to_owned());
                 }
             }
+            None if self.quiet => {}
             None => err!("{}: {line}", self.names.get(i).map_or("", String::as_str)),
         }
     }
@@ -315,19 +405,7 @@ pub(crate) fn status_json(status: &Status, outcome: Value) -> Value {
 fn outcome_value(outcome: &Outcome) -> Value {
     match outcome {
         Outcome::GaveUp { reason, .. } => {
-            let why = match reason {
-                GiveUpReason::Deadline(_) => "deadline",
-                GiveUpReason::Stalled { .. } => "stalled",
-                GiveUpReason::RetriesExhausted { .. } => "retries_exhausted",
-                GiveUpReason::Refused(_) => "refused",
-                GiveUpReason::NoProgress { .. } => "no_progress",
-                GiveUpReason::RetryAfterTooLong { .. } => "retry_after_too_long",
-                GiveUpReason::TooLarge { .. } => "too_large",
-                GiveUpReason::SubmitUnconfirmed(_) => "submit_unconfirmed",
-                GiveUpReason::NotEnded { .. } => "not_ended",
-                _ => "other",
-            };
-            json!({"kind": "gave_up", "reason": why, "message": reason.to_string()})
+            json!({"kind": "gave_up", "reason": reason.code(), "message": reason.to_string()})
         }
         other => match other.status() {
             Some(status) => state_outcome(&status.state()),
@@ -345,6 +423,9 @@ pub(crate) fn outcome_json(outcome: &Outcome, output: &[std::path::PathBuf]) -> 
             json!({"job_id": outcome.job_id().map(ToString::to_string), "outcome": outcome_value(outcome)})
         }
     };
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("reason".into(), json!(outcome.reason()));
+    }
     if let Some(obj) = value.as_object_mut()
         && !output.is_empty()
     {
@@ -443,11 +524,18 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
         .collect();
     print_table(&header, &cells);
     out!(
-        "{} files, {} pages to send; {new} new jobs, {} to resume, {skipped} skipped. Dry run: nothing was sent.",
-        plan.inputs.len(),
-        plan.pages_to_send(),
+        "{}, {} to send; {}, {} to resume, {skipped} skipped. Dry run: nothing was sent.",
+        count(plan.inputs.len(), "file"),
+        count(plan.pages_to_send(), "page"),
+        count(new, "new job"),
         plan.inputs.len() - new - skipped,
     );
+}
+
+/// `n` and the noun, plural unless `n` is 1: "1 job", "3 jobs".
+pub(crate) fn count(n: impl TryInto<u64> + Copy + std::fmt::Display, noun: &str) -> String {
+    let one = n.try_into().ok() == Some(1);
+    format!("{n} {noun}{}", if one { "" } else { "s" })
 }
 
 /// A table with aligned columns on stdout.
@@ -489,6 +577,7 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
                 "pages": r.pages,
                 "job_id": r.job_id.as_ref().map(ToString::to_string),
                 "outcome": outcome,
+                "reason": r.reason,
                 "status": r.outcome.as_ref().and_then(Outcome::status),
                 "seconds": (r.seconds * 1000.0).round() / 1000.0,
                 "output": r.output,
@@ -556,8 +645,49 @@ fn rfc3339(t: sarvam_doc_core::time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// What the request budget did, for `--json`.
+pub(crate) fn budget_json(
+    stats: &sarvam_doc_core::BudgetStats,
+    wall: std::time::Duration,
+) -> Value {
+    json!({
+        "rate_per_minute": stats.rate_per_minute.map(|r| (r * 10.0).round() / 10.0),
+        "requests": stats.granted,
+        "throttled": stats.throttled,
+        "held_seconds": (stats.held.as_secs_f64() * 10.0).round() / 10.0,
+        "held_share": share(stats.held, wall),
+    })
+}
+
+fn share(part: std::time::Duration, whole: std::time::Duration) -> f64 {
+    if whole.is_zero() {
+        0.0
+    } else {
+        (part.as_secs_f64() / whole.as_secs_f64() * 1000.0).round() / 1000.0
+    }
+}
+
+/// One line on the request budget, when it held anything back or the
+/// server throttled.
+pub(crate) fn print_budget(stats: &sarvam_doc_core::BudgetStats, wall: std::time::Duration) {
+    if stats.held.is_zero() && stats.throttled == 0 {
+        return;
+    }
+    let rate = stats
+        .rate_per_minute
+        .map_or_else(|| "no rate yet".to_owned(), |r| format!("{r:.0}/min"));
+    err!(
+        "rate limit: {} API requests at {rate}; {} answered 429; requests waited for the budget {:.0} s of the {:.0} s run ({:.0} %)",
+        stats.granted,
+        stats.throttled,
+        stats.held.as_secs_f64(),
+        wall.as_secs_f64(),
+        share(stats.held, wall.max(stats.held)) * 100.0
+    );
+}
+
 pub(crate) fn print_summary(results: &[FileResult]) {
-    let rows: Vec<[String; 6]> = results
+    let rows: Vec<[String; 7]> = results
         .iter()
         .map(|r| {
             let pages = r
@@ -574,6 +704,7 @@ pub(crate) fn print_summary(results: &[FileResult]) {
                 pages.map_or_else(|| "-".into(), |p| format!("{}/{}", p.succeeded, p.failed)),
                 format!("{:.1}", r.seconds),
                 r.output.clone().unwrap_or_else(|| "-".into()),
+                r.reason.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -584,14 +715,18 @@ pub(crate) fn print_summary(results: &[FileResult]) {
         "PAGES OK/FAILED",
         "SECONDS",
         "OUTPUT",
+        "REASON",
     ]
     .map(str::to_owned);
     print_table(&header, &rows);
     let s = summary(results);
     out!(
-        "{} files, {} pages: {} completed, {} partially completed, {} skipped (done before), {} resumed, {} failed",
-        s["files"],
-        s["pages"],
+        "{}, {}: {} completed, {} partially completed, {} skipped (done before), {} resumed, {} failed",
+        count(results.len(), "file"),
+        count(
+            results.iter().map(|r| u64::from(r.pages)).sum::<u64>(),
+            "page"
+        ),
         s["completed"],
         s["partially_completed"],
         s["skipped"],

@@ -98,9 +98,11 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
                 out.display()
             ))
         })?;
+    let client = args.limits.client(client);
     let client = client.clone().with_policy(
-        args.limits
-            .policy(client.policy())
+        client
+            .policy()
+            .clone()
             .with_retry_unconfirmed(args.retry_unconfirmed),
     );
     let run_options = RunOptions::new(out)
@@ -184,10 +186,14 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
         })
         .collect();
     progress.clear();
+    let budget = client.budget_stats();
     if args.json {
-        report::print_json(&report::run_json(&results));
+        let mut value = report::run_json(&results);
+        value["budget"] = report::budget_json(&budget, started.elapsed());
+        report::print_json(&value);
     } else {
         report::print_summary(&results);
+        report::print_budget(&budget, started.elapsed());
     }
     Ok(results
         .iter()
@@ -255,6 +261,7 @@ fn file_result(item: BatchItem, seconds: f64) -> FileResult {
         exit: Exit::Completed,
         label: String::new(),
         outcome: None,
+        reason: None,
         error: None,
         seconds,
         output: None,
@@ -279,16 +286,19 @@ fn file_result(item: BatchItem, seconds: f64) -> FileResult {
                     .map(|s| s.to_string())
                     .unwrap_or_default()
             );
+            file.reason = Some("failed in an earlier run; nothing sent".to_owned());
             file.error = Some("its job failed in an earlier run, so nothing was sent; run again with --force to pay for a new job".to_owned());
         }
         (Done::Unconfirmed, _) => {
             file.exit = Exit::Error;
             file.label = "unconfirmed".into();
+            file.reason = Some("an earlier submit got no answer; nothing sent".to_owned());
             file.error = Some("its submit got no answer in an earlier run, so a job may be running that no request can find, and nothing was sent; run again with --retry-unconfirmed to submit it again (that may pay twice)".to_owned());
         }
         (_, Ok(Some(report))) => {
             file.exit = report::exit_of(&report.outcome);
             file.label = report::outcome_label(Some(&report.outcome));
+            file.reason = report.outcome.reason();
             file.output = report.output.first().map(|p| p.display().to_string());
             file.job_id = report.outcome.job_id().cloned().or(file.job_id);
             file.outcome = Some(report.outcome);
@@ -300,6 +310,7 @@ fn file_result(item: BatchItem, seconds: f64) -> FileResult {
             if let sarvam_doc_driver::RunError::Unpack { raw, .. } = &e {
                 file.output = Some(raw.display().to_string());
             }
+            file.reason = Some(report::error_brief(&e));
             file.error = Some(report::error_line(&e));
         }
     }

@@ -24,10 +24,13 @@ pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
     config.credits = args.credits;
     config.doc_ai.max_pages = args.doc_ai_max_pages;
     config.rate_limit = args.rate_limit.map(sarvam_doc_sim::RateLimit::per_minute);
+    config.time_scale = args.time_scale;
     config.scenario = args.scenario.map(|s| match s {
         ScenarioArg::Completed => Scenario::Completed,
         ScenarioArg::Partial => Scenario::PartiallyCompleted,
         ScenarioArg::Failed => Scenario::Failed,
+        ScenarioArg::Rejected => Scenario::Rejected,
+        ScenarioArg::Invalid => Scenario::Unreadable,
     });
     let mut plan = FaultPlan::default();
     for spec in &args.faults {
@@ -70,16 +73,16 @@ pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
         sim.api_url()
     );
     out!(
-        "     or: SARVAM_API_KEY={} sarvam-doc --base-url {} --api doc-ai run FILE.pdf",
+        "     or: SARVAM_API_KEY={} sarvam-doc run --base-url {} --api doc-ai FILE.pdf",
         sim.api_key(),
         sim.api_url()
     );
     out!("Ctrl-C stops it.");
     let _ = tokio::signal::ctrl_c().await;
     err!(
-        "stopped after {} requests, {} jobs",
-        sim.requests().len(),
-        sim.jobs()
+        "stopped after {} and {}",
+        crate::report::count(sim.requests().len(), "request"),
+        crate::report::count(sim.jobs(), "job")
     );
     Ok(Exit::Completed)
 }
@@ -131,6 +134,14 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             output: OutputArgs {
                 out: out.to_owned(),
                 overwrite: true,
+            },
+            global: crate::Global {
+                api: None,
+                base_url: sim.api_url(),
+                api_key_file: None,
+                tls_roots: crate::TlsRoots::Webpki,
+                verbose: false,
+                log_format: crate::LogFormat::Text,
             },
             concurrency: 1,
             limits: LimitArgs {

@@ -339,7 +339,7 @@ fn a_doc_ai_submit_without_an_answer_is_held_until_the_user_says_to_pay_again() 
     let out = dir.path().join("out");
     let batch = |extra: &[&str]| {
         let mut cmd = cli(&sim);
-        cmd.args(["--api", "doc-ai", "run", "--concurrency", "1", "--out"])
+        cmd.args(["run", "--api", "doc-ai", "--concurrency", "1", "--out"])
             .arg(&out)
             .arg(dir.path().join("a.pdf"))
             .arg(dir.path().join("b.pdf"))

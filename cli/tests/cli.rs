@@ -99,7 +99,7 @@ fn demo_runs_end_to_end_without_a_key_or_network() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("completed"), "{stdout}");
     assert!(
-        stderr.contains("retrying"),
+        stderr.contains("trying again"),
         "the injected 503 is ridden out: {stderr}"
     );
     let pages = dir.path().join("sarvam-demo-output/sarvam-demo");
@@ -325,7 +325,7 @@ fn a_run_with_faults_injected_still_completes() {
         .arg("--out")
         .arg(dir.path().join("out")));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.matches("retrying").count() >= 5, "{stderr}");
+    assert!(stderr.matches("trying again").count() >= 5, "{stderr}");
     assert_eq!(sim.jobs(), 1);
     assert!(dir.path().join("out/doc/page_002.md").exists());
 }
@@ -461,9 +461,10 @@ fn the_key_can_come_from_a_file() {
     let job = started_job(&sim, "a.pdf", 1);
     let (code, stdout, stderr) = run(bin()
         .env("SARVAM_BASE_URL", sim.api_url())
+        .arg("status")
         .arg("--api-key-file")
         .arg(&key_file)
-        .args(["status", &job]));
+        .arg(&job));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(&job));
 }
@@ -472,7 +473,7 @@ fn the_key_can_come_from_a_file() {
 fn verbose_shows_each_request_but_never_the_key() {
     let sim = Simulator::start(fast()).unwrap();
     let job = started_job(&sim, "a.pdf", 1);
-    let (code, _, stderr) = run(cli(&sim).args(["--verbose", "status", &job]));
+    let (code, _, stderr) = run(cli(&sim).args(["status", "--verbose", &job]));
     assert_eq!(code, 0);
     assert!(
         stderr.contains("GET")
@@ -578,17 +579,17 @@ fn sim_runs_in_the_foreground_and_stops_on_ctrl_c() {
     assert!(api.starts_with("http://127.0.0.1:"), "{api}");
     // The scripted fault answers the first status; then a 404 for an unknown job.
     let (code, _, stderr) = run(bin().env("SARVAM_API_KEY", "k123").args([
+        "status",
         "--base-url",
         &api,
-        "status",
         "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     ]));
     assert_eq!(code, 1);
     assert!(stderr.contains("503 high_load_error"), "{stderr}");
     let (_, _, stderr) = run(bin().env("SARVAM_API_KEY", "k123").args([
+        "status",
         "--base-url",
         &api,
-        "status",
         "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     ]));
     assert!(stderr.contains("404 not_found_error"), "{stderr}");

@@ -130,7 +130,7 @@ fn break_4_the_key_is_never_printed_and_no_escape_reaches_the_terminal() {
     for args in [
         vec!["status", &job],
         vec!["status", &job, "--json"],
-        vec!["-v", "status", &job],
+        vec!["status", "-v", &job],
     ] {
         sim.clear_faults();
         sim.inject(Route::Status, [Fault::EchoKey]);
@@ -386,9 +386,9 @@ fn break_10_a_key_file_without_end_is_refused_without_reading_it_all() {
     let (code, _, stderr) = run(Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"))
         .env_remove("SARVAM_API_KEY")
         .args([
+            "status",
             "--api-key-file",
             "/dev/zero",
-            "status",
             "3fa85f64-5717-4562-b3fc-2c963f66afa6",
         ]));
     assert_eq!(code, 2, "{stderr}");

@@ -123,6 +123,26 @@ impl Endpoint {
         }
     }
 
+    /// What the request does, in a user's words: "creating the job",
+    /// "reading the job's status", "uploading the file", ….
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Endpoint::CreateJob => "creating the job",
+            Endpoint::UploadFiles => "asking where to upload the file",
+            Endpoint::Start => "starting the job",
+            Endpoint::Status => "reading the job's status",
+            Endpoint::DownloadFiles | Endpoint::DownloadUrl => {
+                "asking where to download the outputs"
+            }
+            Endpoint::StorageUpload => "uploading the file",
+            Endpoint::StorageDownload => "downloading an output",
+            Endpoint::Presign => "asking for an upload URL",
+            Endpoint::Submit => "submitting the job",
+            Endpoint::Results => "reading the job's results",
+        }
+    }
+
     /// Who the request goes to: the API origin (which gets the key) or
     /// presigned storage (which never does).
     #[must_use]

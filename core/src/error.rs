@@ -65,6 +65,16 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    fn what(self) -> &'static str {
+        match self {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::TimedOut => "timed out",
+            TransportErrorKind::Other => "the connection failed",
+        }
+    }
+}
+
 /// A request a transport could not complete.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -87,11 +97,7 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            TransportErrorKind::Connect => "could not connect",
-            TransportErrorKind::TimedOut => "timed out",
-            TransportErrorKind::Other => "the connection failed",
-        };
+        let what = self.kind.what();
         write!(
             f,
             "{what}: {}; check the network and the base URL, then try again",
@@ -449,6 +455,35 @@ impl Error {
         }
     }
 
+    /// What went wrong in one short line, without the advice that the
+    /// full message ([`fmt::Display`]) ends with: for a progress line or a
+    /// summary table, where the client says itself what it does next.
+    ///
+    /// ```
+    /// use sarvam_doc_core::{Error, TransportError, TransportErrorKind};
+    /// let e = Error::Transport(TransportError::new(TransportErrorKind::Connect, "refused"));
+    /// assert_eq!(e.brief(), "could not connect: refused");
+    /// ```
+    #[must_use]
+    pub fn brief(&self) -> String {
+        let line = match self {
+            Error::Api(e) => {
+                let mut line = format!("{} answered {}", e.peer.name(), e.status.as_u16());
+                if let Some(code) = &e.code {
+                    line.push_str(&format!(" {code}"));
+                }
+                if !e.message.is_empty() {
+                    line.push_str(&format!(": {}", e.message));
+                }
+                line
+            }
+            Error::Transport(e) => format!("{}: {}", e.kind.what(), e.message),
+            Error::Input(e) => e.to_string(),
+            Error::Protocol(e) => e.to_string(),
+        };
+        bounded(line, BRIEF_MAX)
+    }
+
     /// The server's request id, when it gave one.
     #[must_use]
     pub fn request_id(&self) -> Option<&str> {
@@ -607,6 +642,9 @@ fn replace_bytes(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// The longest [`Error::brief`], in bytes.
+pub(crate) const BRIEF_MAX: usize = 160;
 
 /// Shortens an explanation to at most `max` bytes, on a character boundary.
 pub(crate) fn bounded(mut s: String, max: usize) -> String {

@@ -122,6 +122,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod budget;
 mod config;
 pub mod doc_ai;
 mod document;
@@ -137,6 +138,7 @@ mod status;
 pub mod wire;
 
 pub use api::{Api, Body, Endpoint};
+pub use budget::{Budget, BudgetStats, Priority, Rate};
 pub use config::{
     ApiKey, ApiVersion, BaseUrl, Config, ConfigBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_JSON_BODY,
 };

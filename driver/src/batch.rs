@@ -14,14 +14,13 @@
 //!    folder of its own.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use futures_util::StreamExt;
 use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
 use sarvam_doc_core::output::FolderPlan;
 use sarvam_doc_core::{Document, Event, Job, JobId, Run};
 
-use crate::job::{MANIFEST, Provenance, Target};
+use crate::job::{MANIFEST, Paced, Provenance, Target};
 use crate::journal::JournalFile;
 use crate::preflight::{Inspection, inspect};
 use crate::transport::AsyncTransport;
@@ -379,8 +378,9 @@ impl<T: AsyncTransport> Client<T> {
                     self.api().clone(),
                     input.document,
                     self.machine_policy(),
-                    Instant::now(),
-                );
+                    self.clock().now(),
+                )
+                .paced(self.budget());
                 (run, replace)
             }
             Plan::Resume { job, .. } => {
@@ -391,8 +391,9 @@ impl<T: AsyncTransport> Client<T> {
                     input.document,
                     job.clone(),
                     self.machine_policy(),
-                    Instant::now(),
-                );
+                    self.clock().now(),
+                )
+                .paced(self.budget());
                 (run, true)
             }
         };

@@ -3,19 +3,20 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::StreamExt;
 use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::output::folder_name;
 use sarvam_doc_core::{
-    Api, ApiVersion, Body, Config, CreateJobRequest, CreateJobResponse, Document,
-    DownloadFilesResponse, Error, Event, GiveUpReason, JobId, JobStatus, Outcome, Policy, Run,
-    Sink, Status, TransportError, TransportErrorKind, UploadFilesResponse, Watch,
+    Api, ApiVersion, Body, Budget, BudgetStats, Config, CreateJobRequest, CreateJobResponse,
+    Document, DownloadFilesResponse, Error, Event, GiveUpReason, JobId, JobStatus, Outcome, Policy,
+    Rate, Run, Sink, Status, TransportError, TransportErrorKind, UploadFilesResponse, Watch,
     doc_ai::{DownloadUrl, PresignedUpload, Results, Submitted, Task},
 };
 
+use crate::clock::Clock;
 use crate::exchange::{Exchanged, Files, exchange};
+use crate::job::Paced;
 use crate::job::{Provenance, Target};
 use crate::transport::{AsyncTransport, Blocking, Transport, block_on};
 use crate::{Report, RunError, RunOptions};
@@ -31,14 +32,20 @@ pub struct Client<T> {
     transport: Arc<T>,
     api: Api,
     policy: Policy,
+    /// `None`: every machine on its own (see [`Client::without_budget`]).
+    budget: Option<Budget>,
+    clock: Clock,
 }
 
 impl<T> Clone for Client<T> {
+    /// A clone shares the transport and the request budget.
     fn clone(&self) -> Self {
         Client {
             transport: self.transport.clone(),
             api: self.api.clone(),
             policy: self.policy.clone(),
+            budget: self.budget.clone(),
+            clock: self.clock,
         }
     }
 }
@@ -60,6 +67,8 @@ impl<T: AsyncTransport> Client<T> {
             transport: Arc::new(transport),
             api: Api::new(config),
             policy: Policy::default(),
+            budget: Some(Budget::default()),
+            clock: Clock::default(),
         }
     }
 
@@ -69,6 +78,53 @@ impl<T: AsyncTransport> Client<T> {
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Paces every request of this client (and its clones) to `rate`;
+    /// `None`: learn the rate from 429s (the default). The budget is shared:
+    /// a client made for a batch paces the whole batch.
+    #[must_use]
+    pub fn with_rate(mut self, rate: Option<Rate>) -> Self {
+        self.budget = Some(Budget::new(rate));
+        self
+    }
+
+    /// Runs the machines on `clock` (for simulations: the simulator at the
+    /// same scale).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The request budget: its rate, 429s seen, and how long requests were
+    /// held back.
+    #[must_use]
+    pub fn budget_stats(&self) -> BudgetStats {
+        self.budget
+            .as_ref()
+            .map(|b| b.stats(self.clock.now()))
+            .unwrap_or_default()
+    }
+
+    /// The clock the machines read.
+    #[must_use]
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Every machine on its own: no shared budget, each job pacing and
+    /// retrying for itself, as the official SDKs do. For comparisons; a
+    /// batch under a rate limit is slower this way.
+    #[must_use]
+    pub fn without_budget(mut self) -> Self {
+        self.budget = None;
+        self
+    }
+
+    /// The request budget every machine of this client asks, if shared.
+    pub(crate) fn budget(&self) -> Option<Budget> {
+        self.budget.clone()
     }
 
     /// The core's request builder and parsers.
@@ -191,7 +247,13 @@ impl<T: AsyncTransport> Client<T> {
 
     /// Follows `job` to its end, reporting events to `on_event`.
     pub async fn watch(&self, job: JobId, mut on_event: impl FnMut(&Event) + Send) -> Outcome {
-        let mut watch = Watch::new(self.api.clone(), job, self.machine_policy(), Instant::now());
+        let mut watch = Watch::new(
+            self.api.clone(),
+            job,
+            self.machine_policy(),
+            self.clock.now(),
+        )
+        .paced(self.budget());
         // A bare watch writes no manifest, so it keeps no request records.
         match self
             .drive(&mut watch, Files::none(), &mut on_event, None, None)
@@ -313,8 +375,9 @@ impl<T: AsyncTransport> Client<T> {
             self.api.clone(),
             document,
             self.machine_policy(),
-            Instant::now(),
-        );
+            self.clock.now(),
+        )
+        .paced(self.budget());
         let target = Target {
             input: Some(input),
             folder,
@@ -341,7 +404,13 @@ impl<T: AsyncTransport> Client<T> {
         mut on_event: impl FnMut(&Event) + Send,
     ) -> Result<Report, RunError> {
         let folder = self.folder_of(&job).await;
-        let watch = Watch::download(self.api.clone(), job, self.machine_policy(), Instant::now());
+        let watch = Watch::download(
+            self.api.clone(),
+            job,
+            self.machine_policy(),
+            self.clock.now(),
+        )
+        .paced(self.budget());
         self.fetch(watch, &folder, options, &mut on_event).await
     }
 
@@ -357,8 +426,13 @@ impl<T: AsyncTransport> Client<T> {
         mut on_event: impl FnMut(&Event) + Send,
     ) -> Result<Report, RunError> {
         let folder = self.folder_of(&job).await;
-        let watch =
-            Watch::then_download(self.api.clone(), job, self.machine_policy(), Instant::now());
+        let watch = Watch::then_download(
+            self.api.clone(),
+            job,
+            self.machine_policy(),
+            self.clock.now(),
+        )
+        .paced(self.budget());
         self.fetch(watch, &folder, options, &mut on_event).await
     }
 
@@ -418,7 +492,14 @@ impl<T: AsyncTransport> Client<T> {
                 limit: self.api.config().max_json_body(),
             },
         );
-        match exchange(self.transport.as_ref(), transmit, Files::none()).await {
+        match exchange(
+            self.transport.as_ref(),
+            transmit,
+            Files::none(),
+            &mut |_| {},
+        )
+        .await
+        {
             Exchanged::Answer(r) => Ok(r),
             Exchanged::Transport(e) => Err(Error::Transport(e)),
             Exchanged::TooLarge(_) | Exchanged::Input(..) | Exchanged::Output(..) => {
@@ -479,6 +560,36 @@ impl<T: Transport> BlockingClient<T> {
         BlockingClient {
             inner: self.inner.with_policy(policy),
         }
+    }
+
+    /// See [`Client::with_rate`].
+    #[must_use]
+    pub fn with_rate(self, rate: Option<Rate>) -> Self {
+        BlockingClient {
+            inner: self.inner.with_rate(rate),
+        }
+    }
+
+    /// See [`Client::without_budget`].
+    #[must_use]
+    pub fn without_budget(self) -> Self {
+        BlockingClient {
+            inner: self.inner.without_budget(),
+        }
+    }
+
+    /// See [`Client::with_clock`].
+    #[must_use]
+    pub fn with_clock(self, clock: Clock) -> Self {
+        BlockingClient {
+            inner: self.inner.with_clock(clock),
+        }
+    }
+
+    /// See [`Client::budget_stats`].
+    #[must_use]
+    pub fn budget_stats(&self) -> BudgetStats {
+        self.inner.budget_stats()
     }
 
     /// The same client, seen through the async face (its futures finish on

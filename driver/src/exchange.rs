@@ -10,7 +10,7 @@ use bytes::Bytes;
 use sarvam_doc_core::http::header::CONTENT_LENGTH;
 use sarvam_doc_core::http::{self, Request, Response};
 use sarvam_doc_core::wire::REQUEST_ID_HEADER;
-use sarvam_doc_core::{Body, Endpoint, Sink, Transmit, TransportError, TransportErrorKind};
+use sarvam_doc_core::{Body, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind};
 use tracing::Instrument;
 
 use crate::transport::{AsyncTransport, Outgoing, ResponseBody, Timeouts, within};
@@ -58,6 +58,7 @@ pub(crate) async fn exchange<T: AsyncTransport>(
     transport: &T,
     transmit: Transmit,
     files: Files<'_>,
+    progress: &mut (dyn FnMut(&Event) + Send),
 ) -> Exchanged {
     let endpoint = transmit.endpoint();
     let span = tracing::debug_span!(
@@ -66,9 +67,10 @@ pub(crate) async fn exchange<T: AsyncTransport>(
         method = %transmit.request.method(),
         path = transmit.request.uri().path(),
         attempt = transmit.attempt.get(),
+        retry = transmit.retry,
     );
     let started = Instant::now();
-    let result = exchange_inner(transport, transmit, files)
+    let result = exchange_inner(transport, transmit, files, progress)
         .instrument(span.clone())
         .await;
     let _entered = span.enter();
@@ -105,6 +107,7 @@ async fn exchange_inner<T: AsyncTransport>(
     transport: &T,
     transmit: Transmit,
     files: Files<'_>,
+    progress: &mut (dyn FnMut(&Event) + Send),
 ) -> Exchanged {
     let limits = Limits {
         deadline: Instant::now() + transmit.timeout,
@@ -138,7 +141,19 @@ async fn exchange_inner<T: AsyncTransport>(
     };
     let (parts, mut body) = response.into_parts();
     match (&transmit.sink, target) {
-        (Sink::File { max_len, .. }, Some(target)) if parts.status.is_success() => {
+        (Sink::File { max_len, name, .. }, Some(target)) if parts.status.is_success() => {
+            let total = parts
+                .headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let mut report = |done| {
+                progress(&Event::Receiving {
+                    name: name.clone(),
+                    done,
+                    total,
+                });
+            };
             match save(
                 transport,
                 &mut body,
@@ -146,6 +161,7 @@ async fn exchange_inner<T: AsyncTransport>(
                 &target,
                 *max_len,
                 files.overwrite,
+                &mut report,
             )
             .await
             {
@@ -269,6 +285,7 @@ async fn save<T: AsyncTransport, B: ResponseBody>(
     target: &Path,
     max_len: u64,
     overwrite: bool,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Saved {
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
     let tmp = match part_file(dir) {
@@ -292,6 +309,9 @@ async fn save<T: AsyncTransport, B: ResponseBody>(
         if let Err(e) = out.write_all(&chunk) {
             return Saved::Local(e);
         }
+        if (written + len) / PROGRESS_STEP > written / PROGRESS_STEP {
+            progress(written + len);
+        }
         written += len;
     }
     let tmp = match out.into_inner() {
@@ -310,6 +330,9 @@ async fn save<T: AsyncTransport, B: ResponseBody>(
         Err(e) => Saved::Local(e),
     }
 }
+
+/// How often a download reports its progress: once a MiB.
+const PROGRESS_STEP: u64 = 1024 * 1024;
 
 /// A temporary file in `dir` for a download in progress. Once renamed into
 /// place it is an ordinary file (rw-r--r--), not a private temporary one.

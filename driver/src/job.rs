@@ -3,7 +3,6 @@
 //! running a job (a run, a resumed run, a download, a wait) comes here.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use sarvam_doc_core::Api;
 use sarvam_doc_core::journal::Record;
@@ -11,6 +10,8 @@ use sarvam_doc_core::time::OffsetDateTime;
 use sarvam_doc_core::time::format_description::well_known::Rfc3339;
 use sarvam_doc_core::{Action, Endpoint, Event, JobId, Machine, Outcome};
 use serde_json::json;
+
+use tracing::Instrument;
 
 use crate::exchange::{Exchanged, Files, exchange};
 use crate::journal::JournalFile;
@@ -210,7 +211,31 @@ impl<T: AsyncTransport> Client<T> {
     /// The loop every machine runs in: the same for watches and runs, for
     /// every transport. With a journal, each event that a rerun needs is on
     /// disk before the next request goes out.
+    ///
+    /// It runs in a `sarvam_doc.job` span (the input file, the job id once
+    /// known) around the span of each request, and logs each step at info.
     pub(crate) async fn drive<M: Machine + Send>(
+        &self,
+        machine: &mut M,
+        files: Files<'_>,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+        journal: Option<(&JournalFile, &str)>,
+        requests: Option<&mut Vec<RequestRecord>>,
+    ) -> Result<Outcome, RunError> {
+        let span = tracing::info_span!(
+            "sarvam_doc.job",
+            input = files.input.map(|p| p.display().to_string()),
+            job_id = machine.job_id().map(tracing::field::display),
+        );
+        // Boxed: the span-wrapped future stays one pointer in a watch.
+        Box::pin(
+            self.drive_steps(machine, files, on_event, journal, requests)
+                .instrument(span),
+        )
+        .await
+    }
+
+    async fn drive_steps<M: Machine + Send>(
         &self,
         machine: &mut M,
         files: Files<'_>,
@@ -219,7 +244,7 @@ impl<T: AsyncTransport> Client<T> {
         mut requests: Option<&mut Vec<RequestRecord>>,
     ) -> Result<Outcome, RunError> {
         loop {
-            match machine.poll(Instant::now()) {
+            match machine.poll(self.clock().now()) {
                 Action::Event(event) => {
                     if let Some((file, path)) = journal
                         && let Some(record) = record_of(&event, path, machine.job_id())
@@ -233,25 +258,32 @@ impl<T: AsyncTransport> Client<T> {
                             }
                         })?;
                     }
+                    log_step(&event);
                     on_event(&event);
                 }
-                Action::Transmit(transmit) => {
+                Action::Transmit(mut transmit) => {
                     let (attempt, endpoint) = (transmit.attempt, transmit.endpoint());
+                    // The machine's times are on its clock; the transport's are real.
+                    transmit.timeout = self.clock().real_duration(transmit.timeout);
+                    transmit.idle = self.clock().real_duration(transmit.idle);
                     // Boxed: a request's state takes heap only while it is in
                     // flight, so thousands of waiting watches stay small.
-                    let exchanged = Box::pin(exchange(self.transport(), transmit, files)).await;
+                    let exchanged =
+                        Box::pin(exchange(self.transport(), transmit, files, &mut *on_event)).await;
                     if let Some(requests) = requests.as_deref_mut()
                         && requests.len() < MAX_REQUESTS
                     {
                         requests.push(record(self.api(), endpoint, attempt.get(), &exchanged));
                     }
                     match exchanged {
-                        Exchanged::Answer(r) => machine.handle_response(Instant::now(), attempt, r),
+                        Exchanged::Answer(r) => {
+                            machine.handle_response(self.clock().now(), attempt, r)
+                        }
                         Exchanged::Transport(e) => {
-                            machine.handle_transport_error(Instant::now(), attempt, e);
+                            machine.handle_transport_error(self.clock().now(), attempt, e);
                         }
                         Exchanged::TooLarge(n) => {
-                            machine.handle_too_large(Instant::now(), attempt, n)
+                            machine.handle_too_large(self.clock().now(), attempt, n)
                         }
                         Exchanged::Input(path, source) => {
                             return Err(RunError::Input { path, source });
@@ -265,8 +297,20 @@ impl<T: AsyncTransport> Client<T> {
                         }
                     }
                 }
-                Action::Wait { until, .. } => self.transport().sleep_until(until).await,
-                Action::Done(outcome) => return Ok(outcome),
+                Action::Wait { until, .. } => {
+                    self.transport()
+                        .sleep_until(self.clock().real_instant(until))
+                        .await;
+                }
+                Action::Done(outcome) => {
+                    match &outcome {
+                        Outcome::GaveUp { reason, .. } => {
+                            tracing::warn!(reason = %reason, "gave up");
+                        }
+                        ended => tracing::info!(outcome = ended.kind(), "ended"),
+                    }
+                    return Ok(outcome);
+                }
             }
         }
     }
@@ -339,6 +383,30 @@ fn record_of(event: &Event, path: &str, job: Option<&JobId>) -> Option<Record> {
         },
         _ => return None,
     })
+}
+
+/// A machine that may ask a shared request budget.
+pub(crate) trait Paced: Sized {
+    /// With `budget`, if there is one.
+    fn paced(self, budget: Option<sarvam_doc_core::Budget>) -> Self;
+}
+
+impl Paced for sarvam_doc_core::Run {
+    fn paced(self, budget: Option<sarvam_doc_core::Budget>) -> Self {
+        match budget {
+            Some(budget) => self.with_budget(budget),
+            None => self,
+        }
+    }
+}
+
+impl Paced for sarvam_doc_core::Watch {
+    fn paced(self, budget: Option<sarvam_doc_core::Budget>) -> Self {
+        match budget {
+            Some(budget) => self.with_budget(budget),
+            None => self,
+        }
+    }
 }
 
 /// What the manifest keeps of one exchange.
@@ -416,4 +484,48 @@ pub(crate) fn manifest(
         "client": concat!("sarvam-doc/", env!("CARGO_PKG_VERSION")),
     });
     value
+}
+
+/// Logs a step of a job, in the job's span (and records the job id on it
+/// once the job exists). Retries are warnings: a pipeline alerts on them.
+fn log_step(event: &Event) {
+    match event {
+        Event::JobCreated(id) => {
+            tracing::Span::current().record("job_id", tracing::field::display(id));
+            tracing::info!(job_id = %id, "job created");
+        }
+        Event::Uploaded { file_name, len } => {
+            tracing::info!(file_name = %file_name, bytes = len, "uploaded");
+        }
+        Event::Started => tracing::info!("started"),
+        Event::StateChanged { to, .. } => tracing::info!(state = %to, "state changed"),
+        Event::Pages(p) => tracing::debug!(
+            total = p.total,
+            processed = p.processed,
+            failed = p.failed,
+            "pages"
+        ),
+        Event::Retrying {
+            endpoint,
+            retry,
+            after,
+            error,
+        } => tracing::warn!(
+            endpoint = endpoint.name(),
+            retry,
+            after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
+            request_id = error.request_id(),
+            error = %error.brief(),
+            "request failed; trying again"
+        ),
+        Event::CreateUnconfirmed { error }
+        | Event::StartUnconfirmed { error }
+        | Event::SubmitUnconfirmed { error } => tracing::warn!(
+            request_id = error.request_id(),
+            error = %error.brief(),
+            "no answer; it may have gone through"
+        ),
+        Event::Downloaded(o) => tracing::info!(file_name = %o.name, bytes = o.len, "downloaded"),
+        _ => {}
+    }
 }

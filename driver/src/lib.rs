@@ -43,6 +43,7 @@
 
 mod batch;
 mod client;
+mod clock;
 mod error;
 mod exchange;
 mod job;
@@ -55,6 +56,7 @@ use std::path::Path;
 
 pub use batch::{BatchItem, BatchOptions, BatchPlan, Done, PlannedInput};
 pub use client::{BlockingClient, Client};
+pub use clock::Clock;
 pub use error::{Layout, Report, RunError, RunOptions};
 pub use job::{MANIFEST, RequestRecord};
 pub use transport::{

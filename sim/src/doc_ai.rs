@@ -365,7 +365,7 @@ pub(crate) async fn serve(shared: &Shared, route: Route, request: Request<Incomi
             let Some(id) = job_in(&path) else {
                 return problem(shared, 404, "Job not found", &[]);
             };
-            let now = Instant::now();
+            let now = shared.now();
             let state = lock(&shared.doc_ai);
             let Some(job) = state.jobs.get(&id) else {
                 return problem(shared, 404, format!("Job {id} not found"), &[]);
@@ -527,7 +527,7 @@ pub(crate) async fn serve_storage(
                 "The specified blob does not exist.",
             );
         };
-        let (_, bytes) = job.output(Instant::now());
+        let (_, bytes) = job.output(shared.now());
         let mut answer = Answer::bytes(200, Bytes::from(bytes));
         answer.header(
             CONTENT_TYPE,
@@ -849,9 +849,6 @@ async fn submit(shared: &Shared, operation: &str, content_type: &str, body: Byte
             &[("body.file", "too many pages")],
         );
     }
-    if !shared.spend_credits(total) {
-        return problem(shared, 402, "Insufficient credits for this job.", &[]);
-    }
     let uuid = uuid::Uuid::new_v4();
     let id = format!(
         "{}_{}",
@@ -871,10 +868,21 @@ async fn submit(shared: &Shared, operation: &str, content_type: &str, body: Byte
         })
         .collect();
     let scenario = shared.scenario_for(&names);
+    if scenario == Scenario::Unreadable {
+        return problem(
+            shared,
+            422,
+            format!("{}.", jobs::INVALID_PDF),
+            &[("body.file", "unreadable")],
+        );
+    }
+    if !shared.spend_credits(total) {
+        return problem(shared, 402, "Insufficient credits for this job.", &[]);
+    }
     rejected |= scenario == Scenario::Rejected
         || (shared.config.scenario.is_none() && names.to_ascii_lowercase().contains("reject"));
     let mut inner = Job::new(uuid, language.clone(), output_format.clone(), scenario);
-    let now = Instant::now();
+    let now = shared.now();
     inner.file_name = documents.first().map(|(n, _)| n.clone());
     inner.upload = Some(Vec::new());
     inner.started = Some(Started {

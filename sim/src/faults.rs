@@ -201,6 +201,10 @@ pub enum Fault {
     /// Hostile, on download-files: the job's output is a ZIP of this many
     /// one-byte entries.
     ZipBombCount(u32),
+    /// On download-files: the job's output is a valid ZIP of about this
+    /// many MiB (its page stored, not compressed): a large download, to
+    /// show byte progress and to measure throughput.
+    LargeOutput(u64),
     /// Hostile, on download-files: the job's output is a ZIP whose entry
     /// names climb out, start with a dot, hold escape sequences, clash (a
     /// file and a folder of one name, one name twice) or run past 255 bytes.
@@ -272,6 +276,7 @@ impl std::str::FromStr for Fault {
             "oversized" => Fault::Oversized(num()?),
             "huge-size" => Fault::HugeAnnounced,
             "zip-bomb" => Fault::ZipBombSize(num()?),
+            "large-output" => Fault::LargeOutput(num()?),
             "zip-count" => {
                 Fault::ZipBombCount(u32::try_from(num()?).map_err(|_| format!("{s:?}: too many"))?)
             }
@@ -287,7 +292,7 @@ impl std::str::FromStr for Fault {
                      quota, 503, 500, 409, expired, delay:MS, \
                      drop-before, drop-after, truncate, invalid-json, unknown-state, extra-fields; \
                      hostile: hang, stall-after-headers, endless-body, oversized:BYTES, huge-size, \
-                     zip-bomb:MIB, zip-count:N, unsafe-names, not-zip, other-job, echo-key, \
+                     zip-bomb:MIB, zip-count:N, large-output:MIB, unsafe-names, not-zip, other-job, echo-key, \
                      key-in-request-id, key-at-cut"
                 ));
             }

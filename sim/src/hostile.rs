@@ -24,6 +24,24 @@ pub(crate) fn bomb_by_size(mib: u64) -> Vec<u8> {
     finish(zip)
 }
 
+/// A valid ZIP of one page of `mib` MiB of text, stored as it is.
+pub(crate) fn large(mib: u64) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(mib >= 4096);
+    let _ = zip.start_file("page_001.md", options);
+    let line = b"# Page 1\n\nSimulated text of a large page.\n";
+    let mut block = Vec::with_capacity(1024 * 1024);
+    while block.len() + line.len() <= 1024 * 1024 {
+        block.extend_from_slice(line);
+    }
+    for _ in 0..mib {
+        let _ = zip.write_all(&block);
+    }
+    finish(zip)
+}
+
 /// A ZIP of `count` one-byte entries.
 pub(crate) fn bomb_by_count(count: u32) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));

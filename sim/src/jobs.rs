@@ -75,9 +75,10 @@ impl Job {
             Scenario::PartiallyCompleted if pages >= 2 => {
                 (1..=pages).filter(|p| p % 2 == 0).collect()
             }
-            Scenario::PartiallyCompleted | Scenario::Failed | Scenario::Rejected => {
-                (1..=pages).collect()
-            }
+            Scenario::PartiallyCompleted
+            | Scenario::Failed
+            | Scenario::Rejected
+            | Scenario::Unreadable => (1..=pages).collect(),
         }
     }
 
@@ -153,7 +154,9 @@ impl Job {
             "PartiallyCompleted" => "PartialSuccess",
             _ => "Failed",
         };
-        let error_message = if p.state == "Failed" {
+        let error_message = if p.state == "Failed" && self.scenario == Scenario::Unreadable {
+            INVALID_PDF.to_owned()
+        } else if p.state == "Failed" {
             format!("All {total} pages failed to process")
         } else {
             String::new()
@@ -229,7 +232,12 @@ impl Job {
 }
 
 /// Why a document cannot be processed.
+/// What the simulator says of a document it cannot read.
+pub(crate) const INVALID_PDF: &str =
+    "Invalid PDF: the document could not be read (it is damaged or encrypted)";
+
 #[derive(Debug, PartialEq, Eq)]
+
 pub(crate) struct Unreadable(pub(crate) String);
 
 /// Counts the pages of an uploaded document, checking it as the API does:

@@ -90,6 +90,12 @@ pub enum Scenario {
     PartiallyCompleted,
     /// Every page fails.
     Failed,
+    /// The server cannot read the document (a damaged or encrypted PDF that
+    /// a client's own check let through): a legacy job fails with the error
+    /// message "Invalid PDF: …"; a `/doc-ai/v1` submit is refused with 422,
+    /// as one source says the API does for corrupt files. Chosen for a file
+    /// whose name holds "invalid".
+    Unreadable,
     /// `/doc-ai/v1` only: the job is refused after its time in the queue
     /// (`rejected`); on the legacy API, as `Failed`.
     Rejected,
@@ -159,6 +165,10 @@ pub struct RateLimit {
     pub per_minute: u32,
     /// The most tokens held at once.
     pub burst: u32,
+    /// Whether a refused request costs a token too (as a window counter
+    /// that counts every request does), or only an accepted one (as most
+    /// token buckets do). The sources do not say which Sarvam's is.
+    pub count_refused: bool,
 }
 
 impl RateLimit {
@@ -168,7 +178,15 @@ impl RateLimit {
         RateLimit {
             per_minute: per_minute.max(1),
             burst: per_minute.max(1),
+            count_refused: false,
         }
+    }
+
+    /// Counting refused requests against the limit, or not.
+    #[must_use]
+    pub fn counting_refused(mut self, count: bool) -> Self {
+        self.count_refused = count;
+        self
     }
 
     /// With a burst of `burst` tokens.
@@ -209,6 +227,11 @@ pub struct SimConfig {
     pub doc_ai: DocAiConfig,
     /// A per-key rate limit; `None` (the default) for none.
     pub rate_limit: Option<RateLimit>,
+    /// How much faster than real time the simulator's clock runs (job
+    /// progress and the rate limit together; at least 1). A client on a
+    /// clock of the same scale sees a faithful API in which an hour passes
+    /// in a minute at 60.
+    pub time_scale: f64,
 }
 
 impl Default for SimConfig {
@@ -231,6 +254,7 @@ impl Default for SimConfig {
             faults: FaultPlan::default(),
             doc_ai: DocAiConfig::default(),
             rate_limit: None,
+            time_scale: 1.0,
         }
     }
 }
@@ -279,6 +303,8 @@ pub(crate) struct Shared {
     doc_ai: Mutex<doc_ai::State>,
     /// Per key: tokens left, and when they were counted.
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// The origin of the simulator's clock.
+    origin: Instant,
 }
 
 /// Locks a mutex, carrying on if a panicking thread poisoned it: the data
@@ -325,7 +351,9 @@ impl Shared {
             return s;
         }
         let lower = file_name.to_ascii_lowercase();
-        if lower.contains("reject") {
+        if lower.contains("invalid") {
+            Scenario::Unreadable
+        } else if lower.contains("reject") {
             Scenario::Rejected
         } else if lower.contains("partial") {
             Scenario::PartiallyCompleted
@@ -365,6 +393,18 @@ impl Shared {
         )
     }
 
+    /// Now, on the simulator's clock.
+    fn now(&self) -> Instant {
+        let real = Instant::now();
+        if self.config.time_scale <= 1.0 {
+            return real;
+        }
+        self.origin
+            + real
+                .saturating_duration_since(self.origin)
+                .mul_f64(self.config.time_scale)
+    }
+
     /// Takes a token of `key`'s bucket, or says how long until one is due.
     fn take_token(&self, key: &str) -> Result<(), Duration> {
         let Some(limit) = self.config.rate_limit else {
@@ -372,7 +412,7 @@ impl Shared {
         };
         let rate = f64::from(limit.per_minute) / 60.0;
         let burst = f64::from(limit.burst.max(1));
-        let now = Instant::now();
+        let now = self.now();
         let mut buckets = lock(&self.buckets);
         let (tokens, at) = buckets.entry(key.to_owned()).or_insert((burst, now));
         *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * rate).min(burst);
@@ -381,6 +421,11 @@ impl Shared {
             *tokens -= 1.0;
             Ok(())
         } else {
+            if limit.count_refused {
+                // A refused request costs a token too (at most a minute's
+                // worth of debt): hammering the limit pushes it away.
+                *tokens = (*tokens - 1.0).max(-f64::from(limit.per_minute));
+            }
             Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
         }
     }
@@ -511,6 +556,7 @@ impl Simulator {
             credits: Mutex::new(config.credits),
             doc_ai: Mutex::new(doc_ai::State::default()),
             buckets: Mutex::new(HashMap::new()),
+            origin: Instant::now(),
             config,
         });
         for (listener, origin) in [(api, Origin::Api), (storage, Origin::Storage)] {

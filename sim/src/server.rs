@@ -389,6 +389,7 @@ async fn answer(
 fn hostile_output(fault: &Fault) -> Option<Vec<u8>> {
     Some(match fault {
         Fault::ZipBombSize(mib) => crate::hostile::bomb_by_size(*mib),
+        Fault::LargeOutput(mib) => crate::hostile::large(*mib),
         Fault::ZipBombCount(n) => crate::hostile::bomb_by_count(*n),
         Fault::UnsafeEntries => crate::hostile::unsafe_entries(),
         Fault::NotAZip => crate::hostile::NOT_A_ZIP.as_bytes().to_vec(),
@@ -569,13 +570,21 @@ async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Ans
         };
     }
     if let Err(wait) = shared.take_token(&shared.config.api_key) {
+        // Whole seconds (rounded up), and the exact wait in milliseconds,
+        // both on the simulator's clock.
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return rate_limited(
+        let mut answer = rate_limited(
             shared,
             RetryAfter::Seconds(secs.max(1)),
             false,
             route.is_doc_ai(),
         );
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        answer.header(
+            http::header::HeaderName::from_static("retry-after-ms"),
+            HeaderValue::from(ms),
+        );
+        return answer;
     }
     if route.is_doc_ai() {
         return crate::doc_ai::serve(shared, route, request).await;
@@ -601,9 +610,9 @@ async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Ans
             };
             match route {
                 Route::Start => start(shared, id),
-                Route::Status => shared.with_job(id, |job| {
-                    Answer::json(200, &job.status_json(Instant::now()))
-                }),
+                Route::Status => {
+                    shared.with_job(id, |job| Answer::json(200, &job.status_json(shared.now())))
+                }
                 _ => download_files(shared, id),
             }
         }
@@ -791,7 +800,7 @@ fn start(shared: &Shared, id: uuid::Uuid) -> Answer {
                 "Insufficient credits for this document",
             );
         }
-        let now = Instant::now();
+        let now = shared.now();
         job.started = Some(Started {
             at: now,
             at_wall: SystemTime::now(),
@@ -805,7 +814,7 @@ fn start(shared: &Shared, id: uuid::Uuid) -> Answer {
 
 fn download_files(shared: &Shared, id: uuid::Uuid) -> Answer {
     shared.with_job(id, |job| {
-        let now = Instant::now();
+        let now = shared.now();
         let progress = job.progress(now);
         match progress.state {
             "Completed" | "PartiallyCompleted" => {}
@@ -879,7 +888,7 @@ async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>
     }
     if route == Route::StorageGet {
         return shared.with_job(id, |job| {
-            let bytes = job.output_zip(Instant::now());
+            let bytes = job.output_zip(shared.now());
             let mut headers = HeaderMap::new();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
             Answer {
@@ -935,6 +944,9 @@ pub(crate) async fn upload_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
     else {
+        // Read a little of what was sent first, so that a client still
+        // sending its chunks gets the answer rather than a broken pipe.
+        let _ = read(request.into_body(), 64 * 1024).await;
         return Err(Answer::storage_error(
             411,
             "MissingContentLengthHeader",

@@ -559,8 +559,17 @@ fn bad_input_is_refused_before_anything_is_sent() {
 
 #[test]
 fn a_transport_that_cannot_connect_says_so() {
-    // A port nothing listens on: start a simulator, note its port, stop it.
-    let config = config_for(&sim(fast_sim()));
+    // A port nothing listens on: bind one, note it, close it (at once: a
+    // simulator's listener closes in the background, and may still reset).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = sarvam_doc_core::Config::builder(sarvam_doc_core::ApiKey::new("k").unwrap())
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
     let mut policy = fast_policy();
     policy.retry.max_retries = 1;
     for_each_transport!(config.clone(), policy.clone(), |name, client| {
@@ -647,4 +656,39 @@ fn storage_errors_say_storage_answered() {
         error.to_string().starts_with("storage answered 500"),
         "{error}"
     );
+}
+
+#[test]
+fn a_large_download_reports_its_bytes_as_they_arrive() {
+    let sim = Simulator::start(fast_sim()).unwrap();
+    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+        sim.inject(Route::DownloadFiles, [Fault::LargeOutput(3)]);
+        let (_d, input) = input_file("big.pdf", &sample::pdf(1, "big"));
+        let out = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        let report = client
+            .run(&input, &RunOptions::new(out.path()), |e| {
+                if let Event::Receiving { done, total, .. } = e {
+                    seen.push((*done, *total));
+                }
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(report.outcome, Outcome::Completed { .. }),
+            "{name}: {}",
+            report.outcome
+        );
+        // Once a MiB, rising, each with the size storage announced.
+        assert!(seen.len() >= 3, "{name}: {seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{name}: {seen:?}");
+        let total = seen[0]
+            .1
+            .unwrap_or_else(|| panic!("{name}: no size announced"));
+        assert!(total > 3 * 1024 * 1024, "{name}: {total}");
+        assert!(
+            seen.iter()
+                .all(|&(done, t)| t == Some(total) && done <= total)
+        );
+    });
 }

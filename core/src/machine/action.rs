@@ -66,6 +66,10 @@ pub enum Sink {
 pub struct Transmit {
     /// Hand this back with the answer.
     pub attempt: Attempt,
+    /// Which retry of its step this is: 0 for the first try, then 1, 2, …
+    /// (as [`Event::Retrying`] counted it). Not the attempt, which counts
+    /// every request a machine sends.
+    pub retry: u32,
     /// The request. A [`Body::File`] is the input file, to be streamed.
     pub request: Request<Body>,
     /// How long the whole exchange may take, body included; past it, report
@@ -85,6 +89,7 @@ impl Transmit {
     pub fn one_shot(request: Request<Body>, timeout: Duration, sink: Sink) -> Self {
         Transmit {
             attempt: Attempt(0),
+            retry: 0,
             request,
             timeout,
             idle: timeout,
@@ -110,6 +115,9 @@ pub enum WaitReason {
     /// For the answer to the request in flight; past `until` it counts as
     /// timed out.
     Response,
+    /// For the client's request budget (its rate limit) to allow the next
+    /// request.
+    Budget,
 }
 
 /// What the driver should do next.
@@ -204,6 +212,17 @@ pub enum Event {
     },
     /// An output was downloaded.
     Downloaded(Output),
+    /// A download is streaming: `done` bytes of `total` (when storage
+    /// announced it). Sent by the driver, not the machine, at most once a
+    /// MiB, so that a progress display can show a large file move.
+    Receiving {
+        /// The output's name.
+        name: String,
+        /// Bytes written so far.
+        done: u64,
+        /// The announced size, if any.
+        total: Option<u64>,
+    },
 }
 
 /// An output file a run downloaded.

@@ -242,6 +242,10 @@ pub(crate) struct Engine {
     failures: u32,
     /// Whether the request about to make or start a job was announced.
     announced: bool,
+    /// The client's request budget, this machine's ticket in it, and
+    /// whether the next request has its token.
+    budget: Option<(crate::Budget, u64)>,
+    granted: bool,
     job: Option<JobId>,
     start: StartState,
     /// Times a results or download-url request was answered "not yet" (409).
@@ -319,6 +323,8 @@ impl Engine {
             ready_reason: WaitReason::Poll,
             failures: 0,
             announced: false,
+            budget: None,
+            granted: false,
             job,
             start: StartState::Settled,
             not_yet: 0,
@@ -331,6 +337,41 @@ impl Engine {
 
     pub(crate) fn job_id(&self) -> Option<&JobId> {
         self.job.as_ref()
+    }
+
+    /// Asks `budget` before every request to the API.
+    pub(crate) fn set_budget(&mut self, budget: crate::Budget) {
+        let ticket = budget.ticket();
+        self.budget = Some((budget, ticket));
+    }
+
+    /// How urgent the next request is, for the budget.
+    fn priority(&self, now: Instant, endpoint: Endpoint) -> crate::Priority {
+        use crate::Priority;
+        match (endpoint, &self.step) {
+            (Endpoint::Status, Step::Recheck(_)) => Priority::Work,
+            (Endpoint::Status, _) => {
+                let ended_by_now = self.observed.as_ref().is_some_and(|seen| {
+                    seen.predicted_end.is_some_and(|end| end <= now)
+                        || seen.state.class() == StateClass::Working
+                            && seen.pages.total > 0
+                            && seen.pages.processed >= seen.pages.total
+                });
+                if ended_by_now {
+                    Priority::Likely
+                } else {
+                    Priority::Poll
+                }
+            }
+            (
+                Endpoint::DownloadFiles
+                | Endpoint::DownloadUrl
+                | Endpoint::Results
+                | Endpoint::StorageDownload,
+                _,
+            ) => Priority::Finish,
+            _ => Priority::Work,
+        }
     }
 
     pub(crate) fn document(&self) -> Option<&Document> {
@@ -384,6 +425,24 @@ impl Engine {
                 reason: self.ready_reason,
             };
         }
+        // A request to the API waits for the client's budget (before it is
+        // announced: an announced request is one about to go).
+        if let Some(endpoint) = self.step.endpoint()
+            && endpoint.is_api()
+            && !self.granted
+            && let Some((budget, ticket)) = &self.budget
+        {
+            match budget.try_acquire(now, *ticket, self.priority(now, endpoint)) {
+                Ok(()) => self.granted = true,
+                Err(until) => {
+                    return Action::Wait {
+                        until: self
+                            .cut_to_deadline(until.max(later(now, Duration::from_millis(1)))),
+                        reason: WaitReason::Budget,
+                    };
+                }
+            }
+        }
         // A request that makes or starts a job is announced first, so a
         // journal has it on disk before it can take effect.
         if let Some(endpoint @ (Endpoint::CreateJob | Endpoint::Start | Endpoint::Submit)) =
@@ -401,6 +460,7 @@ impl Engine {
                 let timeout = step_timeout.min(left);
                 self.next_attempt += 1;
                 self.announced = false;
+                self.granted = false;
                 let attempt = Attempt(self.next_attempt);
                 self.in_flight = Some(InFlight {
                     attempt,
@@ -412,6 +472,7 @@ impl Engine {
                 };
                 Action::Transmit(Transmit {
                     attempt,
+                    retry: self.failures,
                     request,
                     timeout,
                     idle: self.policy.request_timeout.min(timeout),
@@ -573,6 +634,12 @@ impl Engine {
     ) {
         if !self.land(attempt) {
             return;
+        }
+        if let Some((budget, _)) = &self.budget
+            && self.step.endpoint().is_some_and(Endpoint::is_api)
+        {
+            let throttled = r.status() == http::StatusCode::TOO_MANY_REQUESTS;
+            budget.observe(now, throttled, crate::wire::retry_after(r.headers()));
         }
         match self.parse(r) {
             Ok(reply) => self.advance(now, reply),
@@ -961,6 +1028,9 @@ impl Engine {
     }
 
     fn give_up(&mut self, reason: GiveUpReason) {
+        if let Some((budget, ticket)) = &self.budget {
+            budget.forget(*ticket);
+        }
         self.in_flight = None;
         self.in_flight_download = None;
         self.step = Step::Done(self.gave_up(reason));
@@ -1123,6 +1193,15 @@ impl Engine {
         self.step = Step::Watch(job);
         self.ready_at = later(now, self.policy.poll.min_interval);
         self.ready_reason = WaitReason::Poll;
+    }
+}
+
+impl Drop for Engine {
+    /// A machine dropped while it waits for the budget gives its place up.
+    fn drop(&mut self) {
+        if let Some((budget, ticket)) = &self.budget {
+            budget.forget(*ticket);
+        }
     }
 }
 

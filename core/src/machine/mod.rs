@@ -84,6 +84,15 @@ macro_rules! machine {
                 self.0.job_id()
             }
 
+            /// Asks `budget` (shared by every machine of a client) before
+            /// each request to the API; while it says wait, the machine
+            /// waits ([`WaitReason::Budget`]), within its deadline.
+            #[must_use]
+            pub fn with_budget(mut self, budget: crate::Budget) -> Self {
+                self.0.set_budget(budget);
+                self
+            }
+
             /// The last status seen.
             #[must_use]
             pub fn last_status(&self) -> Option<&Status> {

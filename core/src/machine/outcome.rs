@@ -65,6 +65,67 @@ pub enum GiveUpReason {
     },
 }
 
+impl GiveUpReason {
+    /// A stable name for scripts: `deadline`, `stalled`, `no_progress`,
+    /// `retries_exhausted`, `refused`, `retry_after_too_long`, `not_ended`,
+    /// `submit_unconfirmed`, `too_large`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            GiveUpReason::Deadline(_) => "deadline",
+            GiveUpReason::Stalled { .. } => "stalled",
+            GiveUpReason::NoProgress { .. } => "no_progress",
+            GiveUpReason::RetriesExhausted { .. } => "retries_exhausted",
+            GiveUpReason::Refused(_) => "refused",
+            GiveUpReason::RetryAfterTooLong { .. } => "retry_after_too_long",
+            GiveUpReason::NotEnded { .. } => "not_ended",
+            GiveUpReason::SubmitUnconfirmed(_) => "submit_unconfirmed",
+            GiveUpReason::TooLarge { .. } => "too_large",
+        }
+    }
+
+    /// Why, in one short line for a summary table (the full sentence, with
+    /// what to check, is its [`fmt::Display`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sarvam_doc_core::GiveUpReason;
+    /// let why = GiveUpReason::Deadline(Duration::from_secs(600));
+    /// assert_eq!(why.brief(), "deadline: 600 s passed");
+    /// ```
+    #[must_use]
+    pub fn brief(&self) -> String {
+        match self {
+            GiveUpReason::Deadline(d) => format!("deadline: {} s passed", d.as_secs()),
+            GiveUpReason::Stalled { state, duration } => {
+                format!("stalled: {state} for {} s", duration.as_secs())
+            }
+            GiveUpReason::NoProgress { duration, pages } => format!(
+                "no progress: {}/{} pages for {} s",
+                pages.processed,
+                pages.total,
+                duration.as_secs()
+            ),
+            GiveUpReason::RetriesExhausted { attempts, last } => {
+                format!("{attempts} tries failed: {}", last.brief())
+            }
+            GiveUpReason::Refused(e) => format!("refused: {}", e.brief()),
+            GiveUpReason::RetryAfterTooLong { asked, allowed, .. } => format!(
+                "told to wait {} s, over the {} s allowed",
+                asked.as_secs(),
+                allowed.as_secs()
+            ),
+            GiveUpReason::NotEnded { state } => format!("not ended: {state}"),
+            GiveUpReason::SubmitUnconfirmed(e) => {
+                format!("submit unanswered, not sent again: {}", e.brief())
+            }
+            GiveUpReason::TooLarge { name, limit } => {
+                format!("output {name:?} over the {limit}-byte limit")
+            }
+        }
+    }
+}
+
 impl fmt::Display for GiveUpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -183,6 +244,46 @@ impl Outcome {
                 outputs
             }
             Outcome::Failed { .. } | Outcome::GaveUp { .. } => &[],
+        }
+    }
+
+    /// A stable name for scripts: `completed`, `partially_completed`,
+    /// `failed`, `rejected` or `gave_up`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Completed { .. } => "completed",
+            Outcome::PartiallyCompleted { .. } => "partially_completed",
+            Outcome::Failed { status } if status.state() == JobState::Rejected => "rejected",
+            Outcome::Failed { .. } => "failed",
+            Outcome::GaveUp { .. } => "gave_up",
+        }
+    }
+
+    /// Why it did not complete, in one short line (`None` when it did): the
+    /// page failures, the server's message about a failed job, or why the
+    /// client gave up.
+    #[must_use]
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Outcome::Completed { .. } => None,
+            Outcome::PartiallyCompleted { status, .. } => {
+                let p = status.pages();
+                let mut line = format!("{} of {} pages failed", p.failed, p.total);
+                if let Some(first) = status.page_errors().next() {
+                    line.push_str(&format!(
+                        " (page {}: {})",
+                        first.page_number, first.error_message
+                    ));
+                }
+                Some(crate::error::bounded(line, crate::error::BRIEF_MAX))
+            }
+            Outcome::Failed { status } => Some(if status.error_message().is_empty() {
+                "the API gave no reason".to_owned()
+            } else {
+                crate::error::bounded(status.error_message().to_owned(), crate::error::BRIEF_MAX)
+            }),
+            Outcome::GaveUp { reason, .. } => Some(reason.brief()),
         }
     }
 
