@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sarvam_doc_core::journal::Plan;
 use sarvam_doc_core::output::UnpackError;
-use sarvam_doc_core::{Ending, Event, GiveUpReason, JobId, JobState, Outcome, StateClass, Status};
+use sarvam_doc_core::{
+    Direction, Ending, Event, GiveUpReason, JobId, JobState, Outcome, StateClass, Status,
+};
 use sarvam_doc_driver::{BatchPlan, Done, RunError};
 use serde_json::{Value, json};
 
@@ -321,17 +323,24 @@ impl Progress {
                 "the submit got no answer ({error}); submitting again as --retry-unconfirmed asked"
             ),
             Event::Downloaded(o) => format!("downloaded {}", o.name),
-            // Byte progress: on a terminal, for a download of a few MB or more.
-            Event::Receiving { name, done, total }
-                if self.bars.is_some() && total.unwrap_or(*done) >= BYTE_PROGRESS_FROM =>
-            {
+            // Byte progress: on a terminal, for a file of a few MB or more.
+            Event::Transfer {
+                direction,
+                name,
+                done,
+                total,
+            } if self.bars.is_some() && total.unwrap_or(*done) >= BYTE_PROGRESS_FROM => {
+                let verb = match direction {
+                    Direction::Upload => "uploading",
+                    _ => "downloading",
+                };
                 match total {
                     Some(total) => format!(
-                        "downloading {name}: {} of {}",
+                        "{verb} {name}: {} of {}",
                         indicatif::HumanBytes(*done),
                         indicatif::HumanBytes(*total)
                     ),
-                    None => format!("downloading {name}: {}", indicatif::HumanBytes(*done)),
+                    None => format!("{verb} {name}: {}", indicatif::HumanBytes(*done)),
                 }
             }
             _ => return,

@@ -282,10 +282,13 @@ impl Budget {
             if s.configured.is_none()
                 && let Some(rate) = s.learned
             {
-                // Back to just under the rate that met a 429 at five more
-                // requests a minute each minute; past it, a fifth of one.
+                // Back towards the rate that met a 429 by a tenth (five
+                // requests a minute at least) each minute; near it, a fifth
+                // of a request a minute. After the first 429 no such rate
+                // is known (the client sent without a limit), so it climbs
+                // until a second 429 names one.
                 let near = s.ceiling.is_some_and(|c| rate >= 0.95 * c);
-                let step = if near { 0.2 } else { 5.0 };
+                let step = if near { 0.2 } else { (0.1 * rate).max(5.0) };
                 s.learned = Some(rate + step / rate.max(1.0));
                 s.stats.rate_per_minute = s.learned;
             }
@@ -324,7 +327,9 @@ impl Budget {
                     None => estimate,
                 }
                 .max(MIN_LEARNED);
-                s.ceiling = Some(s.learned.unwrap_or(estimate / 0.95).max(learned));
+                // The rate in force when the 429 came; none the first
+                // time, when the client had no limit.
+                s.ceiling = s.learned.map(|current| current.max(learned));
                 s.learned = Some(learned);
                 s.stats.rate_per_minute = Some(learned);
             } else {

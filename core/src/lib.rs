@@ -152,7 +152,7 @@ pub use error::{
 };
 pub use language::Language;
 pub use machine::{
-    Action, Attempt, Event, GiveUpReason, Machine, Outcome, Output, Run, Sink, Transmit,
+    Action, Attempt, Direction, Event, GiveUpReason, Machine, Outcome, Output, Run, Sink, Transmit,
     WaitReason, Watch,
 };
 pub use model::{

@@ -167,16 +167,29 @@ fn without_a_rate_it_learns_one_from_429s_and_grows_back() {
         budget.try_acquire(t, ticket, Priority::Work),
         Err(t + Duration::from_secs(5))
     );
-    // Successes raise it again, slowly.
+    // Successes raise it again: by about a tenth a minute, for no rate
+    // that met a 429 is known yet (the client had none).
     for _ in 0..100 {
         budget.observe(t, false, None);
     }
     let grown = budget.stats(t).rate_per_minute.unwrap();
     assert!(
-        grown > learned && grown < learned + 2.0,
+        grown > learned + 5.0 && grown < learned * 1.2,
         "{learned} → {grown}"
     );
-    assert_eq!(budget.stats(t).throttled, 1);
+    // A second 429 names the rate that meets one: the cut is from there,
+    // and growth near it is slow.
+    let t2 = t + Duration::from_secs(20);
+    budget.observe(t2, true, Some(Duration::from_secs(1)));
+    let cut = budget.stats(t2).rate_per_minute.unwrap();
+    assert!(cut < grown, "{grown} → {cut}");
+    // Up to just under the rate that met it, quickly; past that, slowly.
+    for _ in 0..1000 {
+        budget.observe(t2, false, None);
+    }
+    let near = budget.stats(t2).rate_per_minute.unwrap();
+    assert!(near > 0.95 * grown && near < grown + 2.0, "{cut} → {near} (ceiling {grown})");
+    assert_eq!(budget.stats(t2).throttled, 2);
 }
 
 #[test]

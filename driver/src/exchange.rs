@@ -4,16 +4,20 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sarvam_doc_core::http::header::CONTENT_LENGTH;
 use sarvam_doc_core::http::{self, Request, Response};
 use sarvam_doc_core::wire::REQUEST_ID_HEADER;
-use sarvam_doc_core::{Body, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind};
+use sarvam_doc_core::{
+    Body, Direction, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind,
+};
 use tracing::Instrument;
 
-use crate::transport::{AsyncTransport, Outgoing, ResponseBody, Timeouts, within};
+use crate::transport::{
+    AsyncTransport, Outgoing, ResponseBody, Sent, Timeouts, within, within_ticking,
+};
 
 /// The local files of a drive.
 #[derive(Clone, Copy, Debug)]
@@ -114,11 +118,16 @@ async fn exchange_inner<T: AsyncTransport>(
         timeouts: Timeouts::new(transmit.timeout, transmit.idle),
     };
     let (parts, body) = transmit.request.into_parts();
+    let mut upload = None;
     let outgoing = match body {
         Body::Empty => Outgoing::Empty,
         Body::Bytes(bytes) => Outgoing::Bytes(Bytes::from(bytes)),
-        Body::File { len, .. } => match open_input(files.input, len) {
-            Ok(file) => Outgoing::File { file, len },
+        Body::File { len, file_name } => match open_input(files.input, len) {
+            Ok(file) => {
+                let sent = Sent::default();
+                upload = Some((file_name, len, sent.clone()));
+                Outgoing::File { file, len, sent }
+            }
             Err((path, e)) => return Exchanged::Input(path, e),
         },
     };
@@ -134,7 +143,38 @@ async fn exchange_inner<T: AsyncTransport>(
     };
     let request = Request::from_parts(parts, outgoing);
     let send = transport.send(request, limits.timeouts);
-    let response = match within(transport, limits.next_wait(), send).await {
+    let sending = match upload {
+        // An upload says how far it has got, four times a second at most.
+        Some((name, len, sent)) => {
+            let mut reported = 0;
+            let mut tick = || {
+                let done = sent.get();
+                if done != reported {
+                    reported = done;
+                    progress(&Event::Transfer {
+                        direction: Direction::Upload,
+                        name: name.clone(),
+                        done,
+                        total: Some(len),
+                    });
+                }
+            };
+            let sent = within_ticking(
+                transport,
+                limits.next_wait(),
+                send,
+                Duration::from_millis(250),
+                &mut tick,
+            )
+            .await;
+            // And once at the end: a blocking transport, which sends on
+            // this thread, reports only then.
+            tick();
+            sent
+        }
+        None => within(transport, limits.next_wait(), send).await,
+    };
+    let response = match sending {
         Some(Ok(response)) => response,
         Some(Err(e)) => return Exchanged::Transport(e),
         None => return Exchanged::Transport(limits.timed_out()),
@@ -148,7 +188,8 @@ async fn exchange_inner<T: AsyncTransport>(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok());
             let mut report = |done| {
-                progress(&Event::Receiving {
+                progress(&Event::Transfer {
+                    direction: Direction::Download,
                     name: name.clone(),
                     done,
                     total,

@@ -492,7 +492,7 @@ fn log_step(event: &Event) {
     match event {
         Event::JobCreated(id) => {
             tracing::Span::current().record("job_id", tracing::field::display(id));
-            tracing::info!(job_id = %id, "job created");
+            tracing::info!("job created");
         }
         Event::Uploaded { file_name, len } => {
             tracing::info!(file_name = %file_name, bytes = len, "uploaded");

@@ -60,8 +60,8 @@ pub use clock::Clock;
 pub use error::{Layout, Report, RunError, RunOptions};
 pub use job::{MANIFEST, RequestRecord};
 pub use transport::{
-    AsyncTransport, Blocking, BlockingBody, Outgoing, ReadBody, ResponseBody, Timeouts, Transport,
-    block_on,
+    AsyncTransport, Blocking, BlockingBody, Counted, Outgoing, ReadBody, ResponseBody, Sent,
+    Timeouts, Transport, block_on,
 };
 
 use sarvam_doc_core::{Document, InputError, Job};

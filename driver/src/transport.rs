@@ -33,7 +33,61 @@ pub enum Outgoing {
         file: std::fs::File,
         /// Its length.
         len: u64,
+        /// Add to it the bytes sent, as they go: the driver reports them as
+        /// progress. ([`Counted`] does it for a reader.)
+        sent: Sent,
     },
+}
+
+/// The bytes of a body sent so far, shared between a transport, which adds
+/// to it, and the driver, which reports it.
+#[derive(Clone, Debug, Default)]
+pub struct Sent(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Sent {
+    /// Counts `n` more bytes sent.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The bytes sent so far.
+    #[must_use]
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A reader that counts what is read from it into a [`Sent`]: for a
+/// transport that sends a body from a reader.
+///
+/// ```
+/// use std::io::Read;
+/// use sarvam_doc_driver::{Counted, Sent};
+/// let sent = Sent::default();
+/// let mut body = Counted::new(&b"hello"[..], sent.clone());
+/// let mut out = Vec::new();
+/// body.read_to_end(&mut out).unwrap();
+/// assert_eq!(sent.get(), 5);
+/// ```
+#[derive(Debug)]
+pub struct Counted<R> {
+    inner: R,
+    sent: Sent,
+}
+
+impl<R> Counted<R> {
+    /// `inner`, counted into `sent`.
+    pub fn new(inner: R, sent: Sent) -> Self {
+        Counted { inner, sent }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent.add(n as u64);
+        Ok(n)
+    }
 }
 
 /// How long an exchange may take.
@@ -220,6 +274,28 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// Races `work` against `transport` sleeping until `deadline`: `None` if the
 /// deadline came first. With a [`Blocking`] transport `work` is polled
 /// first and is always ready, so the sleep never happens.
+/// [`within`], calling `tick` about every `every` while `work` runs.
+pub(crate) async fn within_ticking<T: AsyncTransport, F: Future>(
+    transport: &T,
+    deadline: Instant,
+    work: F,
+    every: Duration,
+    mut tick: impl FnMut(),
+) -> Option<F::Output> {
+    let mut work = pin!(work);
+    loop {
+        let next = (Instant::now() + every).min(deadline);
+        let sleep = pin!(transport.sleep_until(next));
+        match futures_util::future::select(work.as_mut(), sleep).await {
+            futures_util::future::Either::Left((output, _)) => return Some(output),
+            futures_util::future::Either::Right(((), _)) if Instant::now() >= deadline => {
+                return None;
+            }
+            futures_util::future::Either::Right(((), _)) => tick(),
+        }
+    }
+}
+
 pub(crate) async fn within<T: AsyncTransport, F: Future>(
     transport: &T,
     deadline: Instant,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sarvam_doc_core::{
-    CreateJobRequest, Endpoint, Error, ErrorCode, Event, GiveUpReason, JobState, Language, Outcome,
+    CreateJobRequest, Direction, Endpoint, Error, ErrorCode, Event, GiveUpReason, JobState, Language, Outcome,
     OutputFormat, Peer,
 };
 use sarvam_doc_driver::{Layout, RunError, RunOptions};
@@ -668,7 +668,7 @@ fn a_large_download_reports_its_bytes_as_they_arrive() {
         let mut seen = Vec::new();
         let report = client
             .run(&input, &RunOptions::new(out.path()), |e| {
-                if let Event::Receiving { done, total, .. } = e {
+                if let Event::Transfer { direction: Direction::Download, done, total, .. } = e {
                     seen.push((*done, *total));
                 }
             })
@@ -690,5 +690,49 @@ fn a_large_download_reports_its_bytes_as_they_arrive() {
             seen.iter()
                 .all(|&(done, t)| t == Some(total) && done <= total)
         );
+    });
+}
+
+#[test]
+fn an_upload_reports_its_bytes_while_it_waits_for_storage() {
+    let sim = Simulator::start(fast_sim()).unwrap();
+    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+        // Storage takes 700 ms to answer: the upload reports meanwhile.
+        sim.inject(Route::StoragePut, [Fault::Delay(Duration::from_millis(700))]);
+        let pdf = sample::pdf(2, "up");
+        let (_d, input) = input_file("up.pdf", &pdf);
+        let out = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        let (mut reported_at, mut uploaded_at) = (None, None);
+        let report = client
+            .run(&input, &RunOptions::new(out.path()), |e| match e {
+                Event::Transfer {
+                    direction: Direction::Upload,
+                    name,
+                    done,
+                    total,
+                } => {
+                    seen.push((name.clone(), *done, *total));
+                    reported_at = Some(std::time::Instant::now());
+                }
+                Event::Uploaded { .. } => uploaded_at = Some(std::time::Instant::now()),
+                _ => {}
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(report.outcome, Outcome::Completed { .. }),
+            "{name}: {}",
+            report.outcome
+        );
+        let len = pdf.len() as u64;
+        // Reported when it changed (while storage waits, or, for the
+        // blocking transport, at the end): the whole file, once.
+        assert_eq!(seen, [("up.pdf".to_owned(), len, Some(len))], "{name}");
+        if name == "hyper" {
+            // The async transport reports while storage still holds the answer.
+            let early = uploaded_at.unwrap() - reported_at.unwrap();
+            assert!(early > Duration::from_millis(300), "{early:?}");
+        }
     });
 }

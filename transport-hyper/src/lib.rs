@@ -165,12 +165,15 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Hyper<C> {
                 .boxed(),
             Outgoing::Bytes(bytes) => Full::new(bytes).map_err(|never| match never {}).boxed(),
             // Streamed with the request's Content-Length, never chunked.
-            Outgoing::File { file, .. } => {
+            Outgoing::File { file, sent, .. } => {
                 let stream = tokio_util::io::ReaderStream::with_capacity(
                     tokio::fs::File::from_std(file),
                     64 * 1024,
                 )
-                .map_ok(Frame::data);
+                .map_ok(move |chunk| {
+                    sent.add(chunk.len() as u64);
+                    Frame::data(chunk)
+                });
                 StreamBody::new(stream).boxed()
             }
             _ => {

@@ -212,17 +212,30 @@ pub enum Event {
     },
     /// An output was downloaded.
     Downloaded(Output),
-    /// A download is streaming: `done` bytes of `total` (when storage
-    /// announced it). Sent by the driver, not the machine, at most once a
-    /// MiB, so that a progress display can show a large file move.
-    Receiving {
-        /// The output's name.
+    /// A file is moving: `done` bytes of `total` (for a download, when
+    /// storage announced it). Sent by the driver, not the machine: for a
+    /// download once a MiB, for an upload at most four times a second, so
+    /// that a progress display can show a large file move.
+    Transfer {
+        /// Upload or download.
+        direction: Direction,
+        /// The file's name (the input's, or the output's).
         name: String,
-        /// Bytes written so far.
+        /// Bytes moved so far.
         done: u64,
-        /// The announced size, if any.
+        /// The whole size, when known.
         total: Option<u64>,
     },
+}
+
+/// Which way a file moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Direction {
+    /// The input, to storage.
+    Upload,
+    /// An output, from storage.
+    Download,
 }
 
 /// An output file a run downloaded.

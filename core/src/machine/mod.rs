@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use http::Response;
 
-pub use action::{Action, Attempt, Event, Output, Sink, Transmit, WaitReason};
+pub use action::{Action, Attempt, Direction, Event, Output, Sink, Transmit, WaitReason};
 use engine::{Engine, Fetch};
 pub use outcome::{GiveUpReason, Outcome};
 
