@@ -188,7 +188,10 @@ fn without_a_rate_it_learns_one_from_429s_and_grows_back() {
         budget.observe(t2, false, None);
     }
     let near = budget.stats(t2).rate_per_minute.unwrap();
-    assert!(near > 0.95 * grown && near < grown + 2.0, "{cut} → {near} (ceiling {grown})");
+    assert!(
+        near > 0.95 * grown && near < grown + 2.0,
+        "{cut} → {near} (ceiling {grown})"
+    );
     assert_eq!(budget.stats(t2).throttled, 2);
 }
 

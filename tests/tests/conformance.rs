@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use sarvam_doc_core::{
-    CreateJobRequest, Direction, Endpoint, Error, ErrorCode, Event, GiveUpReason, JobState, Language, Outcome,
-    OutputFormat, Peer,
+    CreateJobRequest, Direction, Endpoint, Error, ErrorCode, Event, GiveUpReason, JobState,
+    Language, Outcome, OutputFormat, Peer,
 };
 use sarvam_doc_driver::{Layout, RunError, RunOptions};
 use sarvam_doc_sim::{Fault, RetryAfter, Route, Scenario, SimConfig, Simulator, sample};
@@ -668,7 +668,13 @@ fn a_large_download_reports_its_bytes_as_they_arrive() {
         let mut seen = Vec::new();
         let report = client
             .run(&input, &RunOptions::new(out.path()), |e| {
-                if let Event::Transfer { direction: Direction::Download, done, total, .. } = e {
+                if let Event::Transfer {
+                    direction: Direction::Download,
+                    done,
+                    total,
+                    ..
+                } = e
+                {
                     seen.push((*done, *total));
                 }
             })
@@ -698,7 +704,10 @@ fn an_upload_reports_its_bytes_while_it_waits_for_storage() {
     let sim = Simulator::start(fast_sim()).unwrap();
     for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
         // Storage takes 700 ms to answer: the upload reports meanwhile.
-        sim.inject(Route::StoragePut, [Fault::Delay(Duration::from_millis(700))]);
+        sim.inject(
+            Route::StoragePut,
+            [Fault::Delay(Duration::from_millis(700))],
+        );
         let pdf = sample::pdf(2, "up");
         let (_d, input) = input_file("up.pdf", &pdf);
         let out = tempfile::tempdir().unwrap();
