@@ -132,3 +132,54 @@ fn completed_files_have_no_reason_and_partial_ones_name_a_page() {
         "1 of 2 pages failed (page 2: Page 2 could not be read)",
     );
 }
+
+#[test]
+fn a_batch_at_a_rate_says_how_long_it_waited_for_the_budget() {
+    let mut config = fast();
+    config.rate_limit = Some(sarvam_doc_sim::RateLimit::per_minute(240));
+    let sim = Simulator::start(config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in ["a.pdf", "b.pdf", "c.pdf"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, sample::pdf(1, name)).unwrap();
+        files.push(path);
+    }
+    let run = |json: bool, out: &str| {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
+        cmd.env("SARVAM_API_KEY", sim.api_key())
+            .env("SARVAM_BASE_URL", sim.api_url())
+            .arg("run")
+            .args(&files)
+            .args(["--rate", "240/min", "--concurrency", "3", "--out"])
+            .arg(dir.path().join(out));
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let text = run(false, "out-text");
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert_eq!(text.status.code(), Some(0), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("rate limit: "))
+        .unwrap_or_else(|| panic!("no budget line: {stderr}"));
+    assert!(line.contains("at 240/min; 0 answered 429"), "{line}");
+    assert!(line.contains("requests waited for the budget"), "{line}");
+    let json = run(true, "out-json");
+    assert_eq!(json.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let budget = &v["budget"];
+    assert_eq!(budget["rate_per_minute"], 240.0, "{budget}");
+    assert_eq!(budget["throttled"], 0, "{budget}");
+    // Three files at once need more than one request a quarter second.
+    assert!(budget["held_seconds"].as_f64().unwrap() > 0.0, "{budget}");
+    let requests = budget["requests"].as_u64().unwrap();
+    let api = sim
+        .requests()
+        .iter()
+        .filter(|r| r.origin == sarvam_doc_sim::Origin::Api)
+        .count() as u64;
+    assert!(requests > 0 && requests <= api, "{requests} of {api}");
+}
