@@ -206,6 +206,10 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
     let deadline = start + policy.deadline.unwrap_or_default();
     let mut now = start;
     let mut in_flight: Option<(Attempt, Endpoint)> = None;
+    // When the request in flight runs out of time: an answer at or after it
+    // is one the machine has already given up on (it timed the request
+    // out), so it creates or starts nothing, whatever it says.
+    let mut in_flight_until = start;
     let mut past: Vec<(Attempt, Endpoint)> = Vec::new();
     let mut done: Option<Outcome> = None;
     let mut created = false;
@@ -239,6 +243,7 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     if endpoint == Endpoint::Start {
                         assert!(!started, "a start sent to a job seen started");
                     }
+                    in_flight_until = now + send.timeout;
                     if let Some(old) = in_flight.replace((send.attempt, endpoint)) {
                         past.push(old);
                     }
@@ -279,7 +284,7 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     builder = builder.header("retry-after", secs.to_string());
                 }
                 let response = builder.body(body(endpoint, kind)).unwrap_or_default();
-                if is_run && !*stale {
+                if is_run && !*stale && now < in_flight_until {
                     if endpoint == Endpoint::CreateJob && creates_job(code, kind) {
                         created = true;
                     }
