@@ -3,44 +3,20 @@
 #![allow(clippy::unwrap_used)] // A test that unwraps fails loudly, which is what it is for.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::time::Duration;
 
 use sarvam_doc_sim::{Route, SimConfig, Simulator, sample};
 use serde_json::Value;
+
+mod common;
+use common::{cli, run, write};
 
 fn fast() -> SimConfig {
     let mut c = SimConfig::default();
     c.queue_time = Duration::from_millis(30);
     c.page_time = Duration::from_millis(30);
     c
-}
-
-fn cli(sim: &Simulator) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-    cmd.env("SARVAM_API_KEY", sim.api_key())
-        .env("SARVAM_BASE_URL", sim.api_url());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
 }
 
 fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {

@@ -2,53 +2,15 @@
 #![allow(clippy::unwrap_used)] // A test that unwraps fails loudly, which is what it is for.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sarvam_doc_sim::{Fault, RetryAfter, Route, SimConfig, Simulator, sample};
+use sarvam_doc_sim::{Fault, RetryAfter, Route, Simulator, sample};
 use serde_json::Value;
 
-fn fast() -> SimConfig {
-    let mut c = SimConfig::default();
-    c.queue_time = Duration::from_millis(50);
-    c.page_time = Duration::from_millis(50);
-    c
-}
-
-fn bin() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-    cmd.env_remove("SARVAM_API_KEY")
-        .env_remove("SARVAM_BASE_URL");
-    cmd
-}
-
-/// `sarvam-doc` pointed at `sim`, with its key in the environment.
-fn cli(sim: &Simulator) -> Command {
-    let mut cmd = bin();
-    cmd.env("SARVAM_API_KEY", sim.api_key())
-        .env("SARVAM_BASE_URL", sim.api_url());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
+mod common;
+use common::{bin, cli, fast, run, write};
 
 /// A job on `sim` taken to the start, through plain HTTP.
 fn started_job(sim: &Simulator, name: &str, pages: u32) -> String {

@@ -3,11 +3,14 @@
 #![allow(clippy::unwrap_used)] // A test that unwraps fails loudly, which is what it is for.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sarvam_doc_sim::{Fault, RetryAfter, Route, SimConfig, Simulator, sample};
+
+mod common;
+use common::{bin, cli, run, write};
 
 const KEY: &str = "sk_live_hostile_0123456789abcdefghijklmnopqrstuv";
 
@@ -17,32 +20,6 @@ fn sim() -> Simulator {
     c.page_time = Duration::from_millis(50);
     c.api_key = KEY.to_owned();
     Simulator::start(c).unwrap()
-}
-
-fn cli(sim: &Simulator) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-    cmd.env("SARVAM_API_KEY", sim.api_key())
-        .env("SARVAM_BASE_URL", sim.api_url());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
 }
 
 /// Every entry below `dir`, files and folders, relative and sorted.
@@ -383,14 +360,12 @@ fn break_9_a_huge_retry_after_ends_at_once_saying_what_the_server_asked() {
 #[test]
 fn break_10_a_key_file_without_end_is_refused_without_reading_it_all() {
     let started = Instant::now();
-    let (code, _, stderr) = run(Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"))
-        .env_remove("SARVAM_API_KEY")
-        .args([
-            "status",
-            "--api-key-file",
-            "/dev/zero",
-            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-        ]));
+    let (code, _, stderr) = run(bin().args([
+        "status",
+        "--api-key-file",
+        "/dev/zero",
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    ]));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("over 4096 bytes"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -400,15 +375,8 @@ fn break_10_a_key_file_without_end_is_refused_without_reading_it_all() {
 fn break_11_the_simulator_on_a_port_in_use_says_so_without_a_panic() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().to_string();
-    let (code, _, stderr) = run(
-        Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc")).args([
-            "sim",
-            "--listen",
-            &port,
-            "--storage-listen",
-            "127.0.0.1:0",
-        ]),
-    );
+    let (code, _, stderr) =
+        run(bin().args(["sim", "--listen", &port, "--storage-listen", "127.0.0.1:0"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot start the simulator"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use sarvam_doc_sim::{Route, SimConfig, Simulator, sample};
 use serde_json::Value;
 
+mod common;
+
 const INPUTS: [(&str, u32); 4] = [
     ("a.pdf", 2),
     ("b.pdf", 3),
@@ -28,10 +30,8 @@ fn sim() -> Simulator {
 }
 
 fn run_cmd(sim: &Simulator, docs: &Path, out: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-    cmd.env("SARVAM_API_KEY", sim.api_key())
-        .env("SARVAM_BASE_URL", sim.api_url())
-        .arg("run")
+    let mut cmd = common::cli(sim);
+    cmd.arg("run")
         .arg(docs)
         .arg("--out")
         .arg(out)

@@ -4,18 +4,13 @@
 #![allow(clippy::unwrap_used)] // A test that unwraps fails loudly, which is what it is for.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use sarvam_doc_sim::{SimConfig, Simulator, sample};
+use sarvam_doc_sim::{Simulator, sample};
 use serde_json::Value;
 
-fn fast() -> SimConfig {
-    let mut c = SimConfig::default();
-    c.queue_time = Duration::from_millis(50);
-    c.page_time = Duration::from_millis(50);
-    c
-}
+mod common;
+use common::{cli, fast};
 
 /// Runs `file` through `sim` with `extra` flags, as a table and as JSON:
 /// the exit codes, the table's row for the file, and the file's JSON.
@@ -27,10 +22,8 @@ fn run_both(sim: &Simulator, dir: &Path, file: &str, extra: &[&str]) -> (i32, St
     let mut codes = Vec::new();
     let mut outs = Vec::new();
     for (i, json) in [false, true].into_iter().enumerate() {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-        cmd.env("SARVAM_API_KEY", sim.api_key())
-            .env("SARVAM_BASE_URL", sim.api_url())
-            .arg("run")
+        let mut cmd = cli(sim);
+        cmd.arg("run")
             .arg(&pdf)
             .arg("--out")
             .arg(dir.join(format!("out-{file}-{i}")))
@@ -146,10 +139,8 @@ fn a_batch_at_a_rate_says_how_long_it_waited_for_the_budget() {
         files.push(path);
     }
     let run = |json: bool, out: &str| {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-        cmd.env("SARVAM_API_KEY", sim.api_key())
-            .env("SARVAM_BASE_URL", sim.api_url())
-            .arg("run")
+        let mut cmd = cli(&sim);
+        cmd.arg("run")
             .args(&files)
             .args(["--rate", "240/min", "--concurrency", "3", "--out"])
             .arg(dir.path().join(out));

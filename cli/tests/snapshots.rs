@@ -12,15 +12,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use regex::Regex;
-use sarvam_doc_sim::{Fault, Route, SimConfig, Simulator, sample};
+use sarvam_doc_sim::{Fault, Route, Simulator, sample};
 use snapbox::{assert_data_eq, file};
 
-fn fast() -> SimConfig {
-    let mut c = SimConfig::default();
-    c.queue_time = Duration::from_millis(50);
-    c.page_time = Duration::from_millis(50);
-    c
-}
+mod common;
+use common::fast;
 
 /// The output with what varies between runs named instead.
 fn normalize(text: &str, sim: Option<&Simulator>) -> String {
@@ -63,17 +59,10 @@ fn normalize(text: &str, sim: Option<&Simulator>) -> String {
         .into_owned()
 }
 
+/// `sarvam-doc` with a clean environment, at clap's default width.
 fn bin() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("sarvam-doc"));
-    for var in [
-        "SARVAM_API_KEY",
-        "SARVAM_BASE_URL",
-        "SARVAM_API",
-        "SARVAM_TLS_ROOTS",
-        "COLUMNS",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = common::bin();
+    cmd.env_remove("COLUMNS");
     cmd
 }
 
