@@ -32,6 +32,16 @@ pub(crate) async fn status(global: &Global, id: &str, json: bool) -> Result<Exit
     Ok(exit)
 }
 
+/// The job `id` names, and a client within `limits` to follow it.
+fn job_and_client(
+    global: &Global,
+    id: &str,
+    limits: &LimitArgs,
+) -> Result<(sarvam_doc_core::JobId, sarvam_doc_hyper::Client), Failure> {
+    let job = job_id(id, global.api_version())?;
+    Ok((job, limits.client(&client(global)?)))
+}
+
 pub(crate) async fn wait(
     global: &Global,
     id: &str,
@@ -39,9 +49,7 @@ pub(crate) async fn wait(
     limits: &LimitArgs,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let job = job_id(id, global.api_version())?;
-    let client = client(global)?;
-    let client = limits.client(&client);
+    let (job, client) = job_and_client(global, id, limits)?;
     let progress = Progress::new(&[id.to_owned()]);
     let Some(output) = output else {
         let outcome = client.watch(job, |e| progress.event(0, e)).await;
@@ -69,9 +77,7 @@ pub(crate) async fn download(
     limits: &LimitArgs,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let job = job_id(id, global.api_version())?;
-    let client = client(global)?;
-    let client = limits.client(&client);
+    let (job, client) = job_and_client(global, id, limits)?;
     let options = options(output, limits)?;
     let progress = Progress::new(&[id.to_owned()]);
     let result = client

@@ -440,6 +440,10 @@ mod tests {
     #[test]
     fn every_prefix_of_a_run_plans_what_is_safe() {
         let path = || "a.pdf".to_owned();
+        let resume = || Plan::Resume {
+            job: job(),
+            folder: "a".into(),
+        };
         let records = [
             Record::Input {
                 input: id("x"),
@@ -476,26 +480,11 @@ mod tests {
         let expected = [
             Plan::New { replaces: None },
             Plan::New { replaces: None },
-            Plan::Resume {
-                job: job(),
-                folder: "a".into(),
-            },
-            Plan::Resume {
-                job: job(),
-                folder: "a".into(),
-            },
-            Plan::Resume {
-                job: job(),
-                folder: "a".into(),
-            },
-            Plan::Resume {
-                job: job(),
-                folder: "a".into(),
-            },
-            Plan::Resume {
-                job: job(),
-                folder: "a".into(),
-            },
+            resume(),
+            resume(),
+            resume(),
+            resume(),
+            resume(),
             Plan::Skip {
                 job: job(),
                 folder: "a".into(),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use sarvam_doc_core::http::{Request, Response};
@@ -403,15 +404,8 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         mut on_event: impl FnMut(&Event) + Send,
     ) -> Result<Report, RunError> {
-        let folder = self.folder_of(&job).await;
-        let watch = Watch::download(
-            self.api.clone(),
-            job,
-            self.machine_policy(),
-            self.clock.now(),
-        )
-        .paced(self.budget());
-        self.fetch(watch, &folder, options, &mut on_event).await
+        self.fetch(Watch::download, job, options, &mut on_event)
+            .await
     }
 
     /// Follows `job` to its end, then fetches its outputs as
@@ -425,27 +419,30 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         mut on_event: impl FnMut(&Event) + Send,
     ) -> Result<Report, RunError> {
+        self.fetch(Watch::then_download, job, options, &mut on_event)
+            .await
+    }
+
+    /// Runs the watch `make` builds for `job` into the folder named after
+    /// the job's input.
+    async fn fetch(
+        &self,
+        make: fn(Api, JobId, Policy, Instant) -> Watch,
+        job: JobId,
+        options: &RunOptions,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Report, RunError> {
         let folder = self.folder_of(&job).await;
-        let watch = Watch::then_download(
+        let watch = make(
             self.api.clone(),
             job,
             self.machine_policy(),
             self.clock.now(),
         )
         .paced(self.budget());
-        self.fetch(watch, &folder, options, &mut on_event).await
-    }
-
-    async fn fetch(
-        &self,
-        watch: Watch,
-        folder: &str,
-        options: &RunOptions,
-        on_event: &mut (dyn FnMut(&Event) + Send),
-    ) -> Result<Report, RunError> {
         let target = Target {
             input: None,
-            folder,
+            folder: &folder,
             options,
             replace: options.overwrite,
             journal: None,

@@ -480,27 +480,15 @@ pub(crate) async fn serve_storage(
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
     let Some(rest) = path.strip_prefix('/') else {
-        return Answer::storage_error(
-            404,
-            "ResourceNotFound",
-            "The specified resource does not exist.",
-        );
+        return Answer::storage_not_found();
     };
     if route == Route::AiStorageGet {
         // doc-ai/outputs/{job}/{name}
         let Some((resource, _name)) = rest.rsplit_once('/') else {
-            return Answer::storage_error(
-                404,
-                "ResourceNotFound",
-                "The specified resource does not exist.",
-            );
+            return Answer::storage_not_found();
         };
         let Some(job_id) = resource.strip_prefix("doc-ai/outputs/") else {
-            return Answer::storage_error(
-                404,
-                "ResourceNotFound",
-                "The specified resource does not exist.",
-            );
+            return Answer::storage_not_found();
         };
         let job_id = percent_encoding::percent_decode_str(job_id)
             .decode_utf8_lossy()
@@ -537,11 +525,7 @@ pub(crate) async fn serve_storage(
     }
     // doc-ai/uploads/{upload_id}
     let Some(id) = rest.strip_prefix("doc-ai/uploads/").map(str::to_owned) else {
-        return Answer::storage_error(
-            404,
-            "ResourceNotFound",
-            "The specified resource does not exist.",
-        );
+        return Answer::storage_not_found();
     };
     if let Err(reason) = shared.check_url("doc-ai/uploads", &id, &query) {
         return Answer::storage_error(403, "AuthenticationFailed", reason);
@@ -552,11 +536,7 @@ pub(crate) async fn serve_storage(
         .get(&id)
         .map(|u| u.content_type.clone());
     let Some(wanted) = wanted else {
-        return Answer::storage_error(
-            404,
-            "ResourceNotFound",
-            "The specified resource does not exist.",
-        );
+        return Answer::storage_not_found();
     };
     if let Err(reason) = check_upload_headers(&headers, wanted.as_deref()) {
         return Answer::storage_error(403, "AuthorizationFailure", reason);

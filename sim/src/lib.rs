@@ -453,21 +453,9 @@ impl Shared {
 
     /// Checks a `/doc-ai/v1` presigned URL's expiry and signature.
     fn check_url(&self, kind: &str, id: &str, query: &str) -> Result<(), &'static str> {
-        let param = |key: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-        };
-        let expires: u64 = param("se")
-            .and_then(|v| v.parse().ok())
-            .ok_or("The URL is not a valid presigned URL.")?;
-        if param("sig") != Some(server::sign_text(self.secret, kind, id, expires).as_str()) {
-            return Err("Server failed to authenticate the request: the signature does not match.");
-        }
-        if unix_now() > expires {
-            return Err("Signature not valid in the specified time frame: the URL has expired.");
-        }
-        Ok(())
+        check_signed(query, |expires| {
+            server::sign_text(self.secret, kind, id, expires)
+        })
     }
 
     /// Checks a presigned URL's expiry and signature.
@@ -478,22 +466,30 @@ impl Shared {
         name: &str,
         query: &str,
     ) -> Result<(), &'static str> {
-        let param = |key: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-        };
-        let expires: u64 = param("se")
-            .and_then(|v| v.parse().ok())
-            .ok_or("The URL is not a valid presigned URL.")?;
-        if param("sig") != Some(server::sign(self.secret, kind, id, name, expires).as_str()) {
-            return Err("Server failed to authenticate the request: the signature does not match.");
-        }
-        if unix_now() > expires {
-            return Err("Signature not valid in the specified time frame: the URL has expired.");
-        }
-        Ok(())
+        check_signed(query, |expires| {
+            server::sign(self.secret, kind, id, name, expires)
+        })
     }
+}
+
+/// Checks a presigned URL's query: its `sig` is what `sign` makes of its
+/// `se` (the expiry), and the expiry has not passed.
+fn check_signed(query: &str, sign: impl FnOnce(u64) -> String) -> Result<(), &'static str> {
+    let param = |key: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+    };
+    let expires: u64 = param("se")
+        .and_then(|v| v.parse().ok())
+        .ok_or("The URL is not a valid presigned URL.")?;
+    if param("sig") != Some(sign(expires).as_str()) {
+        return Err("Server failed to authenticate the request: the signature does not match.");
+    }
+    if unix_now() > expires {
+        return Err("Signature not valid in the specified time frame: the URL has expired.");
+    }
+    Ok(())
 }
 
 pub(crate) fn unix_now() -> u64 {

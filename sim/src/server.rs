@@ -139,6 +139,15 @@ impl Answer {
         self.headers.insert(name, value);
     }
 
+    /// Storage's 404 for a path it does not know.
+    pub(crate) fn storage_not_found() -> Self {
+        Answer::storage_error(
+            404,
+            "ResourceNotFound",
+            "The specified resource does not exist.",
+        )
+    }
+
     /// An Azure-style XML error, as storage answers.
     pub(crate) fn storage_error(status: u16, code: &str, message: &str) -> Self {
         let xml = format!(
@@ -283,11 +292,7 @@ async fn answer(
                 give_output(shared, request.uri().path(), output);
             }
             match route {
-                None if storage => Answer::storage_error(
-                    404,
-                    "ResourceNotFound",
-                    "The specified resource does not exist.",
-                ),
+                None if storage => Answer::storage_not_found(),
                 None => not_found_or_405(shared, request.method(), request.uri().path()),
                 Some(route) => serve(shared, route, request).await,
             }
@@ -862,18 +867,10 @@ async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>
     let query = request.uri().query().unwrap_or_default().to_owned();
     let mut parts = path.split('/').skip(2);
     let (Some(id), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Answer::storage_error(
-            404,
-            "ResourceNotFound",
-            "The specified resource does not exist.",
-        );
+        return Answer::storage_not_found();
     };
     let Ok(id) = uuid::Uuid::try_parse(id) else {
-        return Answer::storage_error(
-            404,
-            "ResourceNotFound",
-            "The specified resource does not exist.",
-        );
+        return Answer::storage_not_found();
     };
     let name = percent_encoding::percent_decode_str(name)
         .decode_utf8_lossy()

@@ -13,7 +13,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sarvam_doc_core::{ApiKey, Config, CreateJobRequest, JobId, Policy, PollPolicy, RetryPolicy};
+use sarvam_doc_core::{
+    ApiKey, Config, CreateJobRequest, JobId, Outcome, Policy, PollPolicy, RetryPolicy,
+};
 use sarvam_doc_driver::{AsyncTransport, Blocking, Client};
 use sarvam_doc_sim::{SimConfig, Simulator};
 
@@ -218,6 +220,15 @@ pub fn zip_entries(path: &Path) -> Vec<(String, String)> {
             (entry.name().expect("a name").into_owned(), text)
         })
         .collect()
+}
+
+/// Fails the test unless `outcome` is `Completed`, naming the transport.
+#[track_caller]
+pub fn assert_completed(transport: &str, outcome: &Outcome) {
+    assert!(
+        matches!(outcome, Outcome::Completed { .. }),
+        "{transport}: {outcome}"
+    );
 }
 
 /// Every file name in `dir`, sorted (empty if it does not exist).

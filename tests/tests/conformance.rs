@@ -680,11 +680,7 @@ fn a_large_download_reports_its_bytes_as_they_arrive() {
             })
             .await
             .unwrap();
-        assert!(
-            matches!(report.outcome, Outcome::Completed { .. }),
-            "{name}: {}",
-            report.outcome
-        );
+        assert_completed(name, &report.outcome);
         // Once a MiB, rising, each with the size storage announced.
         assert!(seen.len() >= 3, "{name}: {seen:?}");
         assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{name}: {seen:?}");
@@ -729,11 +725,7 @@ fn an_upload_reports_its_bytes_while_it_waits_for_storage() {
             })
             .await
             .unwrap();
-        assert!(
-            matches!(report.outcome, Outcome::Completed { .. }),
-            "{name}: {}",
-            report.outcome
-        );
+        assert_completed(name, &report.outcome);
         let len = pdf.len() as u64;
         // Reported when it changed (while storage waits, or, for the
         // blocking transport, at the end): the whole file, once.

@@ -127,11 +127,7 @@ fn extract_by_schema_and_by_config_writes_its_results_beside_its_output() {
             )
             .await
             .unwrap();
-        assert!(
-            matches!(report.outcome, Outcome::Completed { .. }),
-            "{name}: {}",
-            report.outcome
-        );
+        assert_completed(name, &report.outcome);
         let folder = out.path().join("invoice");
         let results: serde_json::Value =
             serde_json::from_slice(&std::fs::read(folder.join("results.json")).unwrap()).unwrap();
@@ -423,11 +419,7 @@ fn a_409_before_the_end_sends_the_run_back_to_watching() {
             )
             .await
             .unwrap();
-        assert!(
-            matches!(report.outcome, Outcome::Completed { .. }),
-            "{name}: {}",
-            report.outcome
-        );
+        assert_completed(name, &report.outcome);
         // After each 409, a status before the next ask.
         let routes = api_routes(&sim);
         for (i, r) in routes.iter().enumerate() {
@@ -502,11 +494,7 @@ fn an_expired_presigned_url_is_refused_by_storage_and_a_fresh_one_is_asked_for()
             .run(&input, &RunOptions::new(out.path()), |_| {})
             .await
             .unwrap();
-        assert!(
-            matches!(report.outcome, Outcome::Completed { .. }),
-            "{name}: {}",
-            report.outcome
-        );
+        assert_completed(name, &report.outcome);
         assert_eq!(sim.count(Route::AiPresign) - presigns, 2, "{name}");
         assert_eq!(sim.count(Route::AiDownloadUrl) - urls, 2, "{name}");
     });

@@ -48,11 +48,7 @@ fn break_2_downloads_stop_at_the_size_storage_announced() {
             })
             .await
             .unwrap();
-        assert!(
-            matches!(report.outcome, Outcome::Completed { .. }),
-            "{name}: {}",
-            report.outcome
-        );
+        assert_completed(name, &report.outcome);
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{name}: {:?}",

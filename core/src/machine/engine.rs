@@ -787,12 +787,7 @@ impl Engine {
                 Step::DownloadUrl(job)
             }
             (Step::DownloadUrl(job), Reply::DownloadUrl(target)) => {
-                let queue = self.still_to_fetch(plan_download(target));
-                if queue.is_empty() {
-                    Step::Done(self.finished())
-                } else {
-                    Step::Download { job, queue }
-                }
+                self.fetch_rest(job, plan_download(target))
             }
             (Step::Start(job), Reply::Status(status)) => {
                 self.start = StartState::Settled;
@@ -802,12 +797,7 @@ impl Engine {
             (Step::Watch(job), Reply::Status(status)) => self.observe(now, job, status),
             (Step::Recheck(job), Reply::Status(status)) => self.recheck(now, job, status),
             (Step::DownloadUrls(job), Reply::DownloadUrls(answer)) => {
-                let queue = self.still_to_fetch(plan_downloads(answer));
-                if queue.is_empty() {
-                    Step::Done(self.finished())
-                } else {
-                    Step::Download { job, queue }
-                }
+                self.fetch_rest(job, plan_downloads(answer))
             }
             (Step::Download { job, mut queue }, Reply::Downloaded(len)) => {
                 if let Some(done) = queue.pop_front() {
@@ -1178,10 +1168,15 @@ impl Engine {
         })
     }
 
-    /// Outputs not fetched yet (a refreshed list holds those fetched too).
-    fn still_to_fetch(&self, mut queue: VecDeque<PendingDownload>) -> VecDeque<PendingDownload> {
+    /// Downloads the outputs of `queue` not fetched yet (a refreshed list
+    /// holds those fetched too), or ends when there are none.
+    fn fetch_rest(&mut self, job: JobId, mut queue: VecDeque<PendingDownload>) -> Step {
         queue.retain(|p| !self.outputs.iter().any(|o| o.name == p.name));
-        queue
+        if queue.is_empty() {
+            Step::Done(self.finished())
+        } else {
+            Step::Download { job, queue }
+        }
     }
 
     /// Moves to watching the job, a short poll from now.
