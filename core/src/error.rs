@@ -270,8 +270,10 @@ pub struct ProtocolError {
     pub request_id: Option<String>,
 }
 
-impl fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ProtocolError {
+    /// Which answer broke the contract, and how: the start of its
+    /// [`fmt::Display`], without the excerpt, request id and advice.
+    fn what(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who = match self.peer {
             Peer::Api => "the API's",
             Peer::Storage => "storage's",
@@ -297,6 +299,22 @@ impl fmt::Display for ProtocolError {
                 received,
             } => write!(f, "was {received} bytes, but {announced} were announced")?,
         }
+        Ok(())
+    }
+}
+
+/// [`ProtocolError::what`] as a value to format.
+struct What<'a>(&'a ProtocolError);
+
+impl fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.what(f)
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.what(f)?;
         if !self.excerpt.is_empty() {
             write!(f, "; body began {:?}", self.excerpt)?;
         }
@@ -479,7 +497,7 @@ impl Error {
             }
             Error::Transport(e) => format!("{}: {}", e.kind.what(), e.message),
             Error::Input(e) => e.to_string(),
-            Error::Protocol(e) => e.to_string(),
+            Error::Protocol(e) => What(e).to_string(),
         };
         bounded(line, BRIEF_MAX)
     }
@@ -756,6 +774,35 @@ mod tests {
     #[test]
     fn printable_removes_terminal_escapes() {
         assert_eq!(printable("a\u{1b}[2Jb\r\n"), "a [2Jb  ");
+    }
+
+    #[test]
+    fn a_brief_says_what_broke_without_the_excerpt_the_id_or_advice() {
+        let e = Error::Protocol(ProtocolError {
+            peer: Peer::Storage,
+            status: StatusCode::OK,
+            kind: ProtocolErrorKind::WrongLength {
+                announced: 463,
+                received: 464,
+            },
+            excerpt: "PK".into(),
+            request_id: Some("req-1".into()),
+        });
+        assert_eq!(
+            e.brief(),
+            "storage's 200 answer ran past the 463 bytes announced for it, and was stopped at 464"
+        );
+        assert!(
+            e.to_string()
+                .ends_with("; retry later, and report it if it persists")
+        );
+        let mut api = api(503, Some(ErrorCode::HighLoad));
+        api.message = "busy".into();
+        api.request_id = Some("req-2".into());
+        assert_eq!(
+            Error::Api(api).brief(),
+            "the API answered 503 high_load_error: busy"
+        );
     }
 
     #[test]
