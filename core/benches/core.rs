@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sarvam_doc_core::http::Response;
-use sarvam_doc_core::{Action, Api, ApiKey, Config, JobId, JobStatus, Policy, Watch};
+use sarvam_doc_core::{Action, Api, ApiKey, Config, JobId, JobStatus, Machine, Policy, Watch};
 
 const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 

@@ -35,7 +35,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use sarvam_doc_core::{Action, Api, ApiKey, Config, Outcome, Policy, Watch};
+//! use sarvam_doc_core::{Action, Api, ApiKey, Config, Machine, Outcome, Policy, Watch};
 //!
 //! # fn send(_: &http::Request<sarvam_doc_core::Body>) -> http::Response<Vec<u8>> {
 //! #     http::Response::new(br#"{"job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","job_state":"Completed",
@@ -152,8 +152,8 @@ pub use error::{
 };
 pub use language::Language;
 pub use machine::{
-    Action, Attempt, Direction, Event, GiveUpReason, Machine, Outcome, Output, Run, Sink, Transmit,
-    WaitReason, Watch,
+    Action, Attempt, Direction, DownloadedFile, Event, GiveUpReason, Machine, Outcome, Run, Sink,
+    Transmit, WaitReason, Watch,
 };
 pub use model::{
     CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobId, JobStatus, PageCounts,

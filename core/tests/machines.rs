@@ -789,7 +789,7 @@ fn downloads_are_described_not_held() {
                 let Answer::Response(r) = server.answer(now, &send) else {
                     panic!()
                 };
-                m.handle_response(now, send.attempt, r);
+                hand(&mut m, now, &send, r);
             }
             Action::Wait { until, .. } => now = until,
             Action::Done(o) => {

@@ -20,7 +20,7 @@ use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
 use sarvam_doc_core::output::FolderPlan;
 use sarvam_doc_core::{Document, Event, Job, JobId, Run};
 
-use crate::job::{MANIFEST, Paced, Provenance, Target};
+use crate::job::{MANIFEST, Provenance, Target, paced};
 use crate::journal::JournalFile;
 use crate::preflight::{Inspection, inspect};
 use crate::transport::AsyncTransport;
@@ -374,26 +374,30 @@ impl<T: AsyncTransport> Client<T> {
             Plan::New { replaces } => {
                 let replace =
                     options.run.overwrite || replaces.as_deref() == Some(input.folder.as_str());
-                let run = Run::new(
-                    self.api().clone(),
-                    input.document,
-                    self.machine_policy(),
-                    self.clock().now(),
-                )
-                .paced(self.budget());
+                let run = paced(
+                    Run::new(
+                        self.api().clone(),
+                        input.document,
+                        self.machine_policy(),
+                        self.clock().now(),
+                    ),
+                    self.budget(),
+                );
                 (run, replace)
             }
             Plan::Resume { job, .. } => {
                 item.done = Done::Resumed;
                 item.job_id = Some(job.clone());
-                let run = Run::resume(
-                    self.api().clone(),
-                    input.document,
-                    job.clone(),
-                    self.machine_policy(),
-                    self.clock().now(),
-                )
-                .paced(self.budget());
+                let run = paced(
+                    Run::resume(
+                        self.api().clone(),
+                        input.document,
+                        job.clone(),
+                        self.machine_policy(),
+                        self.clock().now(),
+                    ),
+                    self.budget(),
+                );
                 (run, true)
             }
         };

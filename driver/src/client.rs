@@ -10,14 +10,15 @@ use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::output::folder_name;
 use sarvam_doc_core::{
     Api, ApiVersion, Body, Budget, BudgetStats, Config, CreateJobRequest, CreateJobResponse,
-    Document, DownloadFilesResponse, Error, Event, GiveUpReason, JobId, JobStatus, Outcome, Policy,
-    Rate, Run, Sink, Status, TransportError, TransportErrorKind, UploadFilesResponse, Watch,
+    Document, DownloadFilesResponse, Error, Event, GiveUpReason, JobId, JobStatus, Machine,
+    Outcome, Policy, Rate, Run, Sink, Status, TransportError, TransportErrorKind,
+    UploadFilesResponse, Watch,
     doc_ai::{DownloadUrl, PresignedUpload, Results, Submitted, Task},
 };
 
 use crate::clock::Clock;
 use crate::exchange::{Exchanged, Files, exchange};
-use crate::job::Paced;
+use crate::job::paced;
 use crate::job::{Provenance, Target};
 use crate::transport::{AsyncTransport, Blocking, Transport, block_on};
 use crate::{Report, RunError, RunOptions};
@@ -248,13 +249,15 @@ impl<T: AsyncTransport> Client<T> {
 
     /// Follows `job` to its end, reporting events to `on_event`.
     pub async fn watch(&self, job: JobId, mut on_event: impl FnMut(&Event) + Send) -> Outcome {
-        let mut watch = Watch::new(
-            self.api.clone(),
-            job,
-            self.machine_policy(),
-            self.clock.now(),
-        )
-        .paced(self.budget());
+        let mut watch = paced(
+            Watch::new(
+                self.api.clone(),
+                job,
+                self.machine_policy(),
+                self.clock.now(),
+            ),
+            self.budget(),
+        );
         // A bare watch writes no manifest, so it keeps no request records.
         match self
             .drive(&mut watch, Files::none(), &mut on_event, None, None)
@@ -372,13 +375,15 @@ impl<T: AsyncTransport> Client<T> {
             sha256: None,
             request: Some(document.job().request_key()),
         };
-        let run = Run::new(
-            self.api.clone(),
-            document,
-            self.machine_policy(),
-            self.clock.now(),
-        )
-        .paced(self.budget());
+        let run = paced(
+            Run::new(
+                self.api.clone(),
+                document,
+                self.machine_policy(),
+                self.clock.now(),
+            ),
+            self.budget(),
+        );
         let target = Target {
             input: Some(input),
             folder,
@@ -433,13 +438,15 @@ impl<T: AsyncTransport> Client<T> {
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<Report, RunError> {
         let folder = self.folder_of(&job).await;
-        let watch = make(
-            self.api.clone(),
-            job,
-            self.machine_policy(),
-            self.clock.now(),
-        )
-        .paced(self.budget());
+        let watch = paced(
+            make(
+                self.api.clone(),
+                job,
+                self.machine_policy(),
+                self.clock.now(),
+            ),
+            self.budget(),
+        );
         let target = Target {
             input: None,
             folder: &folder,
@@ -499,12 +506,13 @@ impl<T: AsyncTransport> Client<T> {
         {
             Exchanged::Answer(r) => Ok(r),
             Exchanged::Transport(e) => Err(Error::Transport(e)),
-            Exchanged::TooLarge(_) | Exchanged::Input(..) | Exchanged::Output(..) => {
-                Err(Error::Transport(TransportError::new(
-                    TransportErrorKind::Other,
-                    "the answer could not be read",
-                )))
-            }
+            Exchanged::Saved(..)
+            | Exchanged::TooLarge(_)
+            | Exchanged::Input(..)
+            | Exchanged::Output(..) => Err(Error::Transport(TransportError::new(
+                TransportErrorKind::Other,
+                "the answer could not be read",
+            ))),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sarvam_doc_core::http::header::CONTENT_LENGTH;
-use sarvam_doc_core::http::{self, Request, Response};
+use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::wire::REQUEST_ID_HEADER;
 use sarvam_doc_core::{
     Body, Direction, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind,
@@ -42,9 +42,11 @@ impl Files<'_> {
 
 /// How an exchange ended.
 pub(crate) enum Exchanged {
-    /// An answer, its body in memory (or, for a saved download, empty with
-    /// `Content-Length` set to the bytes written).
+    /// An answer, its body in memory.
     Answer(Response<Vec<u8>>),
+    /// A 2xx answer whose body was saved to its file: the head (with an
+    /// empty body) and the bytes written.
+    Saved(Response<Vec<u8>>, u64),
     /// No answer: tell the core how it failed.
     Transport(TransportError),
     /// A download passed its bound at this many bytes; nothing was kept.
@@ -80,7 +82,7 @@ pub(crate) async fn exchange<T: AsyncTransport>(
     let _entered = span.enter();
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match &result {
-        Exchanged::Answer(r) => {
+        Exchanged::Answer(r) | Exchanged::Saved(r, _) => {
             let request_id = r
                 .headers()
                 .get(REQUEST_ID_HEADER)
@@ -207,11 +209,7 @@ async fn exchange_inner<T: AsyncTransport>(
             .await
             {
                 Saved::Done(written) => {
-                    let mut response = Response::from_parts(parts, Vec::new());
-                    response
-                        .headers_mut()
-                        .insert(CONTENT_LENGTH, http::HeaderValue::from(written));
-                    Exchanged::Answer(response)
+                    Exchanged::Saved(Response::from_parts(parts, Vec::new()), written)
                 }
                 Saved::TooLarge(n) => Exchanged::TooLarge(n),
                 Saved::Transport(e) => Exchanged::Transport(e),

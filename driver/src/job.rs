@@ -279,6 +279,9 @@ impl<T: AsyncTransport> Client<T> {
                         Exchanged::Answer(r) => {
                             machine.handle_response(self.clock().now(), attempt, r)
                         }
+                        Exchanged::Saved(_, len) => {
+                            machine.handle_saved(self.clock().now(), attempt, len)
+                        }
                         Exchanged::Transport(e) => {
                             machine.handle_transport_error(self.clock().now(), attempt, e);
                         }
@@ -385,27 +388,11 @@ fn record_of(event: &Event, path: &str, job: Option<&JobId>) -> Option<Record> {
     })
 }
 
-/// A machine that may ask a shared request budget.
-pub(crate) trait Paced: Sized {
-    /// With `budget`, if there is one.
-    fn paced(self, budget: Option<sarvam_doc_core::Budget>) -> Self;
-}
-
-impl Paced for sarvam_doc_core::Run {
-    fn paced(self, budget: Option<sarvam_doc_core::Budget>) -> Self {
-        match budget {
-            Some(budget) => self.with_budget(budget),
-            None => self,
-        }
-    }
-}
-
-impl Paced for sarvam_doc_core::Watch {
-    fn paced(self, budget: Option<sarvam_doc_core::Budget>) -> Self {
-        match budget {
-            Some(budget) => self.with_budget(budget),
-            None => self,
-        }
+/// `machine`, asking `budget` before each request, if there is one.
+pub(crate) fn paced<M: Machine>(machine: M, budget: Option<sarvam_doc_core::Budget>) -> M {
+    match budget {
+        Some(budget) => machine.with_budget(budget),
+        None => machine,
     }
 }
 
@@ -421,7 +408,7 @@ fn record(
         .unwrap_or_default();
     let endpoint = endpoint.map_or("other", Endpoint::name);
     match exchanged {
-        Exchanged::Answer(r) => RequestRecord {
+        Exchanged::Answer(r) | Exchanged::Saved(r, _) => RequestRecord {
             endpoint,
             attempt,
             status: Some(r.status().as_u16()),

@@ -294,7 +294,15 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                         started = true;
                     }
                 }
-                machine.handle_response(now, attempt, response);
+                if matches!(endpoint, Endpoint::StorageDownload | Endpoint::Results)
+                    && response.status().is_success()
+                {
+                    // A driver saves a file-sink body and says how long it was.
+                    let len = u64::try_from(response.body().len()).unwrap_or(u64::MAX);
+                    machine.handle_saved(now, attempt, len);
+                } else {
+                    machine.handle_response(now, attempt, response);
+                }
             }
             Op::Fail { kind, stale } => {
                 let Some((attempt, endpoint)) = pick(&mut in_flight, &mut past, *stale) else {

@@ -41,12 +41,11 @@ pub enum Sink {
     },
     /// On a 2xx answer, stream the body into the output file `name` (already
     /// safe: see [`crate::output::safe_output_name`]) through a temporary
-    /// file, renamed into place only when complete; then hand
-    /// `handle_response` the answer with an empty body and a
-    /// `Content-Length` of the bytes written. The moment the body passes
+    /// file, renamed into place only when complete; then call
+    /// `handle_saved` with the bytes written. The moment the body passes
     /// `max_len` bytes, stop, write nothing, and call `handle_too_large`.
     /// Any other answer: read it into memory as for [`Sink::Memory`] with
-    /// `error_limit`, and write no file.
+    /// `error_limit`, write no file, and hand it to `handle_response`.
     File {
         /// The output's file name.
         name: String,
@@ -130,8 +129,8 @@ pub enum Action {
     /// Something happened: report it, then poll again at once. Events come
     /// before any other action, so draining them is part of the loop.
     Event(Event),
-    /// Send this request, then call `handle_response` (or
-    /// `handle_transport_error`, or `handle_too_large`) with its attempt.
+    /// Send this request, then call `handle_response` (or `handle_saved`,
+    /// `handle_transport_error`, `handle_too_large`) with its attempt.
     Transmit(Transmit),
     /// Nothing to do before `until` (always later than the `now` given to
     /// `poll`); call `poll` again then, or when an answer arrives.
@@ -211,7 +210,7 @@ pub enum Event {
         error: Error,
     },
     /// An output was downloaded.
-    Downloaded(Output),
+    Downloaded(DownloadedFile),
     /// A file is moving: `done` bytes of `total` (for a download, when
     /// storage announced it). Sent by the driver, not the machine: for a
     /// download once a MiB, for an upload at most four times a second, so
@@ -241,7 +240,7 @@ pub enum Direction {
 /// An output file a run downloaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Output {
+pub struct DownloadedFile {
     /// The file's name where the driver saved it (safe: see
     /// [`crate::output::safe_output_name`]).
     pub name: String,

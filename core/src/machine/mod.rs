@@ -1,120 +1,108 @@
 //! The job state machines: [`Watch`] one job to its end, or [`Run`] one file
-//! through the whole job.
+//! through the whole job. Both are driven through the [`Machine`] trait.
 //!
-//! - [`action`]: what a machine asks of its driver ([`Action`],
-//!   [`Transmit`], [`Sink`]) and what it reports ([`Event`]).
-//! - [`outcome`]: how it ends ([`Outcome`], [`GiveUpReason`]).
-//! - `engine`: the one engine behind both, with every transition, its
-//!   diagram, the retry table and the state table.
+//! - `action`: what a machine asks of its driver ([`Action`], [`Transmit`],
+//!   [`Sink`]) and what it reports ([`Event`]).
+//! - `outcome`: how it ends ([`Outcome`], [`GiveUpReason`]).
+//! - `phase`: where a machine is (submit, watch, fetch; one sum type per API).
+//! - `transitions`: every transition, beside its diagram.
+//! - `retry`: the retry table, as data.
+//! - `cadence`: the polling cadence, the stall and no-progress limits.
+//! - `requests`: each phase's request and the parse of its answer.
+//! - `engine`: what is in flight, the deadline, the budget, the inputs.
 
-pub mod action;
+mod action;
+mod cadence;
 mod engine;
-pub mod outcome;
+mod outcome;
+mod phase;
+mod requests;
+mod retry;
+mod transitions;
 
 use std::time::Instant;
 
 use http::Response;
 
-pub use action::{Action, Attempt, Direction, Event, Output, Sink, Transmit, WaitReason};
-use engine::{Engine, Fetch};
+pub use action::{Action, Attempt, Direction, DownloadedFile, Event, Sink, Transmit, WaitReason};
+use engine::{Engine, FetchWhen};
 pub use outcome::{GiveUpReason, Outcome};
 
-use crate::{Api, Document, Error, JobId, Policy, Status, TransportError};
+use crate::{Api, Budget, Document, Error, JobId, Policy, Status, TransportError};
 
-/// What a driver needs of a machine: [`Watch`] and [`Run`] both are one, so
-/// a driver writes its loop once.
+/// How a driver runs a machine ([`Watch`] or [`Run`]): the whole loop is
+/// `poll`, then one of the `handle_*` inputs for each [`Action::Transmit`].
+///
+/// ```text
+/// loop {
+///     match machine.poll(now) {
+///         Action::Event(e)     => report e (a journal first), poll again
+///         Action::Transmit(t)  => send t.request within t.timeout (t.idle between chunks), then
+///                                 Sink::Memory, or Sink::File not 2xx: handle_response(now, t.attempt, answer)
+///                                 Sink::File, 2xx, saved n bytes:      handle_saved(now, t.attempt, n)
+///                                 Sink::File, past its max_len at n:   handle_too_large(now, t.attempt, n)
+///                                 no answer (connect, timeout, other): handle_transport_error(now, t.attempt, e)
+///         Action::Wait { until, .. } => sleep until `until` (or an answer), poll again
+///         Action::Done(outcome) => return outcome (every later poll returns it again)
+///     }
+/// }
+/// ```
 pub trait Machine {
     /// What to do next, at `now`: an event to report, a request to send, a
     /// wait, or the end. Sends nothing twice: while a request is in flight
     /// this says to wait for it.
+    #[must_use]
     fn poll(&mut self, now: Instant) -> Action;
-    /// The answer to `attempt`. For a [`Sink::File`] request answered 2xx,
-    /// the body is empty and `Content-Length` holds the bytes written.
+
+    /// The answer to `attempt`: for a [`Sink::Memory`] request, any answer;
+    /// for a [`Sink::File`] request, an answer outside 2xx (its body read
+    /// into memory up to `error_limit`).
     fn handle_response<B: AsRef<[u8]>>(
         &mut self,
         now: Instant,
         attempt: Attempt,
         response: Response<B>,
     );
+
+    /// The 2xx body of `attempt`, a [`Sink::File`] request, is saved: `len`
+    /// bytes, in place.
+    fn handle_saved(&mut self, now: Instant, attempt: Attempt, len: u64);
+
     /// `attempt` could not be completed.
     fn handle_transport_error(&mut self, now: Instant, attempt: Attempt, error: TransportError);
+
     /// The body of `attempt`'s [`Sink::File`] passed its `max_len`; the
     /// driver stopped at `received` bytes and wrote nothing.
     fn handle_too_large(&mut self, now: Instant, attempt: Attempt, received: u64);
+
+    /// Asks `budget` (shared by every machine of a client) before each
+    /// request to the API; while it says wait, the machine waits
+    /// ([`WaitReason::Budget`]), within its deadline.
+    #[must_use]
+    fn with_budget(self, budget: Budget) -> Self
+    where
+        Self: Sized;
+
     /// The job's id, once known.
     fn job_id(&self) -> Option<&JobId>;
+
+    /// The last status seen.
+    fn last_status(&self) -> Option<&Status>;
+
+    /// The outcome, once done.
+    fn outcome(&self) -> Option<&Outcome>;
+
+    /// Whether the machine has ended.
+    fn is_done(&self) -> bool {
+        self.outcome().is_some()
+    }
 }
 
 macro_rules! machine {
     ($t:ident) => {
-        impl $t {
-            /// See [`Machine::poll`].
-            pub fn poll(&mut self, now: Instant) -> Action {
-                self.0.poll(now)
-            }
-
-            /// See [`Machine::handle_response`].
-            pub fn handle_response<B: AsRef<[u8]>>(
-                &mut self,
-                now: Instant,
-                attempt: Attempt,
-                response: Response<B>,
-            ) {
-                self.0.handle_response(now, attempt, &response);
-            }
-
-            /// See [`Machine::handle_transport_error`].
-            pub fn handle_transport_error(
-                &mut self,
-                now: Instant,
-                attempt: Attempt,
-                error: TransportError,
-            ) {
-                self.0.handle_error(now, attempt, Error::Transport(error));
-            }
-
-            /// See [`Machine::handle_too_large`].
-            pub fn handle_too_large(&mut self, now: Instant, attempt: Attempt, received: u64) {
-                self.0.handle_too_large(now, attempt, received);
-            }
-
-            /// The job's id, once known.
-            #[must_use]
-            pub fn job_id(&self) -> Option<&JobId> {
-                self.0.job_id()
-            }
-
-            /// Asks `budget` (shared by every machine of a client) before
-            /// each request to the API; while it says wait, the machine
-            /// waits ([`WaitReason::Budget`]), within its deadline.
-            #[must_use]
-            pub fn with_budget(mut self, budget: crate::Budget) -> Self {
-                self.0.set_budget(budget);
-                self
-            }
-
-            /// The last status seen.
-            #[must_use]
-            pub fn last_status(&self) -> Option<&Status> {
-                self.0.last_status.as_deref()
-            }
-
-            /// The outcome, once done.
-            #[must_use]
-            pub fn outcome(&self) -> Option<&Outcome> {
-                self.0.outcome()
-            }
-
-            /// Whether the machine has ended.
-            #[must_use]
-            pub fn is_done(&self) -> bool {
-                self.0.outcome().is_some()
-            }
-        }
-
         impl Machine for $t {
             fn poll(&mut self, now: Instant) -> Action {
-                $t::poll(self, now)
+                self.0.poll(now)
             }
             fn handle_response<B: AsRef<[u8]>>(
                 &mut self,
@@ -122,7 +110,10 @@ macro_rules! machine {
                 attempt: Attempt,
                 response: Response<B>,
             ) {
-                $t::handle_response(self, now, attempt, response);
+                self.0.handle_response(now, attempt, &response);
+            }
+            fn handle_saved(&mut self, now: Instant, attempt: Attempt, len: u64) {
+                self.0.handle_saved(now, attempt, len);
             }
             fn handle_transport_error(
                 &mut self,
@@ -130,13 +121,23 @@ macro_rules! machine {
                 attempt: Attempt,
                 error: TransportError,
             ) {
-                $t::handle_transport_error(self, now, attempt, error);
+                self.0.handle_error(now, attempt, Error::Transport(error));
             }
             fn handle_too_large(&mut self, now: Instant, attempt: Attempt, received: u64) {
-                $t::handle_too_large(self, now, attempt, received);
+                self.0.handle_too_large(now, attempt, received);
+            }
+            fn with_budget(mut self, budget: Budget) -> Self {
+                self.0.set_budget(budget);
+                self
             }
             fn job_id(&self) -> Option<&JobId> {
-                $t::job_id(self)
+                self.0.job_id()
+            }
+            fn last_status(&self) -> Option<&Status> {
+                self.0.last_status.as_deref()
+            }
+            fn outcome(&self) -> Option<&Outcome> {
+                self.0.outcome()
             }
         }
     };
@@ -146,7 +147,7 @@ macro_rules! machine {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sarvam_doc_core::{Action, Api, ApiKey, Config, Event, Outcome, Policy, Watch};
+/// use sarvam_doc_core::{Action, Api, ApiKey, Config, Event, Machine, Outcome, Policy, Watch};
 ///
 /// let api = Api::new(Config::new(ApiKey::new("sk_test")?));
 /// let job = "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse()?;
@@ -180,21 +181,27 @@ impl Watch {
     /// A watch of `job_id`, created at `now` (the deadline counts from here).
     #[must_use]
     pub fn new(api: Api, job_id: JobId, policy: Policy, now: Instant) -> Self {
-        Watch(Engine::watch(api, job_id, Fetch::Never, policy, now))
+        Watch(Engine::watch(api, job_id, FetchWhen::Never, policy, now))
     }
 
     /// A watch that, when the job ends with outputs, downloads them too (as
     /// a [`Run`] does): `wait --out`.
     #[must_use]
     pub fn then_download(api: Api, job_id: JobId, policy: Policy, now: Instant) -> Self {
-        Watch(Engine::watch(api, job_id, Fetch::WhenEnded, policy, now))
+        Watch(Engine::watch(api, job_id, FetchWhen::Ended, policy, now))
     }
 
     /// The outputs of a job that has ended; if it has not, it gives up at once
     /// with [`GiveUpReason::NotEnded`]: `download`.
     #[must_use]
     pub fn download(api: Api, job_id: JobId, policy: Policy, now: Instant) -> Self {
-        Watch(Engine::watch(api, job_id, Fetch::IfEnded, policy, now))
+        Watch(Engine::watch(
+            api,
+            job_id,
+            FetchWhen::AlreadyEnded,
+            policy,
+            now,
+        ))
     }
 }
 

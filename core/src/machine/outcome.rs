@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{Error, JobId, JobState, Output, PageCounts, PageError, Status};
+use super::action::DownloadedFile;
+use crate::{Error, JobId, JobState, PageCounts, PageError, Status};
 
 /// Why a machine gave up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,7 +187,7 @@ pub enum Outcome {
         /// The last status.
         status: Status,
         /// The outputs downloaded (empty for a watch).
-        outputs: Vec<Output>,
+        outputs: Vec<DownloadedFile>,
     },
     /// Some pages failed; the rest succeeded (and, for a run, the outputs
     /// are downloaded).
@@ -194,7 +195,7 @@ pub enum Outcome {
         /// The last status, with the page errors.
         status: Status,
         /// The outputs downloaded (empty for a watch).
-        outputs: Vec<Output>,
+        outputs: Vec<DownloadedFile>,
     },
     /// The server says the job failed (or refused it): see
     /// [`Status::error_message`] and the page errors.
@@ -238,7 +239,7 @@ impl Outcome {
 
     /// The outputs downloaded.
     #[must_use]
-    pub fn outputs(&self) -> &[Output] {
+    pub fn outputs(&self) -> &[DownloadedFile] {
         match self {
             Outcome::Completed { outputs, .. } | Outcome::PartiallyCompleted { outputs, .. } => {
                 outputs

@@ -493,7 +493,7 @@ pub fn drive<M: Machine>(
                 let answer = server.answer(now, &send);
                 now += server.latency;
                 match answer {
-                    Answer::Response(r) => machine.handle_response(now, send.attempt, r),
+                    Answer::Response(r) => hand(machine, now, &send, r),
                     Answer::Transport(e) => machine.handle_transport_error(now, send.attempt, e),
                     Answer::Nothing => {}
                 }
@@ -514,6 +514,17 @@ pub fn drive<M: Machine>(
         }
     }
     panic!("the machine did not finish within {max_actions} actions");
+}
+
+/// Hands `r`, the answer to `send`, to `machine` as a driver would: a 2xx
+/// answer to a file-sink request as the bytes saved (its body's length).
+pub fn hand<M: Machine>(machine: &mut M, now: Instant, send: &Transmit, r: Response<Vec<u8>>) {
+    if matches!(send.sink, Sink::File { .. }) && r.status().is_success() {
+        let len = u64::try_from(r.body().len()).unwrap();
+        machine.handle_saved(now, send.attempt, len);
+    } else {
+        machine.handle_response(now, send.attempt, r);
+    }
 }
 
 /// The origin of simulated time: the one real clock read, since `Instant`
