@@ -595,33 +595,58 @@ mod tests {
     }
 
     #[test]
-    fn the_limits_have_one_default() {
-        let cli =
-            Cli::try_parse_from(["sarvam-doc", "wait", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
-                .unwrap_or_else(|e| panic!("{e}"));
-        let Command::Wait { limits, .. } = cli.command else {
-            panic!()
+    fn the_command_lines_defaults_are_the_cores() {
+        use sarvam_doc_core::output::UnpackLimits;
+        use sarvam_doc_core::{LEGACY_PAGE_LIMIT, Language, OutputFormat, Policy};
+        use std::time::Duration;
+
+        let policy = Policy::default();
+        let unpack = UnpackLimits::default();
+        let assert_limits_are_the_cores = |limits: &args::LimitArgs, what: &str| {
+            assert_eq!(
+                Some(Duration::from_secs(limits.timeout)),
+                policy.deadline,
+                "{what}"
+            );
+            assert_eq!(limits.max_download, policy.max_download, "{what}");
+            assert_eq!(
+                Duration::from_secs(limits.max_retry_after),
+                policy.max_retry_after,
+                "{what}"
+            );
+            assert_eq!(
+                Some(Duration::from_secs(limits.stall_limit)),
+                policy.stall_limit,
+                "{what}"
+            );
+            assert_eq!(limits.max_entries, unpack.max_entries, "{what}");
+            assert_eq!(limits.max_unpacked, unpack.max_total_bytes, "{what}");
+            assert_eq!(limits.max_ratio, unpack.max_ratio, "{what}");
+            assert_eq!(limits.rate, None, "{what}");
+            // And so, through the CLI's own mapping, nothing is changed.
+            assert_eq!(limits.policy(&policy), policy, "{what}");
+            assert_eq!(limits.unpack(), unpack, "{what}");
         };
-        let defaults = args::LimitArgs::default();
-        assert_eq!(
-            (
-                limits.timeout,
-                limits.max_download,
-                limits.max_entries,
-                limits.max_unpacked,
-                limits.max_ratio,
-                limits.max_retry_after,
-                limits.stall_limit
-            ),
-            (
-                defaults.timeout,
-                defaults.max_download,
-                defaults.max_entries,
-                defaults.max_unpacked,
-                defaults.max_ratio,
-                defaults.max_retry_after,
-                defaults.stall_limit
-            )
-        );
+        for words in commands() {
+            let command = parse(&words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+            let batch = match &command {
+                Command::Wait { limits, .. } | Command::Download { limits, .. } => {
+                    assert_limits_are_the_cores(limits, words[0]);
+                    continue;
+                }
+                Command::Run(args) => {
+                    assert_eq!(args.language, Language::default().as_str());
+                    assert_eq!(args.format, OutputFormat::default().as_str());
+                    &args.batch
+                }
+                Command::Extract(args) => &args.batch,
+                Command::Status { .. } => continue,
+                Command::Sim(_) | Command::Demo { .. } => panic!("{words:?}"),
+            };
+            assert_limits_are_the_cores(&batch.limits, words[0]);
+            assert_eq!(batch.page_limit, LEGACY_PAGE_LIMIT, "{words:?}");
+        }
+        let defaults = args::LimitArgs::defaults().unwrap_or_else(|e| panic!("{e}"));
+        assert_limits_are_the_cores(&defaults, "LimitArgs::defaults");
     }
 }
