@@ -2,20 +2,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
-use sarvam_doc_core::Policy;
+use clap::{Args, FromArgMatches, ValueEnum};
 use sarvam_doc_core::output::UnpackLimits;
+use sarvam_doc_core::{Language, OutputFormat, Policy};
 
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// The documents' language, such as hi-IN, en-IN, ta-IN.
-    #[arg(long, default_value = "hi-IN")]
+    #[arg(long, default_value_t = Language::default().to_string())]
     pub(crate) language: String,
     /// The output format: md, html or json.
-    #[arg(long, default_value = "md")]
+    #[arg(long, default_value_t = OutputFormat::default().to_string())]
     pub(crate) format: String,
     /// With --api doc-ai: what the documents are (printed, handwritten or
     /// mixed); the server's default is printed.
@@ -104,7 +105,7 @@ pub(crate) struct BatchArgs {
     pub(crate) force: bool,
     /// The pages a document may have before a warning: the API documents
     /// 10 a job (one source says 500).
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = sarvam_doc_core::LEGACY_PAGE_LIMIT)]
     pub(crate) page_limit: u32,
     /// Refuse (exit 2, nothing sent) a document over --page-limit instead of
     /// warning.
@@ -132,34 +133,47 @@ pub(crate) struct OutputArgs {
     pub(crate) overwrite: bool,
 }
 
-/// The bounds of every wait, download and output. The defaults are far
-/// beyond any real document and far below what fills a disk or hangs a
-/// terminal.
+/// The core's download cap, as `--help` shows it (`1GiB`).
+static MAX_DOWNLOAD: LazyLock<String> = LazyLock::new(|| size_text(Policy::default().max_download));
+
+/// The core's cap on an unpacked output, as `--help` shows it.
+static MAX_UNPACKED: LazyLock<String> =
+    LazyLock::new(|| size_text(UnpackLimits::default().max_total_bytes));
+
+/// Whole seconds of a limit of the core's, 0 for none (as `--stall-limit`
+/// reads it).
+fn seconds(limit: Option<Duration>) -> u64 {
+    limit.map_or(0, |d| d.as_secs())
+}
+
+/// The bounds of every wait, download and output. Each default is the
+/// core's ([`Policy::default`], [`UnpackLimits::default`]): far beyond any
+/// real document and far below what fills a disk or hangs a terminal.
 #[derive(Clone, Debug, Args)]
 pub(crate) struct LimitArgs {
     /// Give up on a job after this many seconds (exit 5).
-    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    #[arg(long, value_name = "SECS", default_value_t = seconds(Policy::default().deadline))]
     pub(crate) timeout: u64,
     /// The most a download may be when storage announces no size, and the
     /// most an announced size may be (bytes, or with KB, MB, GB, KiB, MiB, GiB).
-    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = MAX_DOWNLOAD.as_str(), value_parser = parse_size)]
     pub(crate) max_download: u64,
     /// The most entries an output ZIP may hold.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = UnpackLimits::default().max_entries)]
     pub(crate) max_entries: u32,
     /// The most an output ZIP may expand to.
-    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = MAX_UNPACKED.as_str(), value_parser = parse_size)]
     pub(crate) max_unpacked: u64,
     /// The most an entry may expand per byte stored, once past 1 MiB.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = UnpackLimits::default().max_ratio)]
     pub(crate) max_ratio: u32,
     /// The longest Retry-After honoured, in seconds; a server that asks for
     /// more ends the job at once, saying what it asked.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = Policy::default().max_retry_after.as_secs())]
     pub(crate) max_retry_after: u64,
     /// Give up on a job that sits this many seconds in the queue (Accepted,
     /// Pending) without change (exit 5); 0 for no limit but --timeout.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = seconds(Policy::default().stall_limit))]
     pub(crate) stall_limit: u64,
     /// Send at most N API requests a minute, across all files (`60` or
     /// `60/min`). Without it the rate is learned from the server's 429s.
@@ -167,23 +181,15 @@ pub(crate) struct LimitArgs {
     pub(crate) rate: Option<u32>,
 }
 
-impl Default for LimitArgs {
-    /// The same defaults as the command line's (a test checks they agree).
-    fn default() -> Self {
-        LimitArgs {
-            timeout: 3600,
-            max_download: sarvam_doc_core::DEFAULT_MAX_DOWNLOAD,
-            max_entries: UnpackLimits::default().max_entries,
-            max_unpacked: UnpackLimits::default().max_total_bytes,
-            max_ratio: UnpackLimits::default().max_ratio,
-            max_retry_after: 600,
-            stall_limit: 600,
-            rate: None,
-        }
-    }
-}
-
 impl LimitArgs {
+    /// The command line's defaults, read from its definition: one of each,
+    /// the core's.
+    pub(crate) fn defaults() -> Result<LimitArgs, clap::Error> {
+        let matches = LimitArgs::augment_args(clap::Command::new("limits"))
+            .try_get_matches_from(["limits"])?;
+        LimitArgs::from_arg_matches(&matches)
+    }
+
     /// `base`, with these limits and this rate.
     pub(crate) fn client(&self, base: &sarvam_doc_hyper::Client) -> sarvam_doc_hyper::Client {
         let client = base.clone().with_policy(self.policy(base.policy()));
@@ -220,6 +226,17 @@ pub(crate) fn parse_rate(text: &str) -> Result<u32, String> {
             "{text:?} is not a rate: give requests a minute, such as 60 or 60/min"
         )),
     }
+}
+
+/// A size as `--help` shows it: in the largest binary unit that holds it
+/// whole (`1GiB`), else in bytes; [`parse_size`] reads it back.
+pub(crate) fn size_text(bytes: u64) -> String {
+    for (unit, name) in [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
+            return format!("{}{name}", bytes / unit);
+        }
+    }
+    bytes.to_string()
 }
 
 /// Parses a size: bytes, or with a unit (KB, MB, GB in powers of 1000;
@@ -336,6 +353,18 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("1TB").is_err());
         assert!(parse_size("99999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn sizes_are_shown_in_the_largest_whole_unit_and_read_back() {
+        assert_eq!(size_text(1024 * 1024 * 1024), "1GiB");
+        assert_eq!(size_text(3 * 1024 * 1024), "3MiB");
+        assert_eq!(size_text(1536), "1536");
+        assert_eq!(size_text(2048), "2KiB");
+        assert_eq!(size_text(0), "0");
+        for bytes in [0, 1, 1000, 1024, 1536, 5 << 20, 1 << 30, 3 << 40, u64::MAX] {
+            assert_eq!(parse_size(&size_text(bytes)), Ok(bytes), "{bytes}");
+        }
     }
 
     #[test]

@@ -32,7 +32,8 @@ Start here:
   sarvam-doc run scans/ --api doc-ai --out out   a folder through /doc-ai/v1 (advised for new work)
 
 Every command has its own --help. The API key is read from SARVAM_API_KEY or --api-key-file,
-never from the command line.
+never from the command line. The connection options (--api, --base-url, --api-key-file,
+--tls-roots, --verbose, --log-format) go before the command or after it, once.
 
 Exit codes: 0 completed, 1 error, 2 usage or bad input, 3 partially completed, 4 failed,
 5 gave up waiting, 130 interrupted.";

@@ -30,10 +30,12 @@ mod run;
 mod setup;
 mod sim;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Run documents through Sarvam AI's Document Intelligence APIs.
 #[derive(Debug, Parser)]
@@ -42,11 +44,81 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = help::ABOUT,
     after_help = help::AFTER_HELP,
-    propagate_version = true
+    propagate_version = true,
+    // The connection options before the command are hidden here: each
+    // command that takes them lists them in its own help.
+    mut_args(|arg| arg.hide(true))
 )]
 struct Cli {
+    /// The connection options given before the command. They count as given
+    /// after it (see [`Cli::parse_command`]).
+    #[command(flatten)]
+    leading: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// Parses a command line. The connection options may go before the
+    /// command or after it: one given before counts as given after (over
+    /// the environment and the default, as there). One given in both places
+    /// is refused, as is one given before `sim` or `demo`, which take none:
+    /// the command line says one thing or it is a usage error (exit 2).
+    fn parse_command<I, T>(args: I) -> Result<Command, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut cli = Cli::command();
+        let matches = cli.try_get_matches_from_mut(args)?;
+        let Cli {
+            leading,
+            mut command,
+        } = Cli::from_arg_matches(&matches)?;
+        let on_line =
+            |m: &ArgMatches, id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+        let before: Vec<(String, String)> = Global::augment_args(clap::Command::new("connection"))
+            .get_arguments()
+            .filter(|arg| on_line(&matches, arg.get_id().as_str()))
+            .map(|arg| (arg.get_id().to_string(), flag_name(arg)))
+            .collect();
+        // The command is required: clap has refused a line without one.
+        let (Some((first, flag)), Some((name, after))) = (before.first(), matches.subcommand())
+        else {
+            return Ok(command);
+        };
+        let Some(global) = global_of_mut(&mut command) else {
+            let own = if name == "demo" && first == "api" {
+                " (the demo's own --api goes after it: sarvam-doc demo --api doc-ai)"
+            } else {
+                ""
+            };
+            return Err(cli.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "`sarvam-doc {name}` takes no connection options: drop {flag} before it{own}"
+                ),
+            ));
+        };
+        if let Some((_, flag)) = before.iter().find(|(id, _)| on_line(after, id)) {
+            return Err(cli.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{flag} is given both before and after `{name}`: give it once"),
+            ));
+        }
+        global.take_leading(leading, |id| before.iter().any(|(b, _)| b == id));
+        Ok(command)
+    }
+}
+
+/// How an option is written: `--api`, `-v/--verbose`.
+fn flag_name(arg: &clap::Arg) -> String {
+    match (arg.get_short(), arg.get_long()) {
+        (Some(short), Some(long)) => format!("-{short}/--{long}"),
+        (None, Some(long)) => format!("--{long}"),
+        (Some(short), None) => format!("-{short}"),
+        (None, None) => arg.get_id().to_string(),
+    }
 }
 
 /// How to reach the API: the options of every command that talks to it.
@@ -109,6 +181,37 @@ impl Global {
     /// The API asked for, legacy when none was.
     fn api_version(&self) -> sarvam_doc_core::ApiVersion {
         ApiArg::version(self.api)
+    }
+
+    /// Takes from `leading` each option that `given` names (by its id).
+    fn take_leading(&mut self, leading: Global, given: impl Fn(&str) -> bool) {
+        // Written out whole, so that a new option cannot be forgotten here.
+        let Global {
+            api,
+            base_url,
+            api_key_file,
+            tls_roots,
+            verbose,
+            log_format,
+        } = leading;
+        if given("api") {
+            self.api = api;
+        }
+        if given("base_url") {
+            self.base_url = base_url;
+        }
+        if given("api_key_file") {
+            self.api_key_file = api_key_file;
+        }
+        if given("tls_roots") {
+            self.tls_roots = tls_roots;
+        }
+        if given("verbose") {
+            self.verbose = verbose;
+        }
+        if given("log_format") {
+            self.log_format = log_format;
+        }
     }
 }
 
@@ -296,18 +399,30 @@ fn global_of(command: &Command) -> Option<&Global> {
     }
 }
 
+/// The connection options of the command, if it talks to the API, to change.
+fn global_of_mut(command: &mut Command) -> Option<&mut Global> {
+    match command {
+        Command::Status { global, .. }
+        | Command::Wait { global, .. }
+        | Command::Download { global, .. } => Some(global),
+        Command::Run(args) => Some(&mut args.batch.global),
+        Command::Extract(args) => Some(&mut args.batch.global),
+        Command::Sim(_) | Command::Demo { .. } => None,
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let command = match Cli::parse_command(std::env::args_os()) {
+        Ok(command) => command,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { Exit::Usage as u8 } else { 0 });
         }
     };
-    if let Some(global) = global_of(&cli.command) {
+    if let Some(global) = global_of(&command) {
         report::init_log(global.verbose, global.log_format == LogFormat::Json);
     }
-    report::set_api(match &cli.command {
+    report::set_api(match &command {
         Command::Extract(_) => sarvam_doc_core::ApiVersion::DocAi,
         Command::Demo { api, .. } => ApiArg::version(*api),
         other => global_of(other).map_or(sarvam_doc_core::ApiVersion::Legacy, Global::api_version),
@@ -322,7 +437,7 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Error as u8);
         }
     };
-    let result = runtime.block_on(dispatch(cli.command));
+    let result = runtime.block_on(dispatch(command));
     // Wait (briefly) for blocking work that is cleaning up after an
     // interrupt (an unpack removing its staging folder); nothing else is left.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
@@ -339,34 +454,199 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_limits_have_one_default() {
-        let cli =
-            Cli::try_parse_from(["sarvam-doc", "wait", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
-                .unwrap_or_else(|e| panic!("{e}"));
-        let Command::Wait { limits, .. } = cli.command else {
-            panic!()
-        };
-        let defaults = args::LimitArgs::default();
+    const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+
+    /// Every connection option, with a value unlike its default.
+    const LEADING: [&str; 9] = [
+        "--api",
+        "doc-ai",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-key-file",
+        "key.txt",
+        "--tls-roots=os",
+        "-v",
+        "--log-format=json",
+    ];
+
+    /// Each command that talks to the API, as the words after its name.
+    fn commands() -> [Vec<&'static str>; 5] {
+        [
+            vec!["status", JOB],
+            vec!["wait", JOB],
+            vec!["download", JOB],
+            vec!["run", "a.pdf"],
+            vec!["extract", "a.pdf", "--config-id", "c"],
+        ]
+    }
+
+    fn parse(words: &[&str]) -> Result<Command, clap::Error> {
+        Cli::parse_command(std::iter::once("sarvam-doc").chain(words.iter().copied()))
+    }
+
+    fn assert_every_option_taken(global: &Global, line: &[&str]) {
+        assert_eq!(global.api, Some(ApiArg::DocAi), "{line:?}");
+        assert_eq!(global.base_url, "http://127.0.0.1:9", "{line:?}");
         assert_eq!(
-            (
-                limits.timeout,
-                limits.max_download,
-                limits.max_entries,
-                limits.max_unpacked,
-                limits.max_ratio,
-                limits.max_retry_after,
-                limits.stall_limit
-            ),
-            (
-                defaults.timeout,
-                defaults.max_download,
-                defaults.max_entries,
-                defaults.max_unpacked,
-                defaults.max_ratio,
-                defaults.max_retry_after,
-                defaults.stall_limit
-            )
+            global.api_key_file.as_deref(),
+            Some(std::path::Path::new("key.txt")),
+            "{line:?}"
         );
+        assert!(matches!(global.tls_roots, TlsRoots::Os), "{line:?}");
+        assert!(global.verbose, "{line:?}");
+        assert_eq!(global.log_format, LogFormat::Json, "{line:?}");
+    }
+
+    #[test]
+    fn every_connection_option_is_in_the_lines_these_tests_parse() {
+        for arg in Global::augment_args(clap::Command::new("connection")).get_arguments() {
+            let long = format!("--{}", arg.get_long().unwrap_or_default());
+            assert!(
+                LEADING
+                    .iter()
+                    .any(|w| w.split('=').next() == Some(long.as_str())
+                        || arg.get_short().is_some_and(|c| *w == format!("-{c}"))),
+                "{long} is not tested before the command"
+            );
+        }
+    }
+
+    #[test]
+    fn every_command_that_talks_to_the_api_takes_the_connection_options_before_or_after_it() {
+        for words in commands() {
+            let (name, rest) = words.split_at(1);
+            let before: Vec<&str> = LEADING.iter().chain(&words).copied().collect();
+            let after: Vec<&str> = name.iter().chain(&LEADING).chain(rest).copied().collect();
+            for line in [before, after] {
+                let command = parse(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+                let global = global_of(&command).unwrap_or_else(|| panic!("{line:?}"));
+                assert_every_option_taken(global, &line);
+            }
+        }
+    }
+
+    #[test]
+    fn options_split_between_before_and_after_the_command_are_all_taken() {
+        let command = parse(&[
+            "--api",
+            "doc-ai",
+            "-v",
+            "--tls-roots=os",
+            "status",
+            JOB,
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--api-key-file",
+            "key.txt",
+            "--log-format=json",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_every_option_taken(global_of(&command).unwrap_or_else(|| panic!()), &[]);
+    }
+
+    #[test]
+    fn an_option_given_both_before_and_after_the_command_is_a_usage_error() {
+        for words in commands() {
+            for (before, after) in [
+                (["--api", "doc-ai"], ["--api", "legacy"]),
+                (
+                    ["-v", "--log-format=json"],
+                    ["--verbose", "--api-key-file=k"],
+                ),
+            ] {
+                let line: Vec<&str> = before.iter().chain(&words).chain(&after).copied().collect();
+                let e = parse(&line)
+                    .err()
+                    .unwrap_or_else(|| panic!("{line:?} parsed"));
+                assert!(e.use_stderr(), "{line:?}");
+                assert!(
+                    e.to_string().contains("both before and after"),
+                    "{line:?}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_connection_option_before_sim_or_demo_is_a_usage_error_naming_it() {
+        for (line, flag) in [
+            (vec!["--api", "doc-ai", "demo"], "--api"),
+            (
+                vec!["--base-url", "http://127.0.0.1:9", "sim"],
+                "--base-url",
+            ),
+            (vec!["-v", "sim", "--listen", "127.0.0.1:0"], "-v/--verbose"),
+            (
+                vec!["--log-format", "json", "demo", "--api", "doc-ai"],
+                "--log-format",
+            ),
+        ] {
+            let e = parse(&line)
+                .err()
+                .unwrap_or_else(|| panic!("{line:?} parsed"));
+            assert!(e.use_stderr(), "{line:?}");
+            let text = e.to_string();
+            assert!(
+                text.contains("takes no connection options") && text.contains(flag),
+                "{line:?}: {text}"
+            );
+        }
+        assert!(parse(&["demo", "--api", "doc-ai"]).is_ok());
+    }
+
+    #[test]
+    fn the_command_lines_defaults_are_the_cores() {
+        use sarvam_doc_core::output::UnpackLimits;
+        use sarvam_doc_core::{LEGACY_PAGE_LIMIT, Language, OutputFormat, Policy};
+        use std::time::Duration;
+
+        let policy = Policy::default();
+        let unpack = UnpackLimits::default();
+        let assert_limits_are_the_cores = |limits: &args::LimitArgs, what: &str| {
+            assert_eq!(
+                Some(Duration::from_secs(limits.timeout)),
+                policy.deadline,
+                "{what}"
+            );
+            assert_eq!(limits.max_download, policy.max_download, "{what}");
+            assert_eq!(
+                Duration::from_secs(limits.max_retry_after),
+                policy.max_retry_after,
+                "{what}"
+            );
+            assert_eq!(
+                Some(Duration::from_secs(limits.stall_limit)),
+                policy.stall_limit,
+                "{what}"
+            );
+            assert_eq!(limits.max_entries, unpack.max_entries, "{what}");
+            assert_eq!(limits.max_unpacked, unpack.max_total_bytes, "{what}");
+            assert_eq!(limits.max_ratio, unpack.max_ratio, "{what}");
+            assert_eq!(limits.rate, None, "{what}");
+            // And so, through the CLI's own mapping, nothing is changed.
+            assert_eq!(limits.policy(&policy), policy, "{what}");
+            assert_eq!(limits.unpack(), unpack, "{what}");
+        };
+        for words in commands() {
+            let command = parse(&words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+            let batch = match &command {
+                Command::Wait { limits, .. } | Command::Download { limits, .. } => {
+                    assert_limits_are_the_cores(limits, words[0]);
+                    continue;
+                }
+                Command::Run(args) => {
+                    assert_eq!(args.language, Language::default().as_str());
+                    assert_eq!(args.format, OutputFormat::default().as_str());
+                    &args.batch
+                }
+                Command::Extract(args) => &args.batch,
+                Command::Status { .. } => continue,
+                Command::Sim(_) | Command::Demo { .. } => panic!("{words:?}"),
+            };
+            assert_limits_are_the_cores(&batch.limits, words[0]);
+            assert_eq!(batch.page_limit, LEGACY_PAGE_LIMIT, "{words:?}");
+        }
+        let defaults = args::LimitArgs::defaults().unwrap_or_else(|e| panic!("{e}"));
+        assert_limits_are_the_cores(&defaults, "LimitArgs::defaults");
     }
 }

@@ -73,13 +73,13 @@ pub(crate) fn client_for(global: &Global, version: ApiVersion) -> Result<Client,
     Ok(Client::with_transport(config, Hyper::with_roots(roots)))
 }
 
-/// A job id: on the legacy API a UUID, on `/doc-ai/v1` an opaque id;
-/// checked before it goes into a path.
+/// A job id, checked for the API (the core's rule: a UUID on the legacy
+/// API, an opaque id on `/doc-ai/v1`) before it goes into a path.
 pub(crate) fn job_id(text: &str, version: ApiVersion) -> Result<JobId, Failure> {
     let id: JobId = text
         .parse()
         .map_err(|e: InputError| Failure::usage(e.to_string()))?;
-    if version == ApiVersion::Legacy && id.as_uuid().is_none() {
+    if !id.is_valid_for(version) {
         return Err(Failure::usage(format!(
             "{text:?} is not a legacy job id: those are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6 (for a /doc-ai/v1 job, add --api doc-ai)"
         )));
@@ -87,11 +87,11 @@ pub(crate) fn job_id(text: &str, version: ApiVersion) -> Result<JobId, Failure> 
     Ok(id)
 }
 
-/// The languages `run` takes: the API reference's 23, and the older codes
-/// some of Sarvam's own docs use for Odia and Bodo.
+/// A language the API takes (the core's list), or a usage error that names
+/// the codes to use.
 pub(crate) fn language(code: &str) -> Result<Language, Failure> {
     let lang = Language::new(code).map_err(|e| Failure::usage(e.to_string()))?;
-    if lang.is_documented() || ["or-IN", "bodo-IN"].contains(&code) {
+    if lang.is_accepted() {
         Ok(lang)
     } else {
         let known: Vec<_> = Language::DOCUMENTED.iter().map(Language::as_str).collect();
@@ -99,5 +99,47 @@ pub(crate) fn language(code: &str) -> Result<Language, Failure> {
             "{code:?} is not a language the API takes: use one of {}",
             known.join(", ")
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Exit;
+
+    #[test]
+    fn a_language_the_api_takes_passes_and_another_is_refused_naming_the_codes() {
+        for code in ["hi-IN", "od-IN", "or-IN", "bodo-IN"] {
+            assert_eq!(
+                language(code).map(|l| l.to_string()).ok(),
+                Some(code.into())
+            );
+        }
+        let refused = language("fr-FR").err().map(|f| (f.exit, f.message));
+        let Some((Exit::Usage, message)) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(
+            message
+                .starts_with("\"fr-FR\" is not a language the API takes: use one of hi-IN, en-IN"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_legacy_job_id_must_be_a_uuid_and_the_error_says_how_to_ask_for_doc_ai() {
+        let doc_ai = "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7";
+        assert!(job_id(doc_ai, ApiVersion::DocAi).is_ok());
+        let refused = job_id(doc_ai, ApiVersion::Legacy)
+            .err()
+            .map(|f| (f.exit, f.message));
+        let Some((Exit::Usage, message)) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(
+            message.contains("is not a legacy job id") && message.contains("--api doc-ai"),
+            "{message}"
+        );
+        assert!(job_id("3fa85f64-5717-4562-b3fc-2c963f66afa6", ApiVersion::Legacy).is_ok());
     }
 }

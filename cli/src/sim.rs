@@ -125,8 +125,8 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             .map_err(|e| Failure::error(e.to_string()))?;
     let client: Client = Client::new(config);
     let args = RunArgs {
-        language: "hi-IN".into(),
-        format: "md".into(),
+        language: sarvam_doc_core::Language::default().to_string(),
+        format: sarvam_doc_core::OutputFormat::default().to_string(),
         content_type: None,
         batch: BatchArgs {
             files: vec![input],
@@ -146,12 +146,12 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             concurrency: 1,
             limits: LimitArgs {
                 timeout: 120,
-                ..LimitArgs::default()
+                ..LimitArgs::defaults().map_err(|e| Failure::error(e.to_string()))?
             },
             dry_run: false,
             // The demo runs its sample afresh each time, journal or not.
             force: true,
-            page_limit: 10,
+            page_limit: sarvam_doc_core::LEGACY_PAGE_LIMIT,
             strict_pages: false,
             retry_unconfirmed: false,
             json: false,

@@ -9,6 +9,11 @@ use crate::{ApiVersion, CreateJobRequest, InputError};
 /// The largest input file the API takes: 200 MB.
 pub const MAX_INPUT_BYTES: u64 = 200 * 1024 * 1024;
 
+/// The most pages the legacy job API documents for one job: 10 (one of its
+/// sources says 500). A document over it is worth a warning, or a refusal,
+/// before anything is paid for.
+pub const LEGACY_PAGE_LIMIT: u32 = 10;
+
 /// The longest input file name taken, in bytes (most file systems stop at 255).
 const MAX_NAME: usize = 255;
 

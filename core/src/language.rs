@@ -117,6 +117,30 @@ impl Language {
     pub fn is_documented(&self) -> bool {
         Language::DOCUMENTED.contains(self)
     }
+
+    /// The older spellings that some of Sarvam's own docs (and its
+    /// self-hosted API) use for two of the documented languages: `or-IN` for
+    /// Odia (`od-IN`) and `bodo-IN` for Bodo (`brx-IN`).
+    pub const OLDER: &'static [Language] = &[
+        Language(Cow::Borrowed("or-IN")),
+        Language(Cow::Borrowed("bodo-IN")),
+    ];
+
+    /// Whether the API takes this code: one of the 23 in the API reference
+    /// ([`Language::DOCUMENTED`]) or an older spelling of one
+    /// ([`Language::OLDER`]). What a user types is checked with this before
+    /// a job is made; what a server echoes is kept whatever it is.
+    ///
+    /// ```
+    /// use sarvam_doc_core::Language;
+    /// assert!(Language::TAMIL.is_accepted());
+    /// assert!("or-IN".parse::<Language>().unwrap().is_accepted());
+    /// assert!(!"fr-FR".parse::<Language>().unwrap().is_accepted());
+    /// ```
+    #[must_use]
+    pub fn is_accepted(&self) -> bool {
+        self.is_documented() || Language::OLDER.contains(self)
+    }
 }
 
 impl Default for Language {
@@ -195,6 +219,27 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_api_takes_the_documented_codes_and_the_older_spellings_of_odia_and_bodo() {
+        for lang in Language::DOCUMENTED {
+            assert!(lang.is_accepted(), "{lang}");
+        }
+        for code in ["or-IN", "bodo-IN"] {
+            let lang = Language::new(code).unwrap();
+            assert!(lang.is_accepted() && !lang.is_documented(), "{code}");
+        }
+        for older in Language::OLDER {
+            assert_eq!(&Language::new(older.as_str()).unwrap(), older);
+        }
+        // Well shaped, and not one the API takes.
+        for code in ["fr-FR", "hi-US", "xx-IN", "odia-IN", "en-GB"] {
+            assert!(!Language::new(code).unwrap().is_accepted(), "{code}");
+        }
+        // What a server echoes is kept, and not taken for a code the API takes.
+        let echoed: Language = serde_json::from_str("\"Hindi\"").unwrap();
+        assert!(!echoed.is_accepted());
     }
 
     #[test]

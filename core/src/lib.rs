@@ -142,6 +142,7 @@ pub use budget::{Budget, BudgetStats, Priority, Rate};
 pub use config::{
     ApiKey, ApiVersion, BaseUrl, Config, ConfigBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_JSON_BODY,
 };
+pub use document::LEGACY_PAGE_LIMIT;
 pub use document::{Document, DocumentKind, Job, MAX_INPUT_BYTES, check_file_name};
 pub use enums::{
     Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,

@@ -11,7 +11,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{FileState, InputError, JobState, Language, OutputFormat, StorageContainerType};
+use crate::{
+    ApiVersion, FileState, InputError, JobState, Language, OutputFormat, StorageContainerType,
+};
 
 /// A job's id, as the server gave it.
 ///
@@ -77,6 +79,24 @@ impl JobId {
     #[must_use]
     pub fn as_uuid(&self) -> Option<Uuid> {
         Uuid::try_parse(&self.0).ok()
+    }
+
+    /// Whether this can be the id of a job of `api`: a legacy id is a UUID
+    /// (in any of its spellings, such as `3fa85f64-5717-4562-b3fc-2c963f66afa6`);
+    /// a `/doc-ai/v1` id is opaque, so any id is one.
+    ///
+    /// ```
+    /// use sarvam_doc_core::{ApiVersion, JobId};
+    /// let doc_ai: JobId = "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7".parse().unwrap();
+    /// assert!(doc_ai.is_valid_for(ApiVersion::DocAi));
+    /// assert!(!doc_ai.is_valid_for(ApiVersion::Legacy));
+    /// ```
+    #[must_use]
+    pub fn is_valid_for(&self, api: ApiVersion) -> bool {
+        match api {
+            ApiVersion::Legacy => self.as_uuid().is_some(),
+            ApiVersion::DocAi => true,
+        }
     }
 
     /// The id as one percent-encoded URL path segment: every byte but the
@@ -504,6 +524,30 @@ pub(crate) mod timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_legacy_job_id_is_a_uuid_and_a_doc_ai_id_is_any_id() {
+        for uuid in [
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
+            "3fa85f6457174562b3fc2c963f66afa6",
+        ] {
+            let id = JobId::new(uuid).unwrap();
+            assert!(id.is_valid_for(ApiVersion::Legacy), "{uuid}");
+            assert!(id.is_valid_for(ApiVersion::DocAi), "{uuid}");
+        }
+        for opaque in [
+            "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7",
+            "not-a-job",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6x",
+            "a/b?c",
+        ] {
+            let id = JobId::new(opaque).unwrap();
+            assert!(!id.is_valid_for(ApiVersion::Legacy), "{opaque}");
+            assert!(id.is_valid_for(ApiVersion::DocAi), "{opaque}");
+        }
+    }
 
     #[test]
     fn timestamps_with_and_without_offsets_are_read() {
