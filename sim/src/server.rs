@@ -302,6 +302,12 @@ async fn answer(
     let mut cut = false;
     let mut hostile_body = None;
     let success = answer.status.is_success();
+    let request_id = match &fault {
+        Some(Fault::EchoKeyInId) if success && !storage => {
+            format!("{request_id}-{}", shared.config.api_key)
+        }
+        _ => request_id,
+    };
     match &fault {
         // A slow server: the work is done, the answer comes late.
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
