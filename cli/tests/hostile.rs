@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sarvam_doc_sim::{Fault, RetryAfter, Route, SimConfig, Simulator, sample};
+use sarvam_doc_sim::{
+    Fault, FaultPlan, Origin, RandomFaults, RetryAfter, Route, SimConfig, Simulator, sample,
+};
 
 mod common;
 use common::{bin, cli, run, write};
@@ -387,4 +389,145 @@ fn break_11_the_simulator_on_a_port_in_use_says_so_without_a_panic() {
         config.api_addr = port.parse().unwrap();
         assert!(Simulator::start(config).is_err());
     });
+}
+
+/// A simulator whose every 2xx API answer carries the key inside its
+/// `x-request-id`.
+fn echoing_sim() -> Simulator {
+    let mut c = common::fast();
+    c.api_key = KEY.to_owned();
+    c.faults = FaultPlan::default().random(RandomFaults::new(100, vec![Fault::EchoKeyInId], 0));
+    Simulator::start(c).unwrap()
+}
+
+/// How many 2xx API answers `sim` sent with the key in their request id.
+fn echoed(sim: &Simulator) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| {
+            r.origin == Origin::Api
+                && r.fault == Some(Fault::EchoKeyInId)
+                && r.status.is_some_and(|s| (200..300).contains(&s))
+        })
+        .count()
+}
+
+/// Fails the test if any trace of the key is in `text`.
+#[track_caller]
+fn assert_no_key(what: &str, text: &str) {
+    for fragment in [KEY, &KEY[..16], &KEY[KEY.len() - 16..]] {
+        assert!(!text.contains(fragment), "{what}: {fragment:?} in:\n{text}");
+    }
+}
+
+/// `run` of a fresh document through `api` against an echoing simulator,
+/// with `flags`: its exit code, stdout, stderr and output folder, after
+/// checking the simulator did echo the key in this run.
+fn echoed_run(
+    sim: &Simulator,
+    dir: &Path,
+    api: &str,
+    flags: &[&str],
+) -> (String, String, std::path::PathBuf) {
+    let input = write(dir, "doc.pdf", &sample::pdf(2, "x"));
+    let out = dir.join(format!("out-{api}-{}", flags.join("")));
+    let before = echoed(sim);
+    let (code, stdout, stderr) = run(cli(sim)
+        .args(["run", "--api", api])
+        .args(flags)
+        .arg("--out")
+        .arg(&out)
+        .arg(&input));
+    assert_eq!(code, 0, "{api} {flags:?}: {stderr}");
+    // Not vacuous: the API's answers to this run carried the key.
+    assert!(echoed(sim) > before + 2, "{api} {flags:?}");
+    (stdout, stderr, out)
+}
+
+#[test]
+fn a_key_echoed_in_a_successful_answers_request_id_is_not_in_the_verbose_log() {
+    let sim = echoing_sim();
+    let dir = tempfile::tempdir().unwrap();
+    for api in ["legacy", "doc-ai"] {
+        let (_, stderr, _) = echoed_run(&sim, dir.path(), api, &["-v"]);
+        assert_no_key(api, &stderr);
+        // Each answer is logged, with its request id redacted.
+        let answered: Vec<_> = stderr.lines().filter(|l| l.contains("answered")).collect();
+        assert!(answered.len() > 2, "{api}: {stderr}");
+        assert!(
+            answered.iter().any(|l| l.contains("-<redacted>")),
+            "{api}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_key_echoed_in_a_successful_answers_request_id_is_not_in_the_json_log() {
+    let sim = echoing_sim();
+    let dir = tempfile::tempdir().unwrap();
+    for api in ["legacy", "doc-ai"] {
+        let (_, stderr, _) = echoed_run(&sim, dir.path(), api, &["--log-format", "json", "-v"]);
+        assert_no_key(api, &stderr);
+        let ids: Vec<String> = stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| Some(v["fields"]["request_id"].as_str()?.to_owned()))
+            .collect();
+        assert!(
+            ids.iter().filter(|id| id.ends_with("-<redacted>")).count() > 2,
+            "{api}: {ids:?}\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_key_echoed_in_a_successful_answers_request_id_is_not_in_run_json_or_any_saved_file() {
+    let sim = echoing_sim();
+    let dir = tempfile::tempdir().unwrap();
+    for api in ["legacy", "doc-ai"] {
+        let (stdout, stderr, out) = echoed_run(&sim, dir.path(), api, &["--json"]);
+        assert_no_key(api, &(stdout.clone() + &stderr));
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&stdout).is_ok(),
+            "{stdout}"
+        );
+        // The manifest keeps each request id, redacted; no file under OUT
+        // (the journal included) holds the key.
+        let manifest = std::fs::read_to_string(out.join("doc/sarvam-doc-manifest.json")).unwrap();
+        assert!(manifest.contains("-<redacted>"), "{api}: {manifest}");
+        for file in everything(&out) {
+            let path = out.join(&file);
+            if path.is_file() {
+                let bytes = std::fs::read(&path).unwrap();
+                assert_no_key(&file, &String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_key_echoed_in_a_successful_answers_request_id_is_not_in_status_json() {
+    let sim = echoing_sim();
+    let dir = tempfile::tempdir().unwrap();
+    for api in ["legacy", "doc-ai"] {
+        let (stdout, _, _) = echoed_run(&sim, dir.path(), api, &["--json"]);
+        let job = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["files"][0]["job_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let before = echoed(&sim);
+        let (code, stdout, stderr) =
+            run(cli(&sim).args(["status", "--api", api, "--json", "-v", &job]));
+        assert_eq!(code, 0, "{api}: {stderr}");
+        assert_eq!(
+            echoed(&sim),
+            before + 1,
+            "{api}: the status answer echoed the key"
+        );
+        assert_no_key(api, &(stdout.clone() + &stderr));
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&stdout).is_ok(),
+            "{stdout}"
+        );
+    }
 }

@@ -498,6 +498,7 @@ impl<T: AsyncTransport> Client<T> {
         );
         match exchange(
             self.transport.as_ref(),
+            &self.api,
             transmit,
             Files::none(),
             &mut |_| {},

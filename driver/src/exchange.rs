@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sarvam_doc_core::http::header::CONTENT_LENGTH;
 use sarvam_doc_core::http::{Request, Response};
-use sarvam_doc_core::wire::REQUEST_ID_HEADER;
 use sarvam_doc_core::{
-    Body, Direction, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind,
+    Api, Body, Direction, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind,
 };
 use tracing::Instrument;
 
@@ -59,9 +58,11 @@ pub(crate) enum Exchanged {
 
 /// Sends one request as the core described it, in a tracing span (endpoint,
 /// method, path, attempt: never the key, never the query, which may hold a
-/// signature).
+/// signature). The answer's request id is logged as `api` cleans it (the key
+/// redacted, printable, bounded): no header goes to the log as it came.
 pub(crate) async fn exchange<T: AsyncTransport>(
     transport: &T,
+    api: &Api,
     transmit: Transmit,
     files: Files<'_>,
     progress: &mut (dyn FnMut(&Event) + Send),
@@ -83,16 +84,7 @@ pub(crate) async fn exchange<T: AsyncTransport>(
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match &result {
         Exchanged::Answer(r) | Exchanged::Saved(r, _) => {
-            let request_id = r
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| {
-                    v.chars()
-                        .take(128)
-                        .filter(|c| !c.is_control())
-                        .collect::<String>()
-                });
+            let request_id = api.request_id(r.headers());
             tracing::debug!(
                 status = r.status().as_u16(),
                 elapsed_ms,

@@ -268,8 +268,14 @@ impl<T: AsyncTransport> Client<T> {
                     transmit.idle = self.clock().real_duration(transmit.idle);
                     // Boxed: a request's state takes heap only while it is in
                     // flight, so thousands of waiting watches stay small.
-                    let exchanged =
-                        Box::pin(exchange(self.transport(), transmit, files, &mut *on_event)).await;
+                    let exchanged = Box::pin(exchange(
+                        self.transport(),
+                        self.api(),
+                        transmit,
+                        files,
+                        &mut *on_event,
+                    ))
+                    .await;
                     if let Some(requests) = requests.as_deref_mut()
                         && requests.len() < MAX_REQUESTS
                     {

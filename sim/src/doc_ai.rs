@@ -13,8 +13,8 @@ use http::{HeaderMap, Request, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use crate::jobs::{self, Job, Started, count_pages, rfc3339};
-use crate::server::{Answer, read};
+use crate::answer::{Answer, read, upload_body};
+use crate::jobs::{self, Job, LANGUAGES, Started, count_pages, rfc3339};
 use crate::{ErrorShape, FailedResults, Route, Scenario, Shared, lock, unix_now};
 
 /// The path every `/doc-ai/v1` request starts with.
@@ -541,7 +541,7 @@ pub(crate) async fn serve_storage(
     if let Err(reason) = check_upload_headers(&headers, wanted.as_deref()) {
         return Answer::storage_error(403, "AuthorizationFailure", reason);
     }
-    let body = match crate::server::upload_body(shared, request).await {
+    let body = match upload_body(request, shared.config.max_file_bytes).await {
         Ok(b) => b,
         Err(refused) => return refused,
     };
@@ -703,8 +703,7 @@ async fn submit(shared: &Shared, operation: &str, content_type: &str, body: Byte
         }
         .to_owned()
     });
-    if !crate::server::LANGUAGES.contains(&language.as_str())
-        && !["or-IN", "bodo-IN"].contains(&language.as_str())
+    if !LANGUAGES.contains(&language.as_str()) && !["or-IN", "bodo-IN"].contains(&language.as_str())
     {
         return problem(
             shared,

@@ -219,6 +219,11 @@ pub enum Fault {
     EchoKey,
     /// Hostile: the API key as the `x-request-id` header.
     KeyInRequestId,
+    /// Hostile: let the request take effect and, when the API answers it
+    /// 2xx, echo the key inside the `x-request-id` header (`<id>-<key>`):
+    /// what a client logs of a successful answer must be redacted too. No
+    /// effect on an error answer or on storage.
+    EchoKeyInId,
     /// Hostile: a 500 whose body holds the key across the 512th byte.
     KeyAtCut,
 }
@@ -285,6 +290,7 @@ impl std::str::FromStr for Fault {
             "other-job" => Fault::OtherJob,
             "echo-key" => Fault::EchoKey,
             "key-in-request-id" => Fault::KeyInRequestId,
+            "echo-key-id" => Fault::EchoKeyInId,
             "key-at-cut" => Fault::KeyAtCut,
             _ => {
                 return Err(format!(
@@ -293,7 +299,7 @@ impl std::str::FromStr for Fault {
                      drop-before, drop-after, truncate, invalid-json, unknown-state, extra-fields; \
                      hostile: hang, stall-after-headers, endless-body, oversized:BYTES, huge-size, \
                      zip-bomb:MIB, zip-count:N, large-output:MIB, unsafe-names, not-zip, other-job, echo-key, \
-                     key-in-request-id, key-at-cut"
+                     key-in-request-id, echo-key-id, key-at-cut"
                 ));
             }
         })
@@ -436,6 +442,7 @@ mod tests {
             ("other-job", Fault::OtherJob),
             ("echo-key", Fault::EchoKey),
             ("key-in-request-id", Fault::KeyInRequestId),
+            ("echo-key-id", Fault::EchoKeyInId),
             ("key-at-cut", Fault::KeyAtCut),
         ] {
             assert_eq!(name.parse(), Ok(fault), "{name}");

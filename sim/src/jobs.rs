@@ -335,6 +335,12 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
         .unwrap_or_default()
 }
 
+/// The languages a job may ask for, on both APIs.
+pub(crate) const LANGUAGES: [&str; 23] = [
+    "hi-IN", "en-IN", "bn-IN", "gu-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN", "pa-IN", "ta-IN",
+    "te-IN", "ur-IN", "as-IN", "brx-IN", "doi-IN", "ks-IN", "kok-IN", "mai-IN", "mni-IN", "ne-IN",
+    "sa-IN", "sat-IN", "sd-IN",
+];
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answer;
 mod doc_ai;
 mod faults;
 mod hostile;
@@ -338,11 +339,11 @@ impl Shared {
     fn with_job(
         &self,
         id: uuid::Uuid,
-        f: impl FnOnce(&mut jobs::Job) -> server::Answer,
-    ) -> server::Answer {
+        f: impl FnOnce(&mut jobs::Job) -> answer::Answer,
+    ) -> answer::Answer {
         match lock(&self.jobs).get_mut(&id) {
             Some(job) => f(job),
-            None => server::Answer::error(404, "not_found_error", format!("Job {id} not found")),
+            None => answer::Answer::error(404, "not_found_error", format!("Job {id} not found")),
         }
     }
 

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use serde_json::{Value, json};
 
-use crate::jobs::{Job, Started, count_pages, stem};
+use crate::answer::{Answer, read, upload_body};
+use crate::jobs::{Job, LANGUAGES, Started, count_pages, stem};
 use crate::{Fault, LoggedRequest, Origin, RetryAfter, Route, Scenario, Shared};
 
 /// The largest JSON request body the API reads.
@@ -76,93 +76,6 @@ impl std::fmt::Display for Dropped {
 }
 
 impl std::error::Error for Dropped {}
-
-/// An answer before the touches of faults and common headers.
-pub(crate) struct Answer {
-    status: StatusCode,
-    body: Bytes,
-    json: bool,
-    headers: HeaderMap,
-}
-
-impl Answer {
-    pub(crate) fn json(status: u16, value: &Value) -> Self {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            body: Bytes::from(value.to_string()),
-            json: true,
-            headers: HeaderMap::new(),
-        }
-    }
-
-    pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Answer::json(
-            status,
-            &json!({"error": {"message": message.into(), "code": code, "request_id": ""}}),
-        )
-    }
-
-    /// An RFC 7807 problem, as `/doc-ai/v1` answers errors.
-    pub(crate) fn problem(status: u16, value: &Value) -> Self {
-        let mut a = Answer::json(status, value);
-        a.json = false;
-        a.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        a
-    }
-
-    /// An HTML error page, as a proxy in front of an API answers.
-    pub(crate) fn html(status: u16, text: &str) -> Self {
-        let mut a = Answer::bytes(
-            status,
-            Bytes::from(format!("<html><body><h1>{text}</h1></body></html>")),
-        );
-        a.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        a
-    }
-
-    /// Raw bytes.
-    pub(crate) fn bytes(status: u16, body: Bytes) -> Self {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            body,
-            json: false,
-            headers: HeaderMap::new(),
-        }
-    }
-
-    /// Adds a header.
-    pub(crate) fn header(&mut self, name: http::header::HeaderName, value: HeaderValue) {
-        self.headers.insert(name, value);
-    }
-
-    /// Storage's 404 for a path it does not know.
-    pub(crate) fn storage_not_found() -> Self {
-        Answer::storage_error(
-            404,
-            "ResourceNotFound",
-            "The specified resource does not exist.",
-        )
-    }
-
-    /// An Azure-style XML error, as storage answers.
-    pub(crate) fn storage_error(status: u16, code: &str, message: &str) -> Self {
-        let xml = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-        );
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-        Answer {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-            body: Bytes::from(xml),
-            json: false,
-            headers,
-        }
-    }
-}
 
 pub(crate) async fn handle(
     shared: Arc<Shared>,
@@ -302,6 +215,12 @@ async fn answer(
     let mut cut = false;
     let mut hostile_body = None;
     let success = answer.status.is_success();
+    let request_id = match &fault {
+        Some(Fault::EchoKeyInId) if success && !storage => {
+            format!("{request_id}-{}", shared.config.api_key)
+        }
+        _ => request_id,
+    };
     match &fault {
         // A slow server: the work is done, the answer comes late.
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
@@ -624,28 +543,6 @@ async fn serve(shared: &Shared, route: Route, request: Request<Incoming>) -> Ans
     }
 }
 
-pub(crate) async fn read(body: Incoming, limit: usize) -> Result<Bytes, Answer> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Answer::error(
-            413,
-            "invalid_request_error",
-            format!("The request body is over {limit} bytes"),
-        )),
-        Err(_) => Err(Answer::error(
-            400,
-            "invalid_request_error",
-            "The request body could not be read",
-        )),
-    }
-}
-
-pub(crate) const LANGUAGES: [&str; 23] = [
-    "hi-IN", "en-IN", "bn-IN", "gu-IN", "kn-IN", "ml-IN", "mr-IN", "od-IN", "pa-IN", "ta-IN",
-    "te-IN", "ur-IN", "as-IN", "brx-IN", "doi-IN", "ks-IN", "kok-IN", "mai-IN", "mni-IN", "ne-IN",
-    "sa-IN", "sat-IN", "sd-IN",
-];
-
 fn create_job(shared: &Shared, body: &[u8]) -> Answer {
     let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -907,7 +804,7 @@ async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>
             "An HTTP header that's mandatory for this request is not specified: x-ms-blob-type.",
         );
     }
-    let body = match upload_body(shared, request).await {
+    let body = match upload_body(request, shared.config.max_file_bytes).await {
         Ok(b) => b,
         Err(refused) => return refused,
     };
@@ -927,42 +824,6 @@ async fn serve_storage(shared: &Shared, route: Route, request: Request<Incoming>
             headers: HeaderMap::new(),
         }
     })
-}
-
-/// The body of an upload to storage, as Azure takes it: with a
-/// `Content-Length` (411 without), within the size limit (413).
-pub(crate) async fn upload_body(
-    shared: &Shared,
-    request: Request<Incoming>,
-) -> Result<Bytes, Answer> {
-    let Some(len) = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    else {
-        // Read a little of what was sent first, so that a client still
-        // sending its chunks gets the answer rather than a broken pipe.
-        let _ = read(request.into_body(), 64 * 1024).await;
-        return Err(Answer::storage_error(
-            411,
-            "MissingContentLengthHeader",
-            "Content-Length HTTP header is missing.",
-        ));
-    };
-    if len > shared.config.max_file_bytes {
-        return Err(Answer::storage_error(
-            413,
-            "RequestBodyTooLarge",
-            "The request body is too large.",
-        ));
-    }
-    read(
-        request.into_body(),
-        usize::try_from(len).unwrap_or(usize::MAX),
-    )
-    .await
-    .map_err(|_| Answer::storage_error(400, "InvalidInput", "The body could not be read."))
 }
 
 /// A keyed hash for `/doc-ai/v1` presigned URLs.

@@ -327,6 +327,44 @@ fn auth_is_checked_and_every_answer_has_a_request_id() {
 }
 
 #[test]
+fn echo_key_id_puts_the_key_in_the_request_id_of_2xx_api_answers_only() {
+    let mut config = fast();
+    config.api_key = "sk_echo_0123456789".to_owned();
+    let c = Client::new(config);
+    let id_of = |r: &Reply| r.headers["x-request-id"].to_str().unwrap().to_owned();
+    let url = format!("{}/doc-digitization/job/v1", c.sim.api_url());
+    c.sim
+        .inject(Route::CreateJob, [Fault::EchoKeyInId, Fault::EchoKeyInId]);
+    // An error answer keeps its plain id.
+    let r = c
+        .send("POST", &url, Some("wrong"), Some(b"{}"), &[])
+        .unwrap();
+    assert_eq!(r.status, 403);
+    assert!(!id_of(&r).contains("sk_echo"), "{}", id_of(&r));
+    // A 2xx carries the key after its id.
+    let r = c
+        .send("POST", &url, Some("sk_echo_0123456789"), Some(b"{}"), &[])
+        .unwrap();
+    assert_eq!(r.status, 202);
+    let id = id_of(&r);
+    assert!(id.ends_with("-sk_echo_0123456789"), "{id}");
+    assert!(id.len() > 9 && id.as_bytes()[8] == b'_', "{id}");
+    // Storage never echoes it.
+    let job = r.json()["job_id"].as_str().unwrap().to_owned();
+    let upload = c.upload_url(&job, "a.pdf");
+    c.sim.inject(Route::StoragePut, [Fault::EchoKeyInId]);
+    let r = c.put(&upload, &sample::pdf(1, "x"));
+    assert_eq!(r.status, 201);
+    assert!(
+        r.headers
+            .get("x-request-id")
+            .is_none_or(|v| !v.to_str().unwrap().contains("sk_echo")),
+        "{:?}",
+        r.headers
+    );
+}
+
+#[test]
 fn create_job_validates_its_parameters() {
     let c = Client::new(fast());
     // An empty body and {} both give a Hindi Markdown job.
