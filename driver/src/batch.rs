@@ -39,10 +39,6 @@ pub struct BatchOptions {
     pub page_limit: Option<u32>,
     /// Refuse a document over `page_limit` instead of warning.
     pub strict_pages: bool,
-    /// Submit again an input whose `/doc-ai/v1` submit never answered in
-    /// an earlier run (it may pay twice; see
-    /// [`sarvam_doc_core::Policy::retry_unconfirmed`]).
-    pub retry_unconfirmed: bool,
 }
 
 impl BatchOptions {
@@ -54,15 +50,7 @@ impl BatchOptions {
             force: false,
             page_limit: Some(10),
             strict_pages: false,
-            retry_unconfirmed: false,
         }
-    }
-
-    /// Submitting again inputs whose submit never answered, or not.
-    #[must_use]
-    pub fn with_retry_unconfirmed(mut self, retry: bool) -> Self {
-        self.retry_unconfirmed = retry;
-        self
     }
 
     /// Making new jobs whatever the journal says, or not.
@@ -147,8 +135,8 @@ pub enum Done {
     /// Its job had failed in an earlier run: nothing sent.
     FailedBefore,
     /// Its `/doc-ai/v1` submit never answered in an earlier run: nothing
-    /// sent, since a job may be running already (see
-    /// [`BatchOptions::retry_unconfirmed`]).
+    /// sent, since a job may be running already (the client's
+    /// [`sarvam_doc_core::Policy::retry_unconfirmed`] submits it again).
     Unconfirmed,
 }
 
@@ -247,7 +235,7 @@ impl<T: AsyncTransport> Client<T> {
             let known = journal.get(&key).and_then(|s| s.folder.clone());
             let folder = known.unwrap_or_else(|| folders.assign(&key));
             let on_disk = self.look(&out_dir, &folder).await;
-            let plan = journal.plan(&identity, &folder, &on_disk, rerun(options));
+            let plan = journal.plan(&identity, &folder, &on_disk, self.rerun(options));
             let mut warning = None;
             if let Some(limit) = options.page_limit
                 && inspection.pages > limit
@@ -361,7 +349,12 @@ impl<T: AsyncTransport> Client<T> {
         };
         let out_dir = &options.run.out_dir;
         let on_disk = self.look(out_dir, &input.folder).await;
-        match records.plan(&input.identity, &input.folder, &on_disk, rerun(options)) {
+        match records.plan(
+            &input.identity,
+            &input.folder,
+            &on_disk,
+            self.rerun(options),
+        ) {
             Ok(plan) => input.plan = plan,
             Err(why) => {
                 tracing::warn!(folder = %input.folder, "{why}");
@@ -480,17 +473,17 @@ fn check(path: &Path, job: Job) -> Result<Checked, String> {
     Ok((document, inspection, key))
 }
 
-/// What a rerun may do beyond the journal's word: the batch's options and
-/// the policy's `retry_unconfirmed`.
-fn rerun(options: &BatchOptions) -> Rerun {
-    Rerun {
-        force: options.force,
-        overwrite: options.run.overwrite,
-        retry_unconfirmed: options.retry_unconfirmed,
-    }
-}
-
 impl<T: AsyncTransport> Client<T> {
+    /// What a rerun may do beyond the journal's word: the batch's options,
+    /// and the policy's `retry_unconfirmed` (the one the machine reads too).
+    fn rerun(&self, options: &BatchOptions) -> Rerun {
+        Rerun {
+            force: options.force,
+            overwrite: options.run.overwrite,
+            retry_unconfirmed: self.policy().retry_unconfirmed,
+        }
+    }
+
     /// What is on disk at `folder` (inside `out_dir`), for the journal's
     /// plan: looked up off the async threads.
     async fn look(&self, out_dir: &Path, folder: &str) -> OnDisk {
