@@ -82,7 +82,8 @@ pub enum Record {
         path: String,
     },
     /// A create's answer was lost: it may have made a job nobody will hear
-    /// of (never started, so it costs nothing).
+    /// of (never started, so it costs nothing). Counted in
+    /// [`InputState::lost_creates`].
     CreateLost {
         /// The input.
         path: String,
@@ -175,7 +176,9 @@ pub struct InputState {
     pub folder: Option<String>,
     /// Its job, once one was created (the last one, for a changed input).
     pub job: Option<JobId>,
-    /// Creates sent whose answer never reached the journal: possible orphans.
+    /// Creates sent whose answer never reached the journal (a
+    /// [`Record::CreateLost`], or a create followed by another): possible
+    /// orphans, each counted once.
     pub lost_creates: u32,
     /// Whether a start (or submit) was sent for the current job.
     pub start_sent: bool,
@@ -331,7 +334,14 @@ impl Journal {
                 state.published = false;
                 state.stopped = None;
             }
-            Record::CreateLost { .. } => {}
+            Record::CreateLost { .. } => {
+                // Said outright; a create followed by another create with
+                // nothing between (killed mid-create) is counted above.
+                if state.creating {
+                    state.lost_creates += 1;
+                    state.creating = false;
+                }
+            }
             Record::Created { job_id, .. } => {
                 state.creating = false;
                 state.job = Some(job_id.clone());
@@ -831,6 +841,50 @@ mod tests {
             },
         ]);
         assert_eq!(journal.get("a.pdf").unwrap().lost_creates, 1);
+    }
+
+    #[test]
+    fn a_lost_create_is_counted_once_whether_said_or_seen() {
+        let path = || "a.pdf".to_owned();
+        let input = Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        };
+        // Said: the answer was lost, then the create was sent again.
+        let said = Journal::from_records(&[
+            input.clone(),
+            Record::Creating { path: path() },
+            Record::CreateLost { path: path() },
+            Record::Creating { path: path() },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+        ]);
+        assert_eq!(said.get("a.pdf").map(|s| s.lost_creates), Some(1));
+        // Said, and the run stopped there: still a possible orphan, and the
+        // rerun makes a job.
+        let stopped = Journal::from_records(&[
+            input,
+            Record::Creating { path: path() },
+            Record::CreateLost { path: path() },
+        ]);
+        assert_eq!(stopped.get("a.pdf").map(|s| s.lost_creates), Some(1));
+        assert_eq!(
+            plan(&stopped, &id("x"), &empty(), Rerun::default()),
+            Plan::New { replaces: None }
+        );
+    }
+
+    #[test]
+    fn journals_with_create_lost_lines_still_read() {
+        let line = r#"{"at":"2026-01-01T00:00:00Z","event":"create_lost","path":"a.pdf"}"#;
+        assert_eq!(
+            serde_json::from_str::<Record>(line).ok(),
+            Some(Record::CreateLost {
+                path: "a.pdf".into()
+            })
+        );
     }
 
     #[test]
