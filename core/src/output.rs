@@ -113,6 +113,58 @@ fn shorten(name: String, max: usize) -> String {
     format!("{}{ext}", &name[..cut])
 }
 
+/// `name`, or, when `taken` says it is taken, the first of `name-2`,
+/// `name-3`, … that is not: the one way every output name is made distinct.
+/// A file (`kind` other than [`EntryKind::Dir`]) keeps its extension last
+/// (`out.zip`, `out-2.zip`); a folder is numbered at its end (`v1.2`,
+/// `v1.2-2`). `taken` is asked about each candidate in lower case: names are
+/// compared without case, as macOS and Windows do, so keep the taken names
+/// lower-cased. The stem is cut so that a name of at most 200 bytes stays
+/// within 200 bytes.
+///
+/// Why `-n` before the extension: the number never hides the file's type
+/// (`page_001-2.md` is still Markdown) nor its name's start (so names sort
+/// together), and `-` means nothing to a shell or to Windows (`~` starts a
+/// home path and marks 8.3 short names).
+///
+/// ```
+/// use sarvam_doc_core::output::{EntryKind, distinct_name};
+/// let taken = ["out.zip", "out-2.zip", "scan"];
+/// assert_eq!(distinct_name("OUT.zip", EntryKind::File, |c| taken.contains(&c)), "OUT-3.zip");
+/// assert_eq!(distinct_name("scan", EntryKind::Dir, |c| taken.contains(&c)), "scan-2");
+/// assert_eq!(distinct_name("page.md", EntryKind::File, |c| taken.contains(&c)), "page.md");
+/// ```
+#[must_use]
+pub fn distinct_name(name: &str, kind: EntryKind, mut taken: impl FnMut(&str) -> bool) -> String {
+    if !taken(&name.to_lowercase()) {
+        return name.to_owned();
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext))
+            if kind != EntryKind::Dir && !stem.is_empty() && !ext.is_empty() && ext.len() <= 16 =>
+        {
+            (stem, &name[stem.len()..])
+        }
+        _ => (name, ""),
+    };
+    let mut n: u64 = 2;
+    loop {
+        let suffix = format!("-{n}");
+        let room = MAX_NAME
+            .max(name.len())
+            .saturating_sub(suffix.len() + ext.len());
+        let mut cut = stem.len().min(room);
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let candidate = format!("{}{suffix}{ext}", &stem[..cut]);
+        if !taken(&candidate.to_lowercase()) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
 /// The folder an input's pages go to, from its file name: the stem made safe
 /// ([`safe_output_name`]). Input names are checked first
 /// ([`crate::check_file_name`]), so there is always a stem; `document` is the
@@ -133,8 +185,7 @@ pub fn folder_name(file_name: &str) -> String {
 }
 
 /// Assigns each input of a batch its own output folder: [`folder_name`],
-/// with `-2`, `-3`, … added when two inputs would share one (compared
-/// without case, as macOS and Windows do).
+/// made distinct by [`distinct_name`] when two inputs would share one.
 ///
 /// ```
 /// use sarvam_doc_core::output::FolderPlan;
@@ -157,14 +208,11 @@ impl FolderPlan {
     /// A distinct folder for the input at `path` (only its file name counts).
     pub fn assign(&mut self, path: &str) -> String {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let base = folder_name(name);
-        let mut candidate = base.clone();
-        let mut n = 2;
-        while !self.taken.insert(candidate.to_lowercase()) {
-            candidate = format!("{base}-{n}");
-            n += 1;
-        }
-        candidate
+        let folder = distinct_name(&folder_name(name), EntryKind::Dir, |c| {
+            self.taken.contains(c)
+        });
+        self.taken.insert(folder.to_lowercase());
+        folder
     }
 }
 
@@ -414,9 +462,9 @@ enum Placed {
 /// Entry names are made safe component by component ([`safe_output_name`]'s
 /// rule: no `..`, no leading dot, no control characters, at most 200 bytes a
 /// component), so no entry can land outside the folder. Clashes are renamed,
-/// never lost: a file and a folder of the same name, two entries of the same
-/// name, or names that differ only in case, get `~2`, `~3`, … before the
-/// extension.
+/// never lost, by [`distinct_name`]: a file and a folder of the same name,
+/// two entries of the same name, or names that differ only in case, get
+/// `-2`, `-3`, … (before a file's extension).
 ///
 /// ```
 /// use sarvam_doc_core::output::{EntryKind, Unpack, UnpackLimits};
@@ -425,7 +473,7 @@ enum Placed {
 /// assert_eq!(plan.entry("../../etc/passwd", EntryKind::File, 10, 10)?, Some(vec!["etc".to_owned(), "passwd".to_owned()]));
 /// // A file "a", then "a/b.md": the folder is renamed, nothing is lost.
 /// plan.entry("a", EntryKind::File, 1, 1)?;
-/// assert_eq!(plan.entry("a/b.md", EntryKind::File, 1, 1)?, Some(vec!["a~2".to_owned(), "b.md".to_owned()]));
+/// assert_eq!(plan.entry("a/b.md", EntryKind::File, 1, 1)?, Some(vec!["a-2".to_owned(), "b.md".to_owned()]));
 /// # Ok::<(), sarvam_doc_core::output::UnpackError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -579,23 +627,18 @@ impl Unpack {
                 planned.clone_from(path);
                 continue;
             }
-            let mut candidate = dir.clone();
-            let mut n = 2;
-            loop {
+            let path_of = |name: &str| {
                 let mut path = planned.clone();
-                path.push(candidate.clone());
-                match self.placed.get(&key(&path)) {
-                    Some(Placed::File) => {
-                        candidate = with_suffix(dir, n);
-                        n += 1;
-                    }
-                    Some(Placed::Dir) => break,
-                    None => {
-                        self.placed.insert(key(&path), Placed::Dir);
-                        break;
-                    }
-                }
-            }
+                path.push(name.to_owned());
+                key(&path)
+            };
+            // A folder of that name is reused; only a file is in the way.
+            let candidate = distinct_name(dir, EntryKind::Dir, |c| {
+                self.placed.get(&path_of(c)) == Some(&Placed::File)
+            });
+            self.placed
+                .entry(path_of(&candidate))
+                .or_insert(Placed::Dir);
             planned.push(candidate);
             self.renamed.insert(original_key, planned.clone());
         }
@@ -604,30 +647,16 @@ impl Unpack {
 
     /// A file name in `dir` that nothing has taken yet.
     fn unique(&self, dir: &[String], name: &str) -> String {
-        let mut candidate = name.to_owned();
-        let mut n = 2;
-        loop {
+        distinct_name(name, EntryKind::File, |c| {
             let mut path = dir.to_vec();
-            path.push(candidate.clone());
-            if !self.placed.contains_key(&key(&path)) {
-                return candidate;
-            }
-            candidate = with_suffix(name, n);
-            n += 1;
-        }
+            path.push(c.to_owned());
+            self.placed.contains_key(&key(&path))
+        })
     }
 }
 
 fn key(path: &[String]) -> String {
     path.join("/").to_lowercase()
-}
-
-/// `name` with `~n` before its extension: `a.md` → `a~2.md`.
-fn with_suffix(name: &str, n: u32) -> String {
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => format!("{stem}~{n}.{ext}"),
-        _ => format!("{name}~{n}"),
-    }
 }
 
 #[cfg(test)]
@@ -727,6 +756,34 @@ mod tests {
     }
 
     #[test]
+    fn distinct_names_number_before_the_extension_without_case() {
+        let taken = ["out.zip", "out-2.zip", "v1.2", ".md"];
+        let is_taken = |c: &str| taken.contains(&c);
+        assert_eq!(
+            distinct_name("Out.ZIP", EntryKind::File, is_taken),
+            "Out-3.ZIP"
+        );
+        assert_eq!(distinct_name("v1.2", EntryKind::Dir, is_taken), "v1.2-2");
+        assert_eq!(distinct_name(".md", EntryKind::File, is_taken), ".md-2");
+        assert_eq!(
+            distinct_name("free.zip", EntryKind::File, is_taken),
+            "free.zip"
+        );
+        // A name at the length limit stays within it, extension kept.
+        // Cut at a character's boundary (3-byte characters).
+        let long = format!("{}.md", "अ".repeat(67));
+        assert_eq!(long.len(), 204);
+        let longest = format!("{}.md", "x".repeat(197));
+        let again = distinct_name(&longest, EntryKind::File, |c| c == longest);
+        assert!(
+            again.len() <= MAX_NAME && again.ends_with("-2.md"),
+            "{again}"
+        );
+        let cut = distinct_name(&long, EntryKind::File, |c| c == long);
+        assert!(cut.len() <= long.len() && cut.ends_with("-2.md"), "{cut}");
+    }
+
+    #[test]
     fn long_names_keep_their_extension() {
         let long = format!("{}.md", "x".repeat(300));
         let safe = safe_output_name(&long).unwrap();
@@ -780,8 +837,8 @@ mod tests {
                 .join("/")
         };
         assert_eq!(place("a/b.md"), "a/b.md");
-        assert_eq!(place("a"), "a~2");
-        assert_eq!(place("A/B.md"), "a/B~2.md");
+        assert_eq!(place("a"), "a-2");
+        assert_eq!(place("A/B.md"), "a/B-2.md");
         assert_eq!(place("a/c.md"), "a/c.md");
         assert_eq!(place(".x/\u{1b}y.md"), "_x/_y.md");
     }

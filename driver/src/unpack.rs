@@ -376,7 +376,7 @@ mod tests {
         );
         assert_eq!(fs::read(target.join("a")).unwrap_or_default(), b"x");
         assert_eq!(
-            fs::read(target.join("a~2").join("b.md")).unwrap_or_default(),
+            fs::read(target.join("a-2").join("b.md")).unwrap_or_default(),
             b"y"
         );
         assert!(!out.path().join("escape.md").exists());
