@@ -20,10 +20,11 @@ use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun};
 use sarvam_doc_core::output::FolderPlan;
 use sarvam_doc_core::{Document, Event, Job, JobId, Run};
 
-use crate::job::{MANIFEST, Paced, Provenance, Target};
+use crate::job::{Paced, Provenance, Target};
 use crate::journal::JournalFile;
 use crate::preflight::{Inspection, inspect};
 use crate::transport::AsyncTransport;
+use crate::unpack::MANIFEST;
 use crate::{Client, Report, RunError, RunOptions};
 
 /// What a batch asks for.

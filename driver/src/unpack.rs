@@ -17,6 +17,9 @@ use sarvam_doc_core::output::{
     end_record, zip64_entries,
 };
 
+/// The name of the manifest in each output folder.
+pub const MANIFEST: &str = "sarvam-doc-manifest.json";
+
 /// How an unpack ended.
 #[derive(Debug)]
 pub(crate) enum Unpacked {
@@ -129,7 +132,7 @@ fn write_manifest(
         obj.insert("refused".into(), serde_json::Value::from(why));
     }
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
-    let mut file = File::create_new(dir.join(crate::job::MANIFEST))?;
+    let mut file = File::create_new(dir.join(MANIFEST))?;
     file.write_all(&bytes)?;
     file.sync_all()
 }
@@ -142,7 +145,7 @@ fn unpack_all(
 ) -> Result<(), Stop> {
     fs::create_dir(pages).map_err(|e| Stop::Io(pages.to_owned(), e))?;
     let mut plan = Unpack::new(limits);
-    plan.reserve(crate::job::MANIFEST);
+    plan.reserve(MANIFEST);
     for zip in zips {
         let name = zip
             .file_name()
@@ -406,8 +409,8 @@ mod tests {
             .unwrap_or_default();
         names.sort();
         // The raw download, and a manifest that says why it was not unpacked.
-        assert_eq!(names, ["doc_output.zip", crate::job::MANIFEST]);
-        let manifest = fs::read_to_string(target.join(crate::job::MANIFEST)).unwrap_or_default();
+        assert_eq!(names, ["doc_output.zip", MANIFEST]);
+        let manifest = fs::read_to_string(target.join(MANIFEST)).unwrap_or_default();
         assert!(manifest.contains("\"refused\""), "{manifest}");
     }
 
