@@ -523,6 +523,7 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
             "skipped": skipped,
             "pages_to_send": plan.pages_to_send(),
             "journal": plan.journal().display().to_string(),
+            "possible_orphans": plan.possible_orphans,
         }));
         return;
     }
@@ -539,6 +540,12 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
         count(new, "new job"),
         plan.inputs.len() - new - skipped,
     );
+    if plan.possible_orphans > 0 {
+        out!(
+            "{} earlier runs sent got no answer: jobs that may exist, never started, cost nothing.",
+            count(plan.possible_orphans, "create"),
+        );
+    }
 }
 
 /// `n` and the noun, plural unless `n` is 1: "1 job", "3 jobs".

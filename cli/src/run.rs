@@ -111,8 +111,7 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
         .with_unpack_limits(args.limits.unpack());
     let options = BatchOptions::new(run_options)
         .with_force(args.force)
-        .with_page_limit(Some(args.page_limit), args.strict_pages)
-        .with_retry_unconfirmed(args.retry_unconfirmed);
+        .with_page_limit(Some(args.page_limit), args.strict_pages);
     let plan = client
         .plan_batch(inputs, &options)
         .await

@@ -273,7 +273,7 @@ fn break_8_outputs_are_never_lost_with_a_false_message() {
     assert!(!stderr.contains("exists already"), "{stderr}");
     let pages = everything(&dir.path().join("o1").join("doc"));
     assert!(
-        pages.contains(&"a~2/b.md".to_owned()) && pages.contains(&"a".to_owned()),
+        pages.contains(&"a-2/b.md".to_owned()) && pages.contains(&"a".to_owned()),
         "{pages:?}"
     );
     // Not a ZIP: kept as it came, and said so.

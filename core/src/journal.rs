@@ -1,20 +1,22 @@
 //! A batch's journal: one record per line of what happened to each input,
 //! and what a rerun does about each input. The driver writes the lines
 //! (each flushed and synced before the step it announces is sent) and reads
-//! them back after a crash; every decision is made here.
+//! them back after a crash, and tells [`Journal::plan`] what it finds on
+//! disk ([`OnDisk`]); every decision is made here.
 //!
 //! ```
-//! use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
+//! use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun};
 //! let input = Identity::new("scans/a.pdf", 1024, "ab12…", "legacy:hi-IN:md");
 //! let job: sarvam_doc_core::JobId = "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse()?;
+//! let (nothing, asked) = (OnDisk::default(), Rerun::default());
 //! let mut journal = Journal::default();
 //! journal.apply(&Record::Input { input: input.clone(), folder: "a".into() });
 //! journal.apply(&Record::Creating { path: "scans/a.pdf".into() });
 //! // Killed here: the create may or may not have made a job. Make one (again).
-//! assert_eq!(journal.plan(&input, false), Plan::New { replaces: None });
+//! assert_eq!(journal.plan(&input, "a", &nothing, asked), Ok(Plan::New { replaces: None }));
 //! journal.apply(&Record::Created { path: "scans/a.pdf".into(), job_id: job.clone() });
 //! // Killed here: the job exists; go on with it, never make a second.
-//! assert_eq!(journal.plan(&input, false), Plan::Resume { job: job.clone(), folder: "a".into() });
+//! assert_eq!(journal.plan(&input, "a", &nothing, asked), Ok(Plan::Resume { job: job.clone(), folder: "a".into() }));
 //! # Ok::<(), sarvam_doc_core::InputError>(())
 //! ```
 
@@ -80,7 +82,8 @@ pub enum Record {
         path: String,
     },
     /// A create's answer was lost: it may have made a job nobody will hear
-    /// of (never started, so it costs nothing).
+    /// of (never started, so it costs nothing). Counted in
+    /// [`InputState::lost_creates`].
     CreateLost {
         /// The input.
         path: String,
@@ -173,7 +176,9 @@ pub struct InputState {
     pub folder: Option<String>,
     /// Its job, once one was created (the last one, for a changed input).
     pub job: Option<JobId>,
-    /// Creates sent whose answer never reached the journal: possible orphans.
+    /// Creates sent whose answer never reached the journal (a
+    /// [`Record::CreateLost`], or a create followed by another): possible
+    /// orphans, each counted once.
     pub lost_creates: u32,
     /// Whether a start (or submit) was sent for the current job.
     pub start_sent: bool,
@@ -218,7 +223,8 @@ pub enum Plan {
     /// A `/doc-ai/v1` submit (which makes and starts a job in one) went
     /// out and its answer never reached the journal: a job may be running,
     /// and paid for, that no request can find. Submitting again may pay
-    /// twice, so it is done only if the user asks ([`Plan::or_retry`]).
+    /// twice, so it is done only if the user asks
+    /// ([`Rerun::retry_unconfirmed`]).
     Unconfirmed,
     /// Its job ended without outputs (failed or rejected): nothing to go on
     /// with; `--force` makes a new job.
@@ -230,17 +236,54 @@ pub enum Plan {
     },
 }
 
-impl Plan {
-    /// The plan when the user accepts paying twice for an unconfirmed
-    /// submit: [`Plan::Unconfirmed`] becomes [`Plan::New`]; the rest stay.
-    #[must_use]
-    pub fn or_retry(self, retry_unconfirmed: bool) -> Plan {
+/// What the driver found in an input's output folder, for
+/// [`Journal::plan`]: the facts, looked up, never judged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OnDisk {
+    /// Whether the folder exists (as anything: a file or a link counts).
+    pub folder_exists: bool,
+    /// The job its manifest names, when it holds a manifest that can be
+    /// read.
+    pub manifest_job: Option<JobId>,
+}
+
+/// What the user allows a rerun beyond the journal's word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rerun {
+    /// Make a new job whatever the journal says (each is paid for).
+    pub force: bool,
+    /// Replace an output folder that is not this run's.
+    pub overwrite: bool,
+    /// Submit again an input whose `/doc-ai/v1` submit never answered (it
+    /// may pay twice): [`crate::Policy::retry_unconfirmed`].
+    pub retry_unconfirmed: bool,
+}
+
+/// Why a rerun leaves an input alone, sending nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Its output folder exists and is not this run's: neither outputs the
+    /// journal published there nor a folder with a manifest of its job.
+    FolderTaken {
+        /// The folder, inside the output folder.
+        folder: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Plan::Unconfirmed if retry_unconfirmed => Plan::New { replaces: None },
-            other => other,
+            Refusal::FolderTaken { folder } => write!(
+                f,
+                "its output folder {folder:?} exists already and is not this run's: remove it, \
+                 choose another --out, or pass --overwrite"
+            ),
         }
     }
 }
+
+impl std::error::Error for Refusal {}
 
 /// All the journal says, input by input.
 #[derive(Clone, Debug, Default)]
@@ -291,7 +334,14 @@ impl Journal {
                 state.published = false;
                 state.stopped = None;
             }
-            Record::CreateLost { .. } => {}
+            Record::CreateLost { .. } => {
+                // Said outright; a create followed by another create with
+                // nothing between (killed mid-create) is counted above.
+                if state.creating {
+                    state.lost_creates += 1;
+                    state.creating = false;
+                }
+            }
             Record::Created { job_id, .. } => {
                 state.creating = false;
                 state.job = Some(job_id.clone());
@@ -345,10 +395,54 @@ impl Journal {
         self.inputs.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// What a rerun does with `input` (as it is now); `force` makes a new job
-    /// whatever the journal says.
-    #[must_use]
-    pub fn plan(&self, input: &Identity, force: bool) -> Plan {
+    /// What a rerun does with `input` (as it is now), whose outputs go to
+    /// `folder` (inside the output folder), given what the driver found
+    /// there (`on_disk`) and what the user allows (`rerun`):
+    ///
+    /// - outputs the journal says are published are skipped if the folder's
+    ///   manifest names their job, else fetched again from it
+    ///   ([`Plan::Resume`]);
+    /// - a job to resume whose manifest is in place already (a crash between
+    ///   publishing and the journal's line) is done: [`Plan::Skip`];
+    /// - an unconfirmed `/doc-ai/v1` submit is submitted again only with
+    ///   `retry_unconfirmed`;
+    /// - `force` makes a new job whatever the journal says.
+    ///
+    /// # Errors
+    /// [`Refusal::FolderTaken`] when the plan would write into a folder that
+    /// exists and is not this run's, unless `overwrite`.
+    pub fn plan(
+        &self,
+        input: &Identity,
+        folder: &str,
+        on_disk: &OnDisk,
+        rerun: Rerun,
+    ) -> Result<Plan, Refusal> {
+        let plan = match self.journal_plan(input, rerun.force) {
+            Plan::Unconfirmed if rerun.retry_unconfirmed => Plan::New { replaces: None },
+            Plan::Skip { job, folder } if on_disk.manifest_job.as_ref() != Some(&job) => {
+                Plan::Resume { job, folder }
+            }
+            Plan::Resume { job, folder } if on_disk.manifest_job.as_ref() == Some(&job) => {
+                Plan::Skip { job, folder }
+            }
+            other => other,
+        };
+        let ours = match &plan {
+            Plan::New { replaces } => replaces.as_deref() == Some(folder),
+            Plan::Resume { .. } => on_disk.manifest_job.is_some(),
+            Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
+        };
+        if on_disk.folder_exists && !ours && !rerun.overwrite {
+            return Err(Refusal::FolderTaken {
+                folder: folder.to_owned(),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// What the journal alone says of `input`.
+    fn journal_plan(&self, input: &Identity, force: bool) -> Plan {
         let Some(state) = self.inputs.get(&input.path) else {
             return Plan::New { replaces: None };
         };
@@ -394,6 +488,62 @@ mod tests {
         "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse().unwrap()
     }
 
+    fn other_job() -> JobId {
+        "00000000-0000-4000-8000-00000000beef".parse().unwrap()
+    }
+
+    /// Nothing in the output folder.
+    fn empty() -> OnDisk {
+        OnDisk::default()
+    }
+
+    /// The folder, holding the manifest of `job`.
+    fn published_by(job: JobId) -> OnDisk {
+        OnDisk {
+            folder_exists: true,
+            manifest_job: Some(job),
+        }
+    }
+
+    /// The plan for `input` into folder `a`, which must not be refused.
+    fn plan(journal: &Journal, input: &Identity, disk: &OnDisk, rerun: Rerun) -> Plan {
+        journal
+            .plan(input, "a", disk, rerun)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn forced() -> Rerun {
+        Rerun {
+            force: true,
+            ..Rerun::default()
+        }
+    }
+
+    /// A journal in which job() ran `a.pdf` to its end, outputs in `a`.
+    fn finished() -> Journal {
+        let path = || "a.pdf".to_owned();
+        Journal::from_records(&[
+            Record::Input {
+                input: id("x"),
+                folder: "a".into(),
+            },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+            Record::Ended {
+                path: path(),
+                job_id: job(),
+                state: JobState::Completed,
+            },
+            Record::Published {
+                path: path(),
+                job_id: job(),
+                folder: "a".into(),
+            },
+        ])
+    }
+
     #[test]
     fn a_submit_without_an_answer_is_never_sent_again_unasked() {
         let path = || "a.pdf".to_owned();
@@ -402,14 +552,28 @@ mod tests {
             input: id("x"),
             folder: "a".into(),
         });
-        assert_eq!(journal.plan(&id("x"), false), Plan::New { replaces: None });
+        assert_eq!(
+            plan(&journal, &id("x"), &empty(), Rerun::default()),
+            Plan::New { replaces: None }
+        );
         journal.apply(&Record::Starting {
             path: path(),
             job_id: None,
         });
-        assert_eq!(journal.plan(&id("x"), false), Plan::Unconfirmed);
         assert_eq!(
-            journal.plan(&id("x"), false).or_retry(true),
+            plan(&journal, &id("x"), &empty(), Rerun::default()),
+            Plan::Unconfirmed
+        );
+        assert_eq!(
+            plan(
+                &journal,
+                &id("x"),
+                &empty(),
+                Rerun {
+                    retry_unconfirmed: true,
+                    ..Rerun::default()
+                }
+            ),
             Plan::New { replaces: None }
         );
         journal.apply(&Record::Created {
@@ -417,7 +581,7 @@ mod tests {
             job_id: job(),
         });
         assert_eq!(
-            journal.plan(&id("x"), false),
+            plan(&journal, &id("x"), &empty(), Rerun::default()),
             Plan::Resume {
                 job: job(),
                 folder: "a".into()
@@ -434,7 +598,10 @@ mod tests {
             path: path(),
             job_id: None,
         });
-        assert_eq!(journal.plan(&id("x"), false), Plan::Unconfirmed);
+        assert_eq!(
+            plan(&journal, &id("x"), &empty(), Rerun::default()),
+            Plan::Unconfirmed
+        );
     }
 
     #[test]
@@ -492,29 +659,169 @@ mod tests {
         ];
         for k in 1..=records.len() {
             let journal = Journal::from_records(&records[..k]);
-            assert_eq!(
-                journal.plan(&id("x"), false),
-                expected[k - 1],
-                "after {k} records"
-            );
+            // The folder is published (renamed into place) just before
+            // its journal line.
+            let disk = if k == records.len() {
+                published_by(job())
+            } else {
+                empty()
+            };
+            let planned = plan(&journal, &id("x"), &disk, Rerun::default());
+            assert_eq!(planned, expected[k - 1], "after {k} records");
             // Once a job exists, a rerun never plans a second one, unless forced.
             if k >= 3 {
-                assert!(!matches!(journal.plan(&id("x"), false), Plan::New { .. }));
+                assert!(!matches!(planned, Plan::New { .. }));
             }
         }
         let done = Journal::from_records(&records);
+        let disk = published_by(job());
         assert_eq!(
-            done.plan(&id("x"), true),
+            plan(&done, &id("x"), &disk, forced()),
             Plan::New {
                 replaces: Some("a".into())
             }
         );
         // A changed file is a new document.
         assert_eq!(
-            done.plan(&id("y"), false),
+            plan(&done, &id("y"), &disk, Rerun::default()),
             Plan::New {
                 replaces: Some("a".into())
             }
+        );
+    }
+
+    #[test]
+    fn published_outputs_whose_manifest_names_their_job_are_skipped() {
+        assert_eq!(
+            plan(
+                &finished(),
+                &id("x"),
+                &published_by(job()),
+                Rerun::default()
+            ),
+            Plan::Skip {
+                job: job(),
+                folder: "a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn published_outputs_that_are_gone_or_another_jobs_are_fetched_again() {
+        let again = Plan::Resume {
+            job: job(),
+            folder: "a".into(),
+        };
+        // The folder was removed.
+        assert_eq!(
+            plan(&finished(), &id("x"), &empty(), Rerun::default()),
+            again
+        );
+        // The folder is there but its manifest is gone.
+        let no_manifest = OnDisk {
+            folder_exists: true,
+            manifest_job: None,
+        };
+        assert_eq!(
+            finished().plan(&id("x"), "a", &no_manifest, Rerun::default()),
+            Err(Refusal::FolderTaken { folder: "a".into() }),
+            "a folder without a manifest is not known to be ours"
+        );
+        // The folder holds another job's outputs.
+        assert_eq!(
+            plan(
+                &finished(),
+                &id("x"),
+                &published_by(other_job()),
+                Rerun::default()
+            ),
+            again
+        );
+    }
+
+    #[test]
+    fn a_job_to_resume_whose_manifest_is_in_place_is_done() {
+        // Killed between the rename into place and the journal's line.
+        let journal = Journal::from_records(&[
+            Record::Input {
+                input: id("x"),
+                folder: "a".into(),
+            },
+            Record::Created {
+                path: "a.pdf".into(),
+                job_id: job(),
+            },
+        ]);
+        assert_eq!(
+            plan(&journal, &id("x"), &published_by(job()), Rerun::default()),
+            Plan::Skip {
+                job: job(),
+                folder: "a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_folder_that_is_not_the_runs_is_refused_unless_overwrite() {
+        let taken = OnDisk {
+            folder_exists: true,
+            manifest_job: None,
+        };
+        let never_seen = Journal::default();
+        let refused = never_seen.plan(&id("x"), "a", &taken, Rerun::default());
+        assert_eq!(refused, Err(Refusal::FolderTaken { folder: "a".into() }));
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("\"a\"") && message.contains("--overwrite"),
+            "{message}"
+        );
+        let overwrite = Rerun {
+            overwrite: true,
+            ..Rerun::default()
+        };
+        assert_eq!(
+            never_seen.plan(&id("x"), "a", &taken, overwrite),
+            Ok(Plan::New { replaces: None })
+        );
+        // Forced over the journal's own outputs: its own folder, replaced.
+        assert_eq!(
+            finished().plan(&id("x"), "a", &published_by(job()), forced()),
+            Ok(Plan::New {
+                replaces: Some("a".into())
+            })
+        );
+        // The same folder name for an input the journal never published
+        // there: not ours.
+        assert!(
+            finished()
+                .plan(&id("x"), "b", &published_by(job()), forced())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_unconfirmed_submit_is_held_unless_retry_unconfirmed() {
+        let journal = Journal::from_records(&[
+            Record::Input {
+                input: id("x"),
+                folder: "a".into(),
+            },
+            Record::Starting {
+                path: "a.pdf".into(),
+                job_id: None,
+            },
+        ]);
+        assert_eq!(
+            plan(&journal, &id("x"), &empty(), Rerun::default()),
+            Plan::Unconfirmed
+        );
+        let retry = Rerun {
+            retry_unconfirmed: true,
+            ..Rerun::default()
+        };
+        assert_eq!(
+            plan(&journal, &id("x"), &empty(), retry),
+            Plan::New { replaces: None }
         );
     }
 
@@ -537,6 +844,50 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_create_is_counted_once_whether_said_or_seen() {
+        let path = || "a.pdf".to_owned();
+        let input = Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        };
+        // Said: the answer was lost, then the create was sent again.
+        let said = Journal::from_records(&[
+            input.clone(),
+            Record::Creating { path: path() },
+            Record::CreateLost { path: path() },
+            Record::Creating { path: path() },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+        ]);
+        assert_eq!(said.get("a.pdf").map(|s| s.lost_creates), Some(1));
+        // Said, and the run stopped there: still a possible orphan, and the
+        // rerun makes a job.
+        let stopped = Journal::from_records(&[
+            input,
+            Record::Creating { path: path() },
+            Record::CreateLost { path: path() },
+        ]);
+        assert_eq!(stopped.get("a.pdf").map(|s| s.lost_creates), Some(1));
+        assert_eq!(
+            plan(&stopped, &id("x"), &empty(), Rerun::default()),
+            Plan::New { replaces: None }
+        );
+    }
+
+    #[test]
+    fn journals_with_create_lost_lines_still_read() {
+        let line = r#"{"at":"2026-01-01T00:00:00Z","event":"create_lost","path":"a.pdf"}"#;
+        assert_eq!(
+            serde_json::from_str::<Record>(line).ok(),
+            Some(Record::CreateLost {
+                path: "a.pdf".into()
+            })
+        );
+    }
+
+    #[test]
     fn a_failed_job_is_not_run_again_unless_forced() {
         let path = || "a.pdf".to_owned();
         let journal = Journal::from_records(&[
@@ -554,8 +905,14 @@ mod tests {
                 state: JobState::Failed,
             },
         ]);
-        assert!(matches!(journal.plan(&id("x"), false), Plan::Failed { .. }));
-        assert!(matches!(journal.plan(&id("x"), true), Plan::New { .. }));
+        assert!(matches!(
+            plan(&journal, &id("x"), &empty(), Rerun::default()),
+            Plan::Failed { .. }
+        ));
+        assert!(matches!(
+            plan(&journal, &id("x"), &empty(), forced()),
+            Plan::New { .. }
+        ));
     }
 
     #[test]

@@ -74,13 +74,9 @@ pub(crate) fn plan_downloads(
     for (i, (server_name, url)) in answer.download_urls.into_iter().enumerate() {
         let base =
             safe_output_name(&server_name).unwrap_or_else(|| format!("output-{}.zip", i + 1));
-        let mut name = base.clone();
-        let mut n = 2;
-        while taken.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
-            name = with_suffix(&base, n);
-            n += 1;
-        }
-        taken.push(name.clone());
+        // `distinct_name` asks with the candidate in lower case.
+        let name = distinct_name(&base, EntryKind::File, |c| taken.iter().any(|t| t == c));
+        taken.push(name.to_lowercase());
         queue.push_back(PendingDownload {
             announced: url.announced_size(),
             name,
@@ -202,6 +198,58 @@ fn shorten(name: String, max: usize) -> String {
     format!("{}{ext}", &name[..cut])
 }
 
+/// `name`, or, when `taken` says it is taken, the first of `name-2`,
+/// `name-3`, … that is not: the one way every output name is made distinct.
+/// A file (`kind` other than [`EntryKind::Dir`]) keeps its extension last
+/// (`out.zip`, `out-2.zip`); a folder is numbered at its end (`v1.2`,
+/// `v1.2-2`). `taken` is asked about each candidate in lower case: names are
+/// compared without case, as macOS and Windows do, so keep the taken names
+/// lower-cased. The stem is cut so that a name of at most 200 bytes stays
+/// within 200 bytes.
+///
+/// Why `-n` before the extension: the number never hides the file's type
+/// (`page_001-2.md` is still Markdown) nor its name's start (so names sort
+/// together), and `-` means nothing to a shell or to Windows (`~` starts a
+/// home path and marks 8.3 short names).
+///
+/// ```
+/// use sarvam_doc_core::output::{EntryKind, distinct_name};
+/// let taken = ["out.zip", "out-2.zip", "scan"];
+/// assert_eq!(distinct_name("OUT.zip", EntryKind::File, |c| taken.contains(&c)), "OUT-3.zip");
+/// assert_eq!(distinct_name("scan", EntryKind::Dir, |c| taken.contains(&c)), "scan-2");
+/// assert_eq!(distinct_name("page.md", EntryKind::File, |c| taken.contains(&c)), "page.md");
+/// ```
+#[must_use]
+pub fn distinct_name(name: &str, kind: EntryKind, mut taken: impl FnMut(&str) -> bool) -> String {
+    if !taken(&name.to_lowercase()) {
+        return name.to_owned();
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext))
+            if kind != EntryKind::Dir && !stem.is_empty() && !ext.is_empty() && ext.len() <= 16 =>
+        {
+            (stem, &name[stem.len()..])
+        }
+        _ => (name, ""),
+    };
+    let mut n: u64 = 2;
+    loop {
+        let suffix = format!("-{n}");
+        let room = MAX_NAME
+            .max(name.len())
+            .saturating_sub(suffix.len() + ext.len());
+        let mut cut = stem.len().min(room);
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let candidate = format!("{}{suffix}{ext}", &stem[..cut]);
+        if !taken(&candidate.to_lowercase()) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
 /// The folder an input's pages go to, from its file name: the stem made safe
 /// ([`safe_output_name`]). Input names are checked first
 /// ([`crate::check_file_name`]), so there is always a stem; `document` is the
@@ -222,8 +270,7 @@ pub fn folder_name(file_name: &str) -> String {
 }
 
 /// Assigns each input of a batch its own output folder: [`folder_name`],
-/// with `-2`, `-3`, … added when two inputs would share one (compared
-/// without case, as macOS and Windows do).
+/// made distinct by [`distinct_name`] when two inputs would share one.
 ///
 /// ```
 /// use sarvam_doc_core::output::FolderPlan;
@@ -246,14 +293,11 @@ impl FolderPlan {
     /// A distinct folder for the input at `path` (only its file name counts).
     pub fn assign(&mut self, path: &str) -> String {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let base = folder_name(name);
-        let mut candidate = base.clone();
-        let mut n = 2;
-        while !self.taken.insert(candidate.to_lowercase()) {
-            candidate = format!("{base}-{n}");
-            n += 1;
-        }
-        candidate
+        let folder = distinct_name(&folder_name(name), EntryKind::Dir, |c| {
+            self.taken.contains(c)
+        });
+        self.taken.insert(folder.to_lowercase());
+        folder
     }
 }
 
@@ -304,6 +348,104 @@ impl UnpackLimits {
         self.max_ratio = ratio;
         self
     }
+}
+
+impl UnpackLimits {
+    /// Checks the entry count an archive declares ([`end_record`]) before
+    /// a reader indexes its entries: a million empty entries must not cost
+    /// a million allocations.
+    ///
+    /// # Errors
+    /// [`UnpackError::TooManyEntries`] above [`UnpackLimits::max_entries`].
+    pub fn check_declared_entries(&self, count: u64) -> Result<(), UnpackError> {
+        if count > u64::from(self.max_entries) {
+            Err(UnpackError::TooManyEntries {
+                limit: self.max_entries,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How many bytes at the end of a ZIP hold its end record wherever it is:
+/// the record's 22 bytes and a comment of at most 65,535.
+pub const END_RECORD_TAIL: u64 = 22 + 65_535;
+
+/// The length of a ZIP64 end record, as far as [`zip64_entries`] reads it.
+pub const ZIP64_END_RECORD_LEN: u64 = 56;
+
+/// What a ZIP's end record says of its entry count ([`end_record`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndRecord {
+    /// No end record that can be read: the ZIP reader decides (and refuses).
+    Missing,
+    /// The entry count it declares.
+    Entries(u64),
+    /// A ZIP64 archive: the count is in its ZIP64 end record,
+    /// [`ZIP64_END_RECORD_LEN`] bytes at `at` in the file ([`zip64_entries`]).
+    Zip64 {
+        /// The ZIP64 end record's offset in the file.
+        at: u64,
+    },
+}
+
+/// Finds a ZIP's end-of-central-directory record in `tail`, the last bytes
+/// of a file of `file_len` bytes (at most [`END_RECORD_TAIL`] of them; fewer
+/// if the file is shorter), and reads the entry count it declares.
+///
+/// ```
+/// use sarvam_doc_core::output::{EndRecord, end_record};
+/// let mut eocd = vec![0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 3, 0, 3, 0];
+/// eocd.resize(22, 0);
+/// assert_eq!(end_record(&eocd, 22), EndRecord::Entries(3));
+/// assert_eq!(end_record(b"not a zip", 9), EndRecord::Missing);
+/// ```
+#[must_use]
+pub fn end_record(tail: &[u8], file_len: u64) -> EndRecord {
+    const END: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    const LOCATOR: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+    let le16 = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]);
+    // The last record that fits whole: a comment may hold the signature too.
+    let Some(at) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..].starts_with(&END))
+    else {
+        return EndRecord::Missing;
+    };
+    let count = le16(&tail[at + 10..]);
+    if count != 0xFFFF {
+        return EndRecord::Entries(u64::from(count));
+    }
+    // ZIP64: a 20-byte locator sits just before the end record and points
+    // at the ZIP64 end record.
+    let Some(locator) = at.checked_sub(20) else {
+        return EndRecord::Missing;
+    };
+    if !tail[locator..].starts_with(&LOCATOR) {
+        return EndRecord::Missing;
+    }
+    let mut offset = [0u8; 8];
+    offset.copy_from_slice(&tail[locator + 8..locator + 16]);
+    let record = u64::from_le_bytes(offset);
+    if record.saturating_add(ZIP64_END_RECORD_LEN) > file_len {
+        return EndRecord::Missing;
+    }
+    EndRecord::Zip64 { at: record }
+}
+
+/// The entry count a ZIP64 end record declares (`record`: its first
+/// [`ZIP64_END_RECORD_LEN`] bytes), if it is one.
+#[must_use]
+pub fn zip64_entries(record: &[u8]) -> Option<u64> {
+    let len = usize::try_from(ZIP64_END_RECORD_LEN).ok()?;
+    if record.len() < len || !record.starts_with(&[0x50, 0x4b, 0x06, 0x06]) {
+        return None;
+    }
+    let mut count = [0u8; 8];
+    count.copy_from_slice(&record[32..40]);
+    Some(u64::from_le_bytes(count))
 }
 
 /// An entry's size past which the ratio limit applies.
@@ -405,9 +547,9 @@ enum Placed {
 /// Entry names are made safe component by component ([`safe_output_name`]'s
 /// rule: no `..`, no leading dot, no control characters, at most 200 bytes a
 /// component), so no entry can land outside the folder. Clashes are renamed,
-/// never lost: a file and a folder of the same name, two entries of the same
-/// name, or names that differ only in case, get `~2`, `~3`, … before the
-/// extension.
+/// never lost, by [`distinct_name`]: a file and a folder of the same name,
+/// two entries of the same name, or names that differ only in case, get
+/// `-2`, `-3`, … (before a file's extension).
 ///
 /// ```
 /// use sarvam_doc_core::output::{EntryKind, Unpack, UnpackLimits};
@@ -416,7 +558,7 @@ enum Placed {
 /// assert_eq!(plan.entry("../../etc/passwd", EntryKind::File, 10, 10)?, Some(vec!["etc".to_owned(), "passwd".to_owned()]));
 /// // A file "a", then "a/b.md": the folder is renamed, nothing is lost.
 /// plan.entry("a", EntryKind::File, 1, 1)?;
-/// assert_eq!(plan.entry("a/b.md", EntryKind::File, 1, 1)?, Some(vec!["a~2".to_owned(), "b.md".to_owned()]));
+/// assert_eq!(plan.entry("a/b.md", EntryKind::File, 1, 1)?, Some(vec!["a-2".to_owned(), "b.md".to_owned()]));
 /// # Ok::<(), sarvam_doc_core::output::UnpackError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -570,23 +712,18 @@ impl Unpack {
                 planned.clone_from(path);
                 continue;
             }
-            let mut candidate = dir.clone();
-            let mut n = 2;
-            loop {
+            let path_of = |name: &str| {
                 let mut path = planned.clone();
-                path.push(candidate.clone());
-                match self.placed.get(&key(&path)) {
-                    Some(Placed::File) => {
-                        candidate = with_suffix(dir, n);
-                        n += 1;
-                    }
-                    Some(Placed::Dir) => break,
-                    None => {
-                        self.placed.insert(key(&path), Placed::Dir);
-                        break;
-                    }
-                }
-            }
+                path.push(name.to_owned());
+                key(&path)
+            };
+            // A folder of that name is reused; only a file is in the way.
+            let candidate = distinct_name(dir, EntryKind::Dir, |c| {
+                self.placed.get(&path_of(c)) == Some(&Placed::File)
+            });
+            self.placed
+                .entry(path_of(&candidate))
+                .or_insert(Placed::Dir);
             planned.push(candidate);
             self.renamed.insert(original_key, planned.clone());
         }
@@ -595,30 +732,16 @@ impl Unpack {
 
     /// A file name in `dir` that nothing has taken yet.
     fn unique(&self, dir: &[String], name: &str) -> String {
-        let mut candidate = name.to_owned();
-        let mut n = 2;
-        loop {
+        distinct_name(name, EntryKind::File, |c| {
             let mut path = dir.to_vec();
-            path.push(candidate.clone());
-            if !self.placed.contains_key(&key(&path)) {
-                return candidate;
-            }
-            candidate = with_suffix(name, n);
-            n += 1;
-        }
+            path.push(c.to_owned());
+            self.placed.contains_key(&key(&path))
+        })
     }
 }
 
 fn key(path: &[String]) -> String {
     path.join("/").to_lowercase()
-}
-
-/// `name` with `~n` before its extension: `a.md` → `a~2.md`.
-fn with_suffix(name: &str, n: u32) -> String {
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => format!("{stem}~{n}.{ext}"),
-        _ => format!("{name}~{n}"),
-    }
 }
 
 #[cfg(test)]
@@ -667,6 +790,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An end record declaring `count` entries (0xFFFF: see ZIP64).
+    fn eocd(count: u16) -> Vec<u8> {
+        let mut record = vec![0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0];
+        record.extend_from_slice(&count.to_le_bytes());
+        record.extend_from_slice(&count.to_le_bytes());
+        record.resize(22, 0);
+        record
+    }
+
+    #[test]
+    fn the_end_record_declares_the_entry_count() {
+        let mut file = b"entries".to_vec();
+        file.extend(eocd(7));
+        assert_eq!(end_record(&file, file.len() as u64), EndRecord::Entries(7));
+        // A comment after it is skipped; a record cut short is not one.
+        file.extend_from_slice(b"a comment");
+        assert_eq!(end_record(&file, file.len() as u64), EndRecord::Entries(7));
+        assert_eq!(end_record(&eocd(7)[..21], 21), EndRecord::Missing);
+        assert_eq!(
+            UnpackLimits::default()
+                .with_max_entries(6)
+                .check_declared_entries(7),
+            Err(UnpackError::TooManyEntries { limit: 6 })
+        );
+        assert!(UnpackLimits::default().check_declared_entries(7).is_ok());
+    }
+
+    #[test]
+    fn a_zip64_end_record_is_found_through_its_locator() {
+        let mut zip64 = vec![0x50, 0x4b, 0x06, 0x06];
+        zip64.resize(32, 0);
+        zip64.extend_from_slice(&5_000_000u64.to_le_bytes());
+        zip64.resize(56, 0);
+        let mut file = zip64.clone();
+        let mut locator = vec![0x50, 0x4b, 0x06, 0x07, 0, 0, 0, 0];
+        locator.extend_from_slice(&0u64.to_le_bytes());
+        locator.resize(20, 0);
+        file.extend(locator);
+        file.extend(eocd(0xFFFF));
+        let len = file.len() as u64;
+        assert_eq!(end_record(&file, len), EndRecord::Zip64 { at: 0 });
+        assert_eq!(zip64_entries(&zip64), Some(5_000_000));
+        assert_eq!(zip64_entries(&zip64[..55]), None);
+        assert_eq!(zip64_entries(&eocd(1)), None, "not a ZIP64 record");
+        // A locator that points past the end is not followed.
+        assert_eq!(end_record(&file[56..], 40), EndRecord::Missing);
+    }
+
+    #[test]
+    fn distinct_names_number_before_the_extension_without_case() {
+        let taken = ["out.zip", "out-2.zip", "v1.2", ".md"];
+        let is_taken = |c: &str| taken.contains(&c);
+        assert_eq!(
+            distinct_name("Out.ZIP", EntryKind::File, is_taken),
+            "Out-3.ZIP"
+        );
+        assert_eq!(distinct_name("v1.2", EntryKind::Dir, is_taken), "v1.2-2");
+        assert_eq!(distinct_name(".md", EntryKind::File, is_taken), ".md-2");
+        assert_eq!(
+            distinct_name("free.zip", EntryKind::File, is_taken),
+            "free.zip"
+        );
+        // A name at the length limit stays within it, extension kept.
+        // Cut at a character's boundary (3-byte characters).
+        let long = format!("{}.md", "अ".repeat(67));
+        assert_eq!(long.len(), 204);
+        let longest = format!("{}.md", "x".repeat(197));
+        let again = distinct_name(&longest, EntryKind::File, |c| c == longest);
+        assert!(
+            again.len() <= MAX_NAME && again.ends_with("-2.md"),
+            "{again}"
+        );
+        let cut = distinct_name(&long, EntryKind::File, |c| c == long);
+        assert!(cut.len() <= long.len() && cut.ends_with("-2.md"), "{cut}");
     }
 
     #[test]
@@ -723,8 +922,8 @@ mod tests {
                 .join("/")
         };
         assert_eq!(place("a/b.md"), "a/b.md");
-        assert_eq!(place("a"), "a~2");
-        assert_eq!(place("A/B.md"), "a/B~2.md");
+        assert_eq!(place("a"), "a-2");
+        assert_eq!(place("A/B.md"), "a/B-2.md");
         assert_eq!(place("a/c.md"), "a/c.md");
         assert_eq!(place(".x/\u{1b}y.md"), "_x/_y.md");
     }
@@ -747,7 +946,7 @@ mod tests {
             [
                 ("output-1.zip".to_owned(), Some(5)),
                 ("out.zip".to_owned(), None),
-                ("out~2.zip".to_owned(), None)
+                ("out-2.zip".to_owned(), None)
             ]
         );
     }

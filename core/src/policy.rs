@@ -194,7 +194,9 @@ pub struct Policy {
     /// A submit makes and starts a job in one, and the API cannot list jobs,
     /// so a lost answer may mean a job running (and paid for) that the
     /// client will never hear of: by default the machine stops and says so.
-    /// Set it to accept paying twice rather than not at all.
+    /// Set it to accept paying twice rather than not at all. A rerun's plan
+    /// reads it too, for a submit lost in an earlier run
+    /// ([`crate::journal::Rerun::retry_unconfirmed`]).
     pub retry_unconfirmed: bool,
     /// The seed of the backoff jitter. Give each machine its own (the
     /// drivers draw one at random) so that many clients do not retry in

@@ -16,14 +16,15 @@
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use sarvam_doc_core::journal::{Identity, Journal, Plan, Record};
+use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun};
 use sarvam_doc_core::output::FolderPlan;
 use sarvam_doc_core::{Document, Event, Job, JobId, Run};
 
-use crate::job::{MANIFEST, Provenance, Target, paced};
+use crate::job::{Provenance, Target, paced};
 use crate::journal::JournalFile;
 use crate::preflight::{Inspection, inspect};
 use crate::transport::AsyncTransport;
+use crate::unpack::MANIFEST;
 use crate::{Client, Report, RunError, RunOptions};
 
 /// What a batch asks for.
@@ -39,10 +40,6 @@ pub struct BatchOptions {
     pub page_limit: Option<u32>,
     /// Refuse a document over `page_limit` instead of warning.
     pub strict_pages: bool,
-    /// Submit again an input whose `/doc-ai/v1` submit never answered in
-    /// an earlier run (it may pay twice; see
-    /// [`sarvam_doc_core::Policy::retry_unconfirmed`]).
-    pub retry_unconfirmed: bool,
 }
 
 impl BatchOptions {
@@ -54,15 +51,7 @@ impl BatchOptions {
             force: false,
             page_limit: Some(10),
             strict_pages: false,
-            retry_unconfirmed: false,
         }
-    }
-
-    /// Submitting again inputs whose submit never answered, or not.
-    #[must_use]
-    pub fn with_retry_unconfirmed(mut self, retry: bool) -> Self {
-        self.retry_unconfirmed = retry;
-        self
     }
 
     /// Making new jobs whatever the journal says, or not.
@@ -147,8 +136,8 @@ pub enum Done {
     /// Its job had failed in an earlier run: nothing sent.
     FailedBefore,
     /// Its `/doc-ai/v1` submit never answered in an earlier run: nothing
-    /// sent, since a job may be running already (see
-    /// [`BatchOptions::retry_unconfirmed`]).
+    /// sent, since a job may be running already (the client's
+    /// [`sarvam_doc_core::Policy::retry_unconfirmed`] submits it again).
     Unconfirmed,
 }
 
@@ -246,7 +235,8 @@ impl<T: AsyncTransport> Client<T> {
             );
             let known = journal.get(&key).and_then(|s| s.folder.clone());
             let folder = known.unwrap_or_else(|| folders.assign(&key));
-            let plan = settle(&journal, &identity, &folder, options);
+            let on_disk = self.look(&out_dir, &folder).await;
+            let plan = journal.plan(&identity, &folder, &on_disk, self.rerun(options));
             let mut warning = None;
             if let Some(limit) = options.page_limit
                 && inspection.pages > limit
@@ -261,10 +251,13 @@ impl<T: AsyncTransport> Client<T> {
                 }
                 warning = Some(format!("{why}; the server may refuse it"));
             }
-            if let Err(why) = conflict(&options.run, &folder, &plan) {
-                refused.push((path, why));
-                continue;
-            }
+            let plan = match plan {
+                Ok(plan) => plan,
+                Err(why) => {
+                    refused.push((path, why.to_string()));
+                    continue;
+                }
+            };
             planned.push(PlannedInput {
                 path,
                 folder,
@@ -297,7 +290,7 @@ impl<T: AsyncTransport> Client<T> {
     /// using it. Nothing was sent.
     pub async fn run_batch(
         &self,
-        mut plan: BatchPlan,
+        plan: BatchPlan,
         options: &BatchOptions,
         concurrency: usize,
         on_event: impl Fn(usize, &Event) + Send + Sync,
@@ -313,14 +306,11 @@ impl<T: AsyncTransport> Client<T> {
                 .await
         };
         let (journal, records) = opened.map_err(|source| RunError::Output {
-            path: out_dir,
+            path: out_dir.clone(),
             source,
             job_id: None,
         })?;
-        for input in &mut plan.inputs {
-            input.plan = settle(&records, &input.identity, &input.folder, options);
-        }
-        let journal = &journal;
+        let (journal, records) = (&journal, &records);
         let on_event = &on_event;
         let mut items: Vec<(usize, BatchItem)> =
             futures_util::stream::iter(plan.inputs.into_iter().enumerate())
@@ -328,7 +318,8 @@ impl<T: AsyncTransport> Client<T> {
                     let mut each = |e: &Event| on_event(i, e);
                     (
                         i,
-                        self.run_planned(input, options, journal, &mut each).await,
+                        self.run_planned(input, records, options, journal, &mut each)
+                            .await,
                     )
                 })
                 .buffer_unordered(concurrency.max(1))
@@ -338,9 +329,12 @@ impl<T: AsyncTransport> Client<T> {
         Ok(items.into_iter().map(|(_, item)| item).collect())
     }
 
+    /// Settles `input`'s plan on the journal as it is now (`records`) and
+    /// the folder as it is now, and carries it out.
     async fn run_planned(
         &self,
-        input: PlannedInput,
+        mut input: PlannedInput,
+        records: &Journal,
         options: &BatchOptions,
         journal: &JournalFile,
         on_event: &mut (dyn FnMut(&Event) + Send),
@@ -354,11 +348,35 @@ impl<T: AsyncTransport> Client<T> {
             earlier_state: None,
             result: Ok(None),
         };
+        let out_dir = &options.run.out_dir;
+        let on_disk = self.look(out_dir, &input.folder).await;
+        match records.plan(
+            &input.identity,
+            &input.folder,
+            &on_disk,
+            self.rerun(options),
+        ) {
+            Ok(plan) => input.plan = plan,
+            Err(why) => {
+                tracing::warn!(folder = %input.folder, "{why}");
+                item.result = Err(RunError::Output {
+                    path: out_dir.join(&input.folder),
+                    source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why),
+                    job_id: None,
+                });
+                return item;
+            }
+        }
         let (machine, replace) = match &input.plan {
             Plan::Skip { job, folder } => {
                 item.done = Done::Skipped;
                 item.job_id = Some(job.clone());
-                item.earlier_state = manifest_state(&options.run.out_dir.join(folder));
+                let manifest = out_dir.join(folder).join(MANIFEST);
+                item.earlier_state = self
+                    .transport()
+                    .blocking(move || manifest_field(&manifest, "state"))
+                    .await
+                    .map(|state| sarvam_doc_core::JobState::from(state.as_str()));
                 return item;
             }
             Plan::Failed { job, state } => {
@@ -460,56 +478,45 @@ fn check(path: &Path, job: Job) -> Result<Checked, String> {
     Ok((document, inspection, key))
 }
 
-/// The journal's plan, checked against the folder on disk: outputs the
-/// journal says are in place but are not are fetched again from their job;
-/// a folder published by the job the journal is resuming (a crash between
-/// the rename and the journal's line) counts as done.
-fn settle(journal: &Journal, identity: &Identity, folder: &str, options: &BatchOptions) -> Plan {
-    let plan = journal
-        .plan(identity, options.force)
-        .or_retry(options.retry_unconfirmed);
-    let on_disk = manifest_job(&options.run.out_dir.join(folder));
-    match plan {
-        Plan::Skip { job, folder } if on_disk.as_ref() != Some(&job) => {
-            Plan::Resume { job, folder }
+impl<T: AsyncTransport> Client<T> {
+    /// What a rerun may do beyond the journal's word: the batch's options,
+    /// and the policy's `retry_unconfirmed` (the one the machine reads too).
+    fn rerun(&self, options: &BatchOptions) -> Rerun {
+        Rerun {
+            force: options.force,
+            overwrite: options.run.overwrite,
+            retry_unconfirmed: self.policy().retry_unconfirmed,
         }
-        Plan::Resume { job, folder } if on_disk.as_ref() == Some(&job) => {
-            Plan::Skip { job, folder }
-        }
-        other => other,
+    }
+
+    /// What is on disk at `folder` (inside `out_dir`), for the journal's
+    /// plan: looked up off the async threads.
+    async fn look(&self, out_dir: &Path, folder: &str) -> OnDisk {
+        let target = out_dir.join(folder);
+        self.transport()
+            .blocking(move || OnDisk {
+                folder_exists: std::fs::symlink_metadata(&target).is_ok(),
+                manifest_job: manifest_field(&target.join(MANIFEST), "job_id")
+                    .and_then(|job| job.parse().ok()),
+            })
+            .await
     }
 }
 
-/// The job the manifest in `folder` names, if there is one.
-fn manifest_job(folder: &Path) -> Option<JobId> {
-    let bytes = std::fs::read(folder.join(MANIFEST)).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("job_id")?.as_str()?.parse().ok()
-}
-
-/// The job state the manifest in `folder` records, if there is one.
-fn manifest_state(folder: &Path) -> Option<sarvam_doc_core::JobState> {
-    let bytes = std::fs::read(folder.join(MANIFEST)).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Some(sarvam_doc_core::JobState::from(
-        value.get("state")?.as_str()?,
-    ))
-}
-
-/// Whether planning `plan` into `folder` would overwrite something that is
-/// not the journal's own.
-fn conflict(run: &RunOptions, folder: &str, plan: &Plan) -> Result<(), String> {
-    let target = run.out_dir.join(folder);
-    let ours = match plan {
-        Plan::New { replaces } => replaces.as_deref() == Some(folder),
-        Plan::Resume { .. } => manifest_job(&target).is_some(),
-        Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
-    };
-    if target.exists() && !ours && !run.overwrite {
-        return Err(format!(
-            "{} exists already and is not this run's: remove it, choose another --out, or pass --overwrite",
-            target.display()
-        ));
+/// The string field `name` of the manifest at `path`, if it has one. The
+/// output folder may be hostile: only a regular file is read, and at most
+/// 1 MiB of it.
+fn manifest_field(path: &Path, name: &str) -> Option<String> {
+    use std::io::Read;
+    if !std::fs::symlink_metadata(path).ok()?.is_file() {
+        return None;
     }
-    Ok(())
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(1024 * 1024)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Some(value.get(name)?.as_str()?.to_owned())
 }

@@ -297,7 +297,7 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         mut on_event: impl FnMut(&Event) + Send,
     ) -> Result<Report, RunError> {
-        let document = crate::document(input, self.job_of(options))?;
+        let document = self.document(input, options).await?;
         let folder = folder_name(document.file_name());
         self.run_into(input, document, &folder, options, &mut on_event)
             .await
@@ -325,7 +325,7 @@ impl<T: AsyncTransport> Client<T> {
             futures_util::stream::iter(inputs.into_iter().zip(folders).enumerate())
                 .map(|(i, (input, folder))| async move {
                     let mut each = |e: &Event| on_event(i, e);
-                    let result = match crate::document(&input, self.job_of(options)) {
+                    let result = match self.document(&input, options).await {
                         Ok(document) => {
                             self.run_into(&input, document, &folder, options, &mut each)
                                 .await
@@ -475,6 +475,15 @@ impl<T: AsyncTransport> Client<T> {
             sarvam_doc_core::output::safe_output_name(job.as_str())
                 .unwrap_or_else(|| "job".to_owned())
         })
+    }
+
+    /// The document for `input` ([`crate::document`]), checked off the
+    /// async threads.
+    async fn document(&self, input: &Path, options: &RunOptions) -> Result<Document, RunError> {
+        let (input, job) = (input.to_owned(), self.job_of(options));
+        self.transport()
+            .blocking(move || crate::document(&input, job))
+            .await
     }
 
     /// Each machine gets its own jitter seed.

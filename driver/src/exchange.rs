@@ -116,7 +116,13 @@ async fn exchange_inner<T: AsyncTransport>(
     let outgoing = match body {
         Body::Empty => Outgoing::Empty,
         Body::Bytes(bytes) => Outgoing::Bytes(Bytes::from(bytes)),
-        Body::File { len, file_name } => match open_input(files.input, len) {
+        Body::File { len, file_name } => match transport
+            .blocking({
+                let input = files.input.map(Path::to_owned);
+                move || open_input(input.as_deref(), len)
+            })
+            .await
+        {
             Ok(file) => {
                 let sent = Sent::default();
                 upload = Some((file_name, len, sent.clone()));
@@ -128,7 +134,11 @@ async fn exchange_inner<T: AsyncTransport>(
     let target = match &transmit.sink {
         Sink::File { name, .. } => {
             let target = files.out_dir.join(name);
-            if !files.overwrite && target.exists() {
+            let exists = {
+                let target = target.clone();
+                transport.blocking(move || target.exists()).await
+            };
+            if !files.overwrite && exists {
                 return Exchanged::Output(target, io::ErrorKind::AlreadyExists.into());
             }
             Some(target)
@@ -318,8 +328,8 @@ async fn save<T: AsyncTransport, B: ResponseBody>(
     overwrite: bool,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Saved {
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = match part_file(dir) {
+    let dir = target.parent().unwrap_or_else(|| Path::new(".")).to_owned();
+    let tmp = match transport.blocking(move || part_file(&dir)).await {
         Ok(tmp) => tmp,
         Err(e) => return Saved::Local(e),
     };

@@ -19,9 +19,6 @@ use crate::transport::AsyncTransport;
 use crate::unpack::{Cancel, CancelOnDrop, Unpacked, publish_zips, unpack_and_publish};
 use crate::{Client, Layout, Report, RunError, RunOptions, TEMP_PREFIX};
 
-/// The name of the manifest in each output folder.
-pub const MANIFEST: &str = "sarvam-doc-manifest.json";
-
 /// The most request records a report keeps (a day of polls at the slowest
 /// cadence is fewer).
 const MAX_REQUESTS: usize = 10_000;
@@ -80,14 +77,24 @@ impl<T: AsyncTransport> Client<T> {
             source,
             job_id: None,
         };
-        std::fs::create_dir_all(out_dir).map_err(|e| out_err(out_dir.clone(), e))?;
-        if target.options.layout == Layout::Pages && !target.replace && folder.exists() {
-            return Err(out_err(folder, std::io::ErrorKind::AlreadyExists.into()));
-        }
-        let staging = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempdir_in(out_dir)
-            .map_err(|e| out_err(out_dir.clone(), e))?;
+        // The folder checks and the staging folder, off the async threads.
+        let refuse_existing = target.options.layout == Layout::Pages && !target.replace;
+        let staged = {
+            let (out_dir, folder) = (out_dir.clone(), folder.clone());
+            self.transport()
+                .blocking(move || {
+                    std::fs::create_dir_all(&out_dir).map_err(|e| (out_dir.clone(), e))?;
+                    if refuse_existing && folder.exists() {
+                        return Err((folder, std::io::ErrorKind::AlreadyExists.into()));
+                    }
+                    tempfile::Builder::new()
+                        .prefix(TEMP_PREFIX)
+                        .tempdir_in(&out_dir)
+                        .map_err(|e| (out_dir, e))
+                })
+                .await
+        };
+        let staging = staged.map_err(|(path, e)| out_err(path, e))?;
         let files = Files {
             input: target.input,
             out_dir: staging.path(),
@@ -106,6 +113,8 @@ impl<T: AsyncTransport> Client<T> {
         let outcome = match drove {
             Ok(outcome) => outcome,
             Err(e) => {
+                // Removing the staging folder is file work too.
+                self.transport().blocking(move || drop(staging)).await;
                 self.stopped(&target, machine.job_id(), &e.to_string())
                     .await;
                 return Err(e);
@@ -118,6 +127,7 @@ impl<T: AsyncTransport> Client<T> {
             .map(|o| staging.path().join(&o.name))
             .collect();
         if zips.is_empty() {
+            self.transport().blocking(move || drop(staging)).await;
             if let Outcome::GaveUp { reason, .. } = &outcome {
                 self.stopped(&target, job_id.as_ref(), &reason.to_string())
                     .await;

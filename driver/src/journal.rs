@@ -168,7 +168,7 @@ fn sweep(out_dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sarvam_doc_core::journal::{Identity, Plan};
+    use sarvam_doc_core::journal::{Identity, OnDisk, Plan, Rerun};
 
     #[test]
     fn records_survive_a_reopen_and_a_torn_last_line() {
@@ -199,7 +199,10 @@ mod tests {
         // A staging folder left behind.
         fs::create_dir(out.path().join(".sarvam-doc-abc")).unwrap_or_else(|e| panic!("{e}"));
         let (_journal, recovered) = JournalFile::open(out.path()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(recovered.plan(&input, false), Plan::New { replaces: None });
+        assert_eq!(
+            recovered.plan(&input, "a", &OnDisk::default(), Rerun::default()),
+            Ok(Plan::New { replaces: None })
+        );
         assert!(!out.path().join(".sarvam-doc-abc").exists());
         assert!(
             out.path().join(STATE_DIR).exists(),

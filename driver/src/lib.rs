@@ -58,11 +58,12 @@ pub use batch::{BatchItem, BatchOptions, BatchPlan, Done, PlannedInput};
 pub use client::{BlockingClient, Client};
 pub use clock::Clock;
 pub use error::{Layout, Report, RunError, RunOptions};
-pub use job::{MANIFEST, RequestRecord};
+pub use job::RequestRecord;
 pub use transport::{
     AsyncTransport, Blocking, BlockingBody, Counted, Outgoing, ReadBody, ResponseBody, Sent,
     Timeouts, Transport, block_on,
 };
+pub use unpack::MANIFEST;
 
 use sarvam_doc_core::{Document, InputError, Job};
 

@@ -12,7 +12,13 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sarvam_doc_core::output::{EntryKind, Unpack, UnpackError, UnpackLimits};
+use sarvam_doc_core::output::{
+    END_RECORD_TAIL, EndRecord, EntryKind, Unpack, UnpackError, UnpackLimits, ZIP64_END_RECORD_LEN,
+    end_record, zip64_entries,
+};
+
+/// The name of the manifest in each output folder.
+pub const MANIFEST: &str = "sarvam-doc-manifest.json";
 
 /// How an unpack ended.
 #[derive(Debug)]
@@ -126,7 +132,7 @@ fn write_manifest(
         obj.insert("refused".into(), serde_json::Value::from(why));
     }
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
-    let mut file = File::create_new(dir.join(crate::job::MANIFEST))?;
+    let mut file = File::create_new(dir.join(MANIFEST))?;
     file.write_all(&bytes)?;
     file.sync_all()
 }
@@ -139,7 +145,7 @@ fn unpack_all(
 ) -> Result<(), Stop> {
     fs::create_dir(pages).map_err(|e| Stop::Io(pages.to_owned(), e))?;
     let mut plan = Unpack::new(limits);
-    plan.reserve(crate::job::MANIFEST);
+    plan.reserve(MANIFEST);
     for zip in zips {
         let name = zip
             .file_name()
@@ -182,12 +188,10 @@ fn unpack_one(
     let mut file = File::open(zip).map_err(io)?;
     // Count the entries from the end record before the reader indexes them
     // all: a million empty entries must not cost a million allocations.
-    if let Some(count) = declared_entries(&mut file).map_err(io)?
-        && count > u64::from(limits.max_entries)
-    {
-        return Err(Stop::Refused(UnpackError::TooManyEntries {
-            limit: limits.max_entries,
-        }));
+    if let Some(count) = declared_entries(&mut file).map_err(io)? {
+        limits
+            .check_declared_entries(count)
+            .map_err(Stop::Refused)?;
     }
     let mut archive = zip::ZipArchive::new(file).map_err(|e| {
         Stop::Refused(UnpackError::NotAZip {
@@ -246,44 +250,27 @@ fn unpack_one(
 }
 
 /// The entry count an archive's end record declares (ZIP64 included), if it
-/// has one that can be read.
+/// has one that can be read: the bytes are read here, the record is read by
+/// the core ([`end_record`], [`zip64_entries`]).
 fn declared_entries(file: &mut File) -> io::Result<Option<u64>> {
     let len = file.metadata()?.len();
-    // The end record is 22 bytes plus a comment of at most 65,535.
-    let tail_len = len.min(22 + 65_535);
-    file.seek(SeekFrom::Start(len - tail_len))?;
-    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
-    file.read_exact(&mut tail)?;
-    file.seek(SeekFrom::Start(0))?;
-    let Some(at) = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| tail[i..].starts_with(&[0x50, 0x4b, 0x05, 0x06]))
-    else {
-        return Ok(None);
+    let tail_len = len.min(END_RECORD_TAIL);
+    let tail = read_at(file, len - tail_len, tail_len)?;
+    let count = match end_record(&tail, len) {
+        EndRecord::Entries(count) => Some(count),
+        EndRecord::Zip64 { at } => zip64_entries(&read_at(file, at, ZIP64_END_RECORD_LEN)?),
+        _ => None,
     };
-    let count = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
-    if count != 0xFFFF {
-        return Ok(Some(u64::from(count)));
-    }
-    // ZIP64: the locator sits just before the end record and points at the
-    // ZIP64 end record, whose entry count is a u64 at offset 32.
-    let Some(locator) = at.checked_sub(20) else {
-        return Ok(None);
-    };
-    if !tail[locator..].starts_with(&[0x50, 0x4b, 0x06, 0x07]) {
-        return Ok(None);
-    }
-    let mut offset = [0u8; 8];
-    offset.copy_from_slice(&tail[locator + 8..locator + 16]);
-    let record = u64::from_le_bytes(offset);
-    if record.saturating_add(40) > len {
-        return Ok(None);
-    }
-    file.seek(SeekFrom::Start(record + 32))?;
-    let mut count = [0u8; 8];
-    file.read_exact(&mut count)?;
     file.seek(SeekFrom::Start(0))?;
-    Ok(Some(u64::from_le_bytes(count)))
+    Ok(count)
+}
+
+/// `len` bytes of `file` from `offset` (`len` is at most 64 KiB and a bit).
+fn read_at(file: &mut File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Moves the finished folder `from` (inside `staging`) to `target`, in one
@@ -392,7 +379,7 @@ mod tests {
         );
         assert_eq!(fs::read(target.join("a")).unwrap_or_default(), b"x");
         assert_eq!(
-            fs::read(target.join("a~2").join("b.md")).unwrap_or_default(),
+            fs::read(target.join("a-2").join("b.md")).unwrap_or_default(),
             b"y"
         );
         assert!(!out.path().join("escape.md").exists());
@@ -422,8 +409,8 @@ mod tests {
             .unwrap_or_default();
         names.sort();
         // The raw download, and a manifest that says why it was not unpacked.
-        assert_eq!(names, ["doc_output.zip", crate::job::MANIFEST]);
-        let manifest = fs::read_to_string(target.join(crate::job::MANIFEST)).unwrap_or_default();
+        assert_eq!(names, ["doc_output.zip", MANIFEST]);
+        let manifest = fs::read_to_string(target.join(MANIFEST)).unwrap_or_default();
         assert!(manifest.contains("\"refused\""), "{manifest}");
     }
 

@@ -211,8 +211,8 @@ fn breaks_8_and_12_hostile_entry_names_land_inside_and_nothing_is_lost() {
             "abs/root.md",
             "_hidden.md",
             "a",
-            "a~2/b.md",
-            "PAGE_001~2.md",
+            "a-2/b.md",
+            "PAGE_001-2.md",
         ] {
             assert!(
                 written.iter().any(|w| w == expected),
