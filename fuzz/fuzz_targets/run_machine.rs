@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use sarvam_doc_core::{CreateJobRequest, Document, Run};
-use sarvam_doc_fuzz::{Op, api, check, policy};
+use sarvam_doc_fuzz::{Checked, Op, api, check, policy};
 
 fuzz_target!(|ops: Vec<Op>| {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -15,5 +15,5 @@ fuzz_target!(|ops: Vec<Op>| {
     let document = Document::new("doc.pdf", 4096, CreateJobRequest::default())
         .unwrap_or_else(|_| unreachable!());
     let mut run = Run::new(api(), document, policy(), start);
-    check(&mut run, start, &ops, true);
+    check(&mut run, start, &ops, Checked::Run);
 });

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use sarvam_doc_core::Watch;
-use sarvam_doc_fuzz::{JOB, Op, api, check, policy};
+use sarvam_doc_fuzz::{Checked, JOB, Op, api, check, policy};
 
 fuzz_target!(|ops: Vec<Op>| {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -18,5 +18,5 @@ fuzz_target!(|ops: Vec<Op>| {
         policy(),
         start,
     );
-    check(&mut watch, start, &ops, false);
+    check(&mut watch, start, &ops, Checked::Watch);
 });

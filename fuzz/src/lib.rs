@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use arbitrary::Arbitrary;
 use sarvam_doc_core::http::Response;
 use sarvam_doc_core::{
-    Action, Api, ApiKey, Attempt, Config, Endpoint, JobState, Machine, Outcome, Policy,
-    TransportError, TransportErrorKind,
+    Action, Api, ApiKey, ApiVersion, Attempt, Config, Endpoint, JobState, Machine, Outcome, Policy,
+    Sink, TransportError, TransportErrorKind,
 };
 use serde_json::json;
 
@@ -16,15 +16,39 @@ use serde_json::json;
 pub const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 const OTHER_JOB: &str = "00000000-0000-4000-8000-000000000001";
 
-/// An `Api` on loopback with a fixed key.
+/// An `Api` of the job API on loopback with a fixed key.
 pub fn api() -> Api {
+    api_of(ApiVersion::Legacy)
+}
+
+/// An `Api` of `/doc-ai/v1` on loopback with a fixed key.
+pub fn doc_ai_api() -> Api {
+    api_of(ApiVersion::DocAi)
+}
+
+fn api_of(version: ApiVersion) -> Api {
     let key = ApiKey::new("fuzz-key").unwrap_or_else(|_| unreachable!());
     let config = Config::builder(key)
         .base_url("http://127.0.0.1:4010")
+        .api_version(version)
         .max_json_body(64 * 1024)
         .build()
         .unwrap_or_else(|_| unreachable!());
     Api::new(config)
+}
+
+/// Which machine [`check`] drives, and so which promises it checks on top
+/// of every machine's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// A watch of one job.
+    Watch,
+    /// A job API run: no create once a job is created, no start once the
+    /// job is seen started.
+    Run,
+    /// A `/doc-ai/v1` run: no second submit after one that may have taken
+    /// effect (the fuzzed policy never allows paying twice).
+    DocAiRun,
 }
 
 /// A response from raw fuzz bytes: two bytes of status (folded into
@@ -127,7 +151,10 @@ const CODES: [&str; 7] = [
 ];
 const NAMES: [&str; 5] = ["doc.pdf", "../../etc/passwd", "", "a/b.zip", "..."];
 
-fn body(endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
+fn body(checked: Checked, endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
+    if checked == Checked::DocAiRun {
+        return doc_ai_body(endpoint, kind);
+    }
     match kind {
         BodyKind::Raw(bytes) => bytes.clone(),
         BodyKind::Error { code } => {
@@ -170,6 +197,60 @@ fn body(endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
     }
 }
 
+/// The `/doc-ai/v1` states the fuzzer picks from.
+const DOC_AI_STATES: [&str; 8] = [
+    "pending",
+    "running",
+    "completed",
+    "partially_completed",
+    "failed",
+    "rejected",
+    "accepted",
+    "mystery",
+];
+
+/// The body of a `/doc-ai/v1` answer: its documented shape, a problem, or
+/// anything.
+fn doc_ai_body(endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
+    match kind {
+        BodyKind::Raw(bytes) => bytes.clone(),
+        BodyKind::Error { code } => json!({"type": "about:blank", "title": "fuzz",
+            "status": 400 + u16::from(*code), "detail": CODES[*code as usize % CODES.len()]})
+        .to_string()
+        .into_bytes(),
+        BodyKind::Fitting {
+            state,
+            processed,
+            total,
+            failed,
+            other_job,
+            name,
+        } => {
+            let job = if *other_job { OTHER_JOB } else { DOC_AI_JOB };
+            let state = DOC_AI_STATES[*state as usize % DOC_AI_STATES.len()];
+            let name = NAMES[*name as usize % NAMES.len()];
+            let value = match endpoint {
+                Endpoint::Presign => json!({"upload_id": "upl_1", "method": "PUT",
+                    "url": format!("http://127.0.0.1:4011/up/{name}?sig=1"),
+                    "headers": {"x-ms-blob-type": "BlockBlob"}, "expires_at": "2026-11-30T10:15:00Z"}),
+                Endpoint::Submit => json!({"job_id": job, "status": state, "run_id": "run_1"}),
+                Endpoint::DownloadUrl => json!({"method": "GET",
+                    "url": format!("http://127.0.0.1:4011/d/{name}?sig=1"),
+                    "headers": {"x-ms-version": "2021-08-06"}, "expires_at": ""}),
+                Endpoint::Results => json!({"type": "extraction", "job_id": job,
+                    "fields": {"total": total}}),
+                _ => json!({"job_id": job, "status": state, "pipeline": "extract",
+                    "usage": {"pages_total": total, "pages_processed": processed, "pages_failed": failed},
+                    "created_at": "2026-11-30T10:00:00Z", "updated_at": "2026-11-30T10:00:01Z"}),
+            };
+            value.to_string().into_bytes()
+        }
+    }
+}
+
+/// The `/doc-ai/v1` job every fitting answer is about (unless another).
+pub const DOC_AI_JOB: &str = "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7";
+
 /// Whether an answer the machine takes says the job has started: a status
 /// about its own job, 2xx, in a state only a started job reaches.
 fn says_started(status: u16, kind: &BodyKind) -> bool {
@@ -199,21 +280,26 @@ pub fn policy() -> Policy {
 }
 
 /// Drives `machine` through `ops`, asserting the promises every machine
-/// keeps. `is_run` adds the run's: no create once a job is created, and no
-/// start once the job is seen started (at most one started job).
-pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bool) {
+/// keeps, and those of the kind of machine it is (see [`Checked`]).
+pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], checked: Checked) {
+    let is_run = checked == Checked::Run;
     let policy = policy();
     let deadline = start + policy.deadline.unwrap_or_default();
     let mut now = start;
-    let mut in_flight: Option<(Attempt, Endpoint)> = None;
+    // Each request sent: its attempt, endpoint, and whether its body goes
+    // to a file (only such a body can pass its bound: `handle_too_large`).
+    let mut in_flight: Option<(Attempt, Endpoint, bool)> = None;
     // When the request in flight runs out of time: an answer at or after it
     // is one the machine has already given up on (it timed the request
     // out), so it creates or starts nothing, whatever it says.
     let mut in_flight_until = start;
-    let mut past: Vec<(Attempt, Endpoint)> = Vec::new();
+    let mut past: Vec<(Attempt, Endpoint, bool)> = Vec::new();
     let mut done: Option<Outcome> = None;
     let mut created = false;
     let mut started = false;
+    // The last submit sent, and whether it surely did not take effect (the
+    // machine heard, in time, a 4xx or 503, or that it could not connect).
+    let mut submit: Option<(Attempt, bool)> = None;
     for op in ops {
         match op {
             Op::Advance(units) => now += Duration::from_millis(u64::from(*units) * 50),
@@ -243,8 +329,18 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     if endpoint == Endpoint::Start {
                         assert!(!started, "a start sent to a job seen started");
                     }
+                    if endpoint == Endpoint::Submit {
+                        if let Some((_, surely_not)) = submit {
+                            assert!(
+                                surely_not,
+                                "a second submit after one that may have taken effect"
+                            );
+                        }
+                        submit = Some((send.attempt, false));
+                    }
                     in_flight_until = now + send.timeout;
-                    if let Some(old) = in_flight.replace((send.attempt, endpoint)) {
+                    let to_file = matches!(send.sink, Sink::File { .. });
+                    if let Some(old) = in_flight.replace((send.attempt, endpoint, to_file)) {
                         past.push(old);
                     }
                 }
@@ -275,7 +371,7 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                 retry_after,
                 stale,
             } => {
-                let Some((attempt, endpoint)) = pick(&mut in_flight, &mut past, *stale) else {
+                let Some((attempt, endpoint, _)) = pick(&mut in_flight, &mut past, *stale) else {
                     continue;
                 };
                 let code = status.code();
@@ -283,7 +379,12 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                 if let Some(secs) = retry_after {
                     builder = builder.header("retry-after", secs.to_string());
                 }
-                let response = builder.body(body(endpoint, kind)).unwrap_or_default();
+                let response = builder
+                    .body(body(checked, endpoint, kind))
+                    .unwrap_or_default();
+                if !*stale && now < in_flight_until && ((400..500).contains(&code) || code == 503) {
+                    refused(&mut submit, attempt);
+                }
                 if is_run && !*stale && now < in_flight_until {
                     if endpoint == Endpoint::CreateJob && creates_job(code, kind) {
                         created = true;
@@ -305,7 +406,7 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                 }
             }
             Op::Fail { kind, stale } => {
-                let Some((attempt, endpoint)) = pick(&mut in_flight, &mut past, *stale) else {
+                let Some((attempt, endpoint, _)) = pick(&mut in_flight, &mut past, *stale) else {
                     continue;
                 };
                 let kind = [
@@ -314,10 +415,22 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
                     TransportErrorKind::Other,
                 ][*kind as usize % 3];
                 let _ = endpoint;
+                if !*stale && now < in_flight_until && kind == TransportErrorKind::Connect {
+                    refused(&mut submit, attempt);
+                }
                 machine.handle_transport_error(now, attempt, TransportError::new(kind, "fuzz"));
             }
             Op::TooLarge { received, stale } => {
-                let Some((attempt, _)) = pick(&mut in_flight, &mut past, *stale) else {
+                // A driver reports this only for a body saved to a file.
+                let to_file = if *stale {
+                    past.last().is_some_and(|p| p.2)
+                } else {
+                    in_flight.is_some_and(|p| p.2)
+                };
+                if !to_file {
+                    continue;
+                }
+                let Some((attempt, _, _)) = pick(&mut in_flight, &mut past, *stale) else {
                     continue;
                 };
                 machine.handle_too_large(now, attempt, u64::from(*received));
@@ -335,13 +448,22 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], is_run: bo
     assert!(matches!(end, Action::Done(_)), "not done past the deadline");
 }
 
+/// Notes that `attempt` surely did not take effect, if it is the last submit.
+fn refused(submit: &mut Option<(Attempt, bool)>, attempt: Attempt) {
+    if let Some((sent, surely_not)) = submit
+        && *sent == attempt
+    {
+        *surely_not = true;
+    }
+}
+
 /// The attempt to answer: the one in flight (which the answer consumes), or
 /// an older one.
 fn pick(
-    in_flight: &mut Option<(Attempt, Endpoint)>,
-    past: &mut Vec<(Attempt, Endpoint)>,
+    in_flight: &mut Option<(Attempt, Endpoint, bool)>,
+    past: &mut Vec<(Attempt, Endpoint, bool)>,
     stale: bool,
-) -> Option<(Attempt, Endpoint)> {
+) -> Option<(Attempt, Endpoint, bool)> {
     if stale {
         past.last().copied()
     } else {

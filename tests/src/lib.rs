@@ -4,19 +4,25 @@
 //! The suites drive the driver's own [`Client`] over each transport: the
 //! async one over hyper, and the same client over ureq through
 //! [`Blocking`], whose futures end on their first poll. [`for_each_transport!`]
-//! runs one test body with each. This library holds what the suites share:
-//! fast policies and simulator settings, and helpers to read outputs.
+//! runs one test body with each; [`for_each_client!`] runs it also through
+//! the public [`BlockingClient`] that users call, seen through
+//! [`BlockingAdapter`]. This library holds what the suites share: fast
+//! policies and simulator settings, and helpers to read outputs.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sarvam_doc_core::{
-    ApiKey, Config, CreateJobRequest, JobId, Outcome, Policy, PollPolicy, RetryPolicy,
+    ApiKey, Config, CreateJobRequest, CreateJobResponse, DownloadFilesResponse, Error, Event,
+    JobId, JobStatus, Outcome, Policy, PollPolicy, RetryPolicy, Status, UploadFilesResponse,
 };
-use sarvam_doc_driver::{AsyncTransport, Blocking, Client};
+use sarvam_doc_driver::{
+    AsyncTransport, Blocking, BlockingClient, Client, Report, RunError, RunOptions, Transport,
+};
 use sarvam_doc_sim::{SimConfig, Simulator};
 
 pub use sarvam_doc_driver::block_on;
@@ -48,6 +54,208 @@ macro_rules! for_each_transport {
             runtime.block_on(async { $body });
         }
     }};
+}
+
+/// How many clients [`for_each_client!`] runs a body with: what a test that
+/// counts the simulator's requests multiplies by.
+pub const CLIENTS: usize = 3;
+
+/// Runs `$body` once with each client users can hold: the two of
+/// [`for_each_transport!`] (`"ureq"`, `"hyper"`), then the public
+/// [`BlockingClient`] over ureq (`"blocking"`), whose sync methods the body
+/// calls through [`BlockingAdapter`] with the same `.await`s. A failing body
+/// panics again naming the client it ran with.
+#[macro_export]
+macro_rules! for_each_client {
+    ($config:expr, $policy:expr, |$name:ident, $client:ident| $body:block) => {{
+        $crate::naming_failures("ureq", || {
+            let $name: &'static str = "ureq";
+            let $client = $crate::ureq_client($config, $policy);
+            $crate::block_on(async { $body });
+        });
+        $crate::naming_failures("hyper", || {
+            let $name: &'static str = "hyper";
+            let runtime = $crate::runtime();
+            let $client = {
+                let _entered = runtime.enter();
+                $crate::hyper_client($config, $policy)
+            };
+            runtime.block_on(async { $body });
+        });
+        $crate::naming_failures("blocking", || {
+            let $name: &'static str = "blocking";
+            let $client = $crate::blocking_client($config, $policy);
+            $crate::block_on(async { $body });
+        });
+    }};
+}
+
+/// Runs `test`; if it panics, panics again saying it ran with `client`
+/// (the first panic's message and place are printed by the panic hook).
+///
+/// # Panics
+/// When `test` does.
+pub fn naming_failures<R>(client: &str, test: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(test)) {
+        Ok(r) => r,
+        Err(cause) => {
+            let message = cause
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| cause.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            panic!("failed with the {client} client: {message}")
+        }
+    }
+}
+
+/// The public [`BlockingClient`] over ureq, for [`for_each_client!`].
+pub type PublicBlockingClient = BlockingAdapter<sarvam_doc_ureq::Ureq>;
+
+/// The public [`BlockingClient`] for `config` with `policy`.
+#[must_use]
+pub fn blocking_client(config: Config, policy: Policy) -> PublicBlockingClient {
+    BlockingAdapter(
+        BlockingClient::with_transport(config, sarvam_doc_ureq::Ureq::default())
+            .with_policy(policy),
+    )
+}
+
+/// A [`BlockingClient`] behind methods of the async [`Client`]'s names and
+/// shapes, so that one test body (written with `.await`) serves it too.
+/// Each method calls the blocking client's own sync method, which is what
+/// users call, and returns a future that is already done.
+#[derive(Debug, Clone)]
+pub struct BlockingAdapter<T>(pub BlockingClient<T>);
+
+impl<T: Transport> BlockingAdapter<T> {
+    /// [`BlockingClient::create_job`].
+    ///
+    /// # Errors
+    /// As the blocking client's.
+    pub fn create_job(
+        &self,
+        job: &CreateJobRequest,
+    ) -> impl Future<Output = Result<CreateJobResponse, Error>> {
+        std::future::ready(self.0.create_job(job))
+    }
+
+    /// [`BlockingClient::upload_files`].
+    ///
+    /// # Errors
+    /// As the blocking client's.
+    pub fn upload_files(
+        &self,
+        job: &JobId,
+        file_name: &str,
+    ) -> impl Future<Output = Result<UploadFilesResponse, Error>> {
+        std::future::ready(self.0.upload_files(job, file_name))
+    }
+
+    /// [`BlockingClient::start`].
+    ///
+    /// # Errors
+    /// As the blocking client's.
+    pub fn start(&self, job: &JobId) -> impl Future<Output = Result<JobStatus, Error>> {
+        std::future::ready(self.0.start(job))
+    }
+
+    /// [`BlockingClient::status`].
+    ///
+    /// # Errors
+    /// As the blocking client's.
+    pub fn status(&self, job: &JobId) -> impl Future<Output = Result<Status, Error>> {
+        std::future::ready(self.0.status(job))
+    }
+
+    /// [`BlockingClient::download_files`].
+    ///
+    /// # Errors
+    /// As the blocking client's.
+    pub fn download_files(
+        &self,
+        job: &JobId,
+    ) -> impl Future<Output = Result<DownloadFilesResponse, Error>> {
+        std::future::ready(self.0.download_files(job))
+    }
+
+    /// [`BlockingClient::watch`].
+    pub fn watch(
+        &self,
+        job: JobId,
+        on_event: impl FnMut(&Event) + Send,
+    ) -> impl Future<Output = Outcome> {
+        std::future::ready(self.0.watch(job, on_event))
+    }
+
+    /// [`BlockingClient::run`].
+    ///
+    /// # Errors
+    /// As the blocking client's.
+    pub fn run(
+        &self,
+        input: &Path,
+        options: &RunOptions,
+        on_event: impl FnMut(&Event) + Send,
+    ) -> impl Future<Output = Result<Report, RunError>> {
+        std::future::ready(self.0.run(input, options, on_event))
+    }
+}
+
+/// The three calls that take a job to started, for [`started_job`]: the
+/// async [`Client`]'s, or the public blocking client's.
+pub trait StartsJobs {
+    /// Creates a job.
+    fn create_job(
+        &self,
+        job: &CreateJobRequest,
+    ) -> impl Future<Output = Result<CreateJobResponse, Error>>;
+    /// Asks for the upload URL of `file_name`.
+    fn upload_files(
+        &self,
+        job: &JobId,
+        file_name: &str,
+    ) -> impl Future<Output = Result<UploadFilesResponse, Error>>;
+    /// Starts a job.
+    fn start(&self, job: &JobId) -> impl Future<Output = Result<JobStatus, Error>>;
+}
+
+impl<T: AsyncTransport> StartsJobs for Client<T> {
+    fn create_job(
+        &self,
+        job: &CreateJobRequest,
+    ) -> impl Future<Output = Result<CreateJobResponse, Error>> {
+        Client::create_job(self, job)
+    }
+    fn upload_files(
+        &self,
+        job: &JobId,
+        file_name: &str,
+    ) -> impl Future<Output = Result<UploadFilesResponse, Error>> {
+        Client::upload_files(self, job, file_name)
+    }
+    fn start(&self, job: &JobId) -> impl Future<Output = Result<JobStatus, Error>> {
+        Client::start(self, job)
+    }
+}
+
+impl<T: Transport> StartsJobs for BlockingAdapter<T> {
+    fn create_job(
+        &self,
+        job: &CreateJobRequest,
+    ) -> impl Future<Output = Result<CreateJobResponse, Error>> {
+        BlockingAdapter::create_job(self, job)
+    }
+    fn upload_files(
+        &self,
+        job: &JobId,
+        file_name: &str,
+    ) -> impl Future<Output = Result<UploadFilesResponse, Error>> {
+        BlockingAdapter::upload_files(self, job, file_name)
+    }
+    fn start(&self, job: &JobId) -> impl Future<Output = Result<JobStatus, Error>> {
+        BlockingAdapter::start(self, job)
+    }
 }
 
 /// A small multi-threaded tokio runtime for the hyper client.
@@ -135,11 +343,7 @@ pub fn doc_ai_config(sim: &Simulator) -> Config {
 ///
 /// # Panics
 /// If any step fails.
-pub async fn started_job<T: AsyncTransport>(
-    client: &Client<T>,
-    name: &str,
-    pdf_pages: u32,
-) -> JobId {
+pub async fn started_job(client: &impl StartsJobs, name: &str, pdf_pages: u32) -> JobId {
     let job = client
         .create_job(&CreateJobRequest::default())
         .await

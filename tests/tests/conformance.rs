@@ -1,5 +1,6 @@
-//! One conformance suite, run against both transports with the in-process
-//! simulator, through the driver's one client.
+//! One conformance suite, run with the in-process simulator through every
+//! client users can hold: the driver's one client over each transport, and
+//! the public blocking client ([`for_each_client!`]).
 #![allow(clippy::unwrap_used)] // A test that unwraps fails loudly, which is what it is for.
 
 use std::time::Duration;
@@ -23,7 +24,7 @@ fn sim(config: SimConfig) -> Simulator {
 #[test]
 fn every_endpoint_one_request_at_a_time() {
     let sim = sim(fast_sim());
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let created = client
             .create_job(&CreateJobRequest::new(
                 Language::BENGALI,
@@ -75,7 +76,7 @@ fn every_endpoint_one_request_at_a_time() {
 #[test]
 fn a_pdf_and_a_zip_run_to_completed_with_their_pages_published() {
     let sim = sim(fast_sim());
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         for (file, bytes, pages) in [
             ("report.pdf", sample::pdf(3, "Report"), 3),
             ("scans.zip", sample::image_zip(2), 2),
@@ -145,13 +146,13 @@ fn a_pdf_and_a_zip_run_to_completed_with_their_pages_published() {
         assert_eq!(put.status, Some(201));
     }
     assert!(!sim.storage_saw_api_key());
-    assert_eq!(sim.jobs(), 6);
+    assert_eq!(sim.jobs(), 3 * CLIENTS);
 }
 
 #[test]
 fn partial_and_failed_jobs_end_as_the_server_says() {
     let sim = sim(fast_sim());
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let (_in, input) = input_file("partial-scan.pdf", &sample::pdf(4, "x"));
         let out = tempfile::tempdir().unwrap();
         let report = client
@@ -189,7 +190,7 @@ fn partial_and_failed_jobs_end_as_the_server_says() {
     });
     assert_eq!(
         sim.count(Route::DownloadFiles),
-        2,
+        CLIENTS,
         "a failed job is not asked for outputs"
     );
 }
@@ -199,7 +200,7 @@ fn a_watch_follows_a_job_to_its_end() {
     let mut config = fast_sim();
     config.scenario = Some(Scenario::Completed);
     let sim = sim(config);
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let job = started_job(&client, "a.pdf", 2).await;
         let mut events = Vec::new();
         let outcome = client.watch(job, |e| events.push(e.clone())).await;
@@ -252,7 +253,7 @@ fn transient_faults_are_retried_to_completion() {
         (Route::Start, Fault::HighLoad),
     ] {
         let sim = sim(fast_sim());
-        for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+        for_each_client!(config_for(&sim), fast_policy(), |name, client| {
             sim.inject(route, [fault.clone(), fault.clone()]);
             let (_in, input) = input_file("doc.pdf", &sample::pdf(2, "x"));
             let out = tempfile::tempdir().unwrap();
@@ -277,8 +278,8 @@ fn transient_faults_are_retried_to_completion() {
                 "{name} {route:?} {fault:?}: {retried}"
             );
         });
-        assert_eq!(sim.jobs(), 2, "{route:?} {fault:?}: one job per run");
-        assert_eq!(sim.started_jobs(), 2);
+        assert_eq!(sim.jobs(), CLIENTS, "{route:?} {fault:?}: one job per run");
+        assert_eq!(sim.started_jobs(), CLIENTS);
         assert!(!sim.storage_saw_api_key());
     }
 }
@@ -294,7 +295,7 @@ fn a_create_whose_answer_was_lost_is_sent_again_and_only_one_job_starts() {
     ] {
         // The fault meets the first transport's run; the second runs clean.
         let sim = faulty(Route::CreateJob, vec![fault.clone()]);
-        for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+        for_each_client!(config_for(&sim), fast_policy(), |name, client| {
             let (_in, input) = input_file("doc.pdf", &sample::pdf(2, "x"));
             let out = tempfile::tempdir().unwrap();
             let mut events = Vec::new();
@@ -319,10 +320,10 @@ fn a_create_whose_answer_was_lost_is_sent_again_and_only_one_job_starts() {
         });
         // The simulator's own books: one started job per run, and an extra
         // job only where a create took effect but its answer never arrived.
-        assert_eq!(sim.count(Route::CreateJob), 3, "{fault:?}");
+        assert_eq!(sim.count(Route::CreateJob), CLIENTS + 1, "{fault:?}");
         let orphans = usize::from(fault.takes_effect());
-        assert_eq!(sim.jobs(), 2 + orphans, "{fault:?}");
-        assert_eq!(sim.started_jobs(), 2, "{fault:?}");
+        assert_eq!(sim.jobs(), CLIENTS + orphans, "{fault:?}");
+        assert_eq!(sim.started_jobs(), CLIENTS, "{fault:?}");
     }
 }
 
@@ -353,7 +354,7 @@ fn a_start_that_may_have_taken_effect_is_watched_not_repeated() {
 fn a_start_lost_before_any_work_is_sent_again_to_the_same_job() {
     for fault in [Fault::Internal, Fault::DropBefore] {
         let sim = faulty(Route::Start, vec![fault.clone()]);
-        for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+        for_each_client!(config_for(&sim), fast_policy(), |name, client| {
             let (_in, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
             let out = tempfile::tempdir().unwrap();
             let mut events = Vec::new();
@@ -381,19 +382,16 @@ fn a_start_lost_before_any_work_is_sent_again_to_the_same_job() {
         );
         assert_eq!(
             sim.count(Route::Start),
-            3,
-            "{fault:?}: 2 for the first run, 1 for the second"
+            CLIENTS + 1,
+            "{fault:?}: 2 for the first run, 1 for each other"
         );
     }
 }
 
 #[test]
 fn fatal_answers_end_the_run_with_the_job_id() {
-    let sim = faulty(
-        Route::Start,
-        vec![Fault::QuotaExhausted, Fault::QuotaExhausted],
-    );
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    let sim = faulty(Route::Start, vec![Fault::QuotaExhausted; CLIENTS]);
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let (_in, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
         let out = tempfile::tempdir().unwrap();
         let report = client
@@ -414,7 +412,7 @@ fn fatal_answers_end_the_run_with_the_job_id() {
         );
         assert!(files_in(out.path()).is_empty());
     });
-    assert_eq!(sim.count(Route::Start), 2);
+    assert_eq!(sim.count(Route::Start), CLIENTS);
     assert_eq!(sim.started_jobs(), 0);
 }
 
@@ -422,7 +420,7 @@ fn fatal_answers_end_the_run_with_the_job_id() {
 fn retry_after_is_honoured_to_the_millisecond_in_the_log() {
     for after in [RetryAfter::Seconds(1), RetryAfter::Date(1)] {
         let sim = faulty(Route::Status, vec![Fault::RateLimited(after); 2]);
-        for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+        for_each_client!(config_for(&sim), fast_policy(), |name, client| {
             let (_in, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
             let out = tempfile::tempdir().unwrap();
             let report = client
@@ -462,8 +460,11 @@ fn retry_after_is_honoured_to_the_millisecond_in_the_log() {
 #[test]
 fn a_download_cut_mid_body_leaves_no_partial_file() {
     let retries = fast_policy().retry.max_retries as usize;
-    let sim = faulty(Route::StorageGet, vec![Fault::Truncated; 2 * (retries + 1)]);
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    let sim = faulty(
+        Route::StorageGet,
+        vec![Fault::Truncated; CLIENTS * (retries + 1)],
+    );
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let (_in, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
         let out = tempfile::tempdir().unwrap();
         let report = client
@@ -487,13 +488,13 @@ fn a_download_cut_mid_body_leaves_no_partial_file() {
             files_in(out.path())
         );
     });
-    assert_eq!(sim.count(Route::StorageGet), 2 * (retries + 1));
+    assert_eq!(sim.count(Route::StorageGet), CLIENTS * (retries + 1));
 }
 
 #[test]
 fn an_existing_output_is_not_overwritten_unless_asked() {
     let sim = sim(fast_sim());
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let (_in, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
         let out = tempfile::tempdir().unwrap();
         std::fs::create_dir(out.path().join("doc")).unwrap();
@@ -531,7 +532,7 @@ fn an_existing_output_is_not_overwritten_unless_asked() {
 #[test]
 fn bad_input_is_refused_before_anything_is_sent() {
     let sim = sim(fast_sim());
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         let out = tempfile::tempdir().unwrap();
         for bad in ["letter.docx", "empty.pdf", "...pdf", "..pdf"] {
             let bytes: &[u8] = if bad == "empty.pdf" { b"" } else { b"%PDF-" };
@@ -572,7 +573,7 @@ fn a_transport_that_cannot_connect_says_so() {
         .unwrap();
     let mut policy = fast_policy();
     policy.retry.max_retries = 1;
-    for_each_transport!(config.clone(), policy.clone(), |name, client| {
+    for_each_client!(config.clone(), policy.clone(), |name, client| {
         let Err(Error::Transport(e)) = client.create_job(&CreateJobRequest::default()).await else {
             panic!()
         };
@@ -614,7 +615,7 @@ fn a_transport_that_cannot_connect_says_so() {
 fn a_slow_answer_past_the_request_timeout_is_retried() {
     let sim = sim(fast_sim());
     let policy = fast_policy().with_request_timeout(Duration::from_millis(500));
-    for_each_transport!(config_for(&sim), policy.clone(), |name, client| {
+    for_each_client!(config_for(&sim), policy.clone(), |name, client| {
         sim.inject(Route::Status, [Fault::Delay(Duration::from_millis(1500))]);
         let (_d, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
         let out = tempfile::tempdir().unwrap();
@@ -661,7 +662,7 @@ fn storage_errors_say_storage_answered() {
 #[test]
 fn a_large_download_reports_its_bytes_as_they_arrive() {
     let sim = Simulator::start(fast_sim()).unwrap();
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         sim.inject(Route::DownloadFiles, [Fault::LargeOutput(3)]);
         let (_d, input) = input_file("big.pdf", &sample::pdf(1, "big"));
         let out = tempfile::tempdir().unwrap();
@@ -698,7 +699,7 @@ fn a_large_download_reports_its_bytes_as_they_arrive() {
 #[test]
 fn an_upload_reports_its_bytes_while_it_waits_for_storage() {
     let sim = Simulator::start(fast_sim()).unwrap();
-    for_each_transport!(config_for(&sim), fast_policy(), |name, client| {
+    for_each_client!(config_for(&sim), fast_policy(), |name, client| {
         // Storage takes 700 ms to answer: the upload reports meanwhile.
         sim.inject(
             Route::StoragePut,

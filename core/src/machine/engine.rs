@@ -318,7 +318,7 @@ impl Engine {
                 })
             }
             Err(reason) => {
-                self.give_up(reason);
+                self.give_up(*reason);
                 self.poll(now)
             }
         }
@@ -399,7 +399,7 @@ impl Engine {
         };
         match self.too_large(phase, received) {
             Ok(error) => self.fail(now, error),
-            Err(reason) => self.give_up(reason),
+            Err(reason) => self.give_up(*reason),
         }
     }
 

@@ -51,7 +51,6 @@ pub trait Machine {
     /// What to do next, at `now`: an event to report, a request to send, a
     /// wait, or the end. Sends nothing twice: while a request is in flight
     /// this says to wait for it.
-    #[must_use]
     fn poll(&mut self, now: Instant) -> Action;
 
     /// The answer to `attempt`: for a [`Sink::Memory`] request, any answer;

@@ -86,7 +86,7 @@ pub(super) enum LegacyFetch {
     /// Ask for the outputs' URLs.
     Urls(JobId),
     /// GET each output from storage.
-    Files(Downloads),
+    Files(Box<Downloads>),
 }
 
 /// `/doc-ai/v1`'s fetch steps.
@@ -97,7 +97,7 @@ pub(super) enum DocAiFetch {
     /// Ask for the output file's URL.
     Url(JobId),
     /// GET it from storage.
-    File(Downloads),
+    File(Box<Downloads>),
 }
 
 /// Outputs still to download (never empty while in a phase).

@@ -21,17 +21,17 @@ use crate::{
 use super::action::Sink;
 
 /// Why a phase's request cannot be built: the machine gives up.
-type NoRequest = GiveUpReason;
+type NoRequest = Box<GiveUpReason>;
 
 impl Engine {
     /// The run's document and what its job asks. Only a run submits, so a
     /// watch never gets here; if it did, it would be the caller's misuse.
     fn submitted(&self) -> Result<(&Document, &Job), NoRequest> {
-        self.document()
-            .map(|d| (d, d.job()))
-            .ok_or(GiveUpReason::Refused(Error::Input(InputError::Misuse(
+        self.document().map(|d| (d, d.job())).ok_or_else(|| {
+            Box::new(GiveUpReason::Refused(Error::Input(InputError::Misuse(
                 "only a run submits a document",
             ))))
+        })
     }
 
     /// The request of `phase`, its timeout and where its answer goes.
@@ -44,7 +44,7 @@ impl Engine {
             limit: api.config().max_json_body(),
         };
         let timeout = self.policy.request_timeout;
-        let refused = |e: InputError| GiveUpReason::Refused(Error::Input(e));
+        let refused = |e: InputError| Box::new(GiveUpReason::Refused(Error::Input(e)));
         Ok(match phase {
             Phase::Submit(Submit::Legacy(step)) => {
                 let (doc, job) = self.submitted()?;
@@ -129,10 +129,10 @@ impl Engine {
         let api = &self.api;
         let limit = self.policy.max_download;
         if next.announced.is_some_and(|len| len > limit) {
-            return Err(GiveUpReason::TooLarge {
+            return Err(Box::new(GiveUpReason::TooLarge {
                 name: next.name.clone(),
                 limit,
-            });
+            }));
         }
         let max_len = next.announced.unwrap_or(limit);
         let sink = Sink::File {
@@ -150,7 +150,7 @@ impl Engine {
                 expires_at: String::new(),
             })
         }
-        .map_err(|e| GiveUpReason::Refused(Error::Input(e)))?;
+        .map_err(|e| Box::new(GiveUpReason::Refused(Error::Input(e))))?;
         Ok((request, self.policy.transfer_timeout(max_len), sink))
     }
 
@@ -224,13 +224,13 @@ impl Engine {
                 Reply::Outputs {
                     job: job.clone(),
                     queue: crate::output::plan_downloads(answer),
-                    step: |d| Fetch::Legacy(LegacyFetch::Files(d)),
+                    step: |d| Fetch::Legacy(LegacyFetch::Files(Box::new(d))),
                 }
             }
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Url(job))) => Reply::Outputs {
                 job: job.clone(),
                 queue: crate::output::plan_download(api.doc_ai().parse_download_url(r)?),
-                step: |d| Fetch::DocAi(DocAiFetch::File(d)),
+                step: |d| Fetch::DocAi(DocAiFetch::File(Box::new(d))),
             },
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(_))) => {
                 return Err(if r.status().is_success() {
@@ -262,10 +262,10 @@ impl Engine {
                 len,
             }),
             Phase::Fetch(Fetch::Legacy(LegacyFetch::Files(d))) => {
-                downloaded(d, len, |d| Fetch::Legacy(LegacyFetch::Files(d)))
+                downloaded(d, len, |d| Fetch::Legacy(LegacyFetch::Files(Box::new(d))))
             }
             Phase::Fetch(Fetch::DocAi(DocAiFetch::File(d))) => {
-                downloaded(d, len, |d| Fetch::DocAi(DocAiFetch::File(d)))
+                downloaded(d, len, |d| Fetch::DocAi(DocAiFetch::File(Box::new(d))))
             }
             _ => Err(Error::Input(InputError::Misuse(
                 "handle_saved is for a Sink::File request only",
@@ -282,18 +282,20 @@ impl Engine {
     pub(super) fn too_large(&self, phase: &Phase, received: u64) -> Result<Error, NoRequest> {
         let limit = self.policy.max_download;
         match phase {
-            Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(_))) => Err(GiveUpReason::TooLarge {
-                name: RESULTS_FILE.to_owned(),
-                limit,
-            }),
+            Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(_))) => {
+                Err(Box::new(GiveUpReason::TooLarge {
+                    name: RESULTS_FILE.to_owned(),
+                    limit,
+                }))
+            }
             Phase::Fetch(
                 Fetch::Legacy(LegacyFetch::Files(d)) | Fetch::DocAi(DocAiFetch::File(d)),
             ) => match d.next.announced {
                 Some(announced) => Ok(wrong_length(announced, received)),
-                None => Err(GiveUpReason::TooLarge {
+                None => Err(Box::new(GiveUpReason::TooLarge {
                     name: d.next.name.clone(),
                     limit,
-                }),
+                })),
             },
             _ => Ok(Error::Transport(crate::TransportError::new(
                 crate::TransportErrorKind::Other,

@@ -56,6 +56,9 @@ use crate::doc_ai::{PresignedUpload, RESULTS_FILE};
 use crate::{Ending, Endpoint, Error, Job, JobId, StateClass, Status, StorageContainerType};
 
 /// An answer that said what it should, with what the next step needs.
+// A reply lives on the stack between `parse` and `advance`, once per answer:
+// boxing its larger variants would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(super) enum Reply {
     /// Legacy: the job was made.
