@@ -9,7 +9,7 @@ use sarvam_doc_sim::{SimConfig, Simulator};
 pub(crate) fn config() -> Result<(Config, Option<Simulator>), Box<dyn std::error::Error>> {
     if let Ok(key) = std::env::var("SARVAM_API_KEY") {
         let base = std::env::var("SARVAM_BASE_URL")
-            .unwrap_or_else(|_| sarvam_doc_core::DEFAULT_BASE_URL.into());
+            .unwrap_or_else(|_| sarvam_doc_core::config::DEFAULT_BASE_URL.into());
         return Ok((
             Config::builder(ApiKey::new(key)?).base_url(base).build()?,
             None,

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, FromArgMatches, ValueEnum};
 use sarvam_doc_core::output::UnpackLimits;
-use sarvam_doc_core::{Language, OutputFormat, Policy};
+use sarvam_doc_core::{
+    Policy,
+    model::{Language, OutputFormat},
+};
 
 /// Options of `run`.
 #[derive(Debug, Args)]
@@ -105,7 +108,7 @@ pub(crate) struct BatchArgs {
     pub(crate) force: bool,
     /// The pages a document may have before a warning: the API documents
     /// 10 a job (one source says 500).
-    #[arg(long, value_name = "N", default_value_t = sarvam_doc_core::LEGACY_PAGE_LIMIT)]
+    #[arg(long, value_name = "N", default_value_t = sarvam_doc_core::model::LEGACY_PAGE_LIMIT)]
     pub(crate) page_limit: u32,
     /// Refuse (exit 2, nothing sent) a document over --page-limit instead of
     /// warning.
@@ -194,7 +197,7 @@ impl LimitArgs {
     pub(crate) fn client(&self, base: &sarvam_doc_hyper::Client) -> sarvam_doc_hyper::Client {
         let client = base.clone().with_policy(self.policy(base.policy()));
         match self.rate {
-            Some(rate) => client.with_rate(Some(sarvam_doc_core::Rate::per_minute(rate))),
+            Some(rate) => client.with_rate(Some(sarvam_doc_core::budget::Rate::per_minute(rate))),
             None => client,
         }
     }

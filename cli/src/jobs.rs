@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sarvam_doc_core::{GiveUpReason, Outcome, StateClass};
+use sarvam_doc_core::{GiveUpReason, Outcome, model::StateClass};
 use sarvam_doc_driver::{Report, RunError, RunOptions};
 
 use crate::args::{LimitArgs, OutputArgs};

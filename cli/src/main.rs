@@ -130,7 +130,7 @@ struct Global {
     #[arg(long, value_enum, env = "SARVAM_API")]
     api: Option<ApiArg>,
     /// The API's base URL (https, or http to loopback).
-    #[arg(long, env = "SARVAM_BASE_URL", default_value = sarvam_doc_core::DEFAULT_BASE_URL)]
+    #[arg(long, env = "SARVAM_BASE_URL", default_value = sarvam_doc_core::config::DEFAULT_BASE_URL)]
     base_url: String,
     /// Read the API key from this file instead of SARVAM_API_KEY.
     #[arg(long, value_name = "PATH")]
@@ -169,17 +169,17 @@ enum ApiArg {
 }
 
 impl ApiArg {
-    fn version(api: Option<ApiArg>) -> sarvam_doc_core::ApiVersion {
+    fn version(api: Option<ApiArg>) -> sarvam_doc_core::config::ApiVersion {
         match api {
-            Some(ApiArg::DocAi) => sarvam_doc_core::ApiVersion::DocAi,
-            _ => sarvam_doc_core::ApiVersion::Legacy,
+            Some(ApiArg::DocAi) => sarvam_doc_core::config::ApiVersion::DocAi,
+            _ => sarvam_doc_core::config::ApiVersion::Legacy,
         }
     }
 }
 
 impl Global {
     /// The API asked for, legacy when none was.
-    fn api_version(&self) -> sarvam_doc_core::ApiVersion {
+    fn api_version(&self) -> sarvam_doc_core::config::ApiVersion {
         ApiArg::version(self.api)
     }
 
@@ -379,7 +379,10 @@ async fn dispatch(command: Command) -> Result<Exit, Failure> {
                 ));
             }
             let job = run::extract_job(&args)?;
-            let client = setup::client_for(&args.batch.global, sarvam_doc_core::ApiVersion::DocAi)?;
+            let client = setup::client_for(
+                &args.batch.global,
+                sarvam_doc_core::config::ApiVersion::DocAi,
+            )?;
             run::run(&client, &args.batch, job).await
         }
         Command::Sim(args) => sim::sim(&args).await,
@@ -423,9 +426,12 @@ fn main() -> ExitCode {
         report::init_log(global.verbose, global.log_format == LogFormat::Json);
     }
     report::set_api(match &command {
-        Command::Extract(_) => sarvam_doc_core::ApiVersion::DocAi,
+        Command::Extract(_) => sarvam_doc_core::config::ApiVersion::DocAi,
         Command::Demo { api, .. } => ApiArg::version(*api),
-        other => global_of(other).map_or(sarvam_doc_core::ApiVersion::Legacy, Global::api_version),
+        other => global_of(other).map_or(
+            sarvam_doc_core::config::ApiVersion::Legacy,
+            Global::api_version,
+        ),
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -597,7 +603,10 @@ mod tests {
     #[test]
     fn the_command_lines_defaults_are_the_cores() {
         use sarvam_doc_core::output::UnpackLimits;
-        use sarvam_doc_core::{LEGACY_PAGE_LIMIT, Language, OutputFormat, Policy};
+        use sarvam_doc_core::{
+            Policy,
+            model::{LEGACY_PAGE_LIMIT, Language, OutputFormat},
+        };
         use std::time::Duration;
 
         let policy = Policy::default();

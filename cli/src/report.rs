@@ -7,7 +7,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sarvam_doc_core::journal::Plan;
 use sarvam_doc_core::output::UnpackError;
 use sarvam_doc_core::{
-    Direction, Ending, Event, GiveUpReason, JobId, JobState, Outcome, StateClass, Status,
+    Direction, Event, GiveUpReason, JobId, Outcome,
+    model::{Ending, JobState, StateClass, Status},
 };
 use sarvam_doc_driver::{BatchPlan, Done, RunError};
 use serde_json::{Value, json};
@@ -19,9 +20,9 @@ use crate::Exit;
 static API_FLAG: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
 /// Records which API this process speaks.
-pub(crate) fn set_api(version: sarvam_doc_core::ApiVersion) {
+pub(crate) fn set_api(version: sarvam_doc_core::config::ApiVersion) {
     let _ = API_FLAG.set(match version {
-        sarvam_doc_core::ApiVersion::DocAi => " --api doc-ai",
+        sarvam_doc_core::config::ApiVersion::DocAi => " --api doc-ai",
         _ => "",
     });
 }
@@ -181,7 +182,7 @@ const BYTE_PROGRESS_FROM: u64 = 4 * 1024 * 1024;
 /// What a retry means to the user: which request failed and why, and what
 /// the client does next (the user need do nothing).
 pub(crate) fn retry_line(
-    endpoint: sarvam_doc_core::Endpoint,
+    endpoint: sarvam_doc_core::api::Endpoint,
     retry: u32,
     after: std::time::Duration,
     error: &sarvam_doc_core::Error,
@@ -663,7 +664,7 @@ fn rfc3339(t: sarvam_doc_core::time::OffsetDateTime) -> String {
 
 /// What the request budget did, for `--json`.
 pub(crate) fn budget_json(
-    stats: &sarvam_doc_core::BudgetStats,
+    stats: &sarvam_doc_core::budget::BudgetStats,
     wall: std::time::Duration,
 ) -> Value {
     json!({
@@ -685,7 +686,10 @@ fn share(part: std::time::Duration, whole: std::time::Duration) -> f64 {
 
 /// One line on the request budget, when it held anything back or the
 /// server throttled.
-pub(crate) fn print_budget(stats: &sarvam_doc_core::BudgetStats, wall: std::time::Duration) {
+pub(crate) fn print_budget(
+    stats: &sarvam_doc_core::budget::BudgetStats,
+    wall: std::time::Duration,
+) {
     if stats.held.is_zero() && stats.throttled == 0 {
         return;
     }

@@ -9,7 +9,10 @@ use sarvam_doc_core::doc_ai::{
     ContentType, Digitise, Extract, ExtractFormat, ExtractSource, MAX_SCHEMA_BYTES, Schema, Task,
 };
 use sarvam_doc_core::journal::Plan;
-use sarvam_doc_core::{ApiVersion, CreateJobRequest, Job, OutputFormat};
+use sarvam_doc_core::{
+    config::ApiVersion,
+    model::{CreateJobRequest, Job, OutputFormat},
+};
 use sarvam_doc_driver::{BatchItem, BatchOptions, Done, RunOptions};
 use sarvam_doc_hyper::Client;
 
@@ -269,7 +272,7 @@ fn file_result(item: BatchItem, seconds: f64) -> FileResult {
         (Done::Skipped, _) => {
             // Reported as it ended, so a rerun of a finished batch says what the first did.
             if let Some(state) = &item.earlier_state
-                && let sarvam_doc_core::StateClass::Ended(ending) = state.class()
+                && let sarvam_doc_core::model::StateClass::Ended(ending) = state.class()
             {
                 file.exit = report::exit_of_ending(ending);
                 file.label = format!("done before ({state})");

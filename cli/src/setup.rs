@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use sarvam_doc_core::{ApiKey, ApiVersion, Config, InputError, JobId, Language};
+use sarvam_doc_core::{
+    ApiKey, Config, JobId, config::ApiVersion, error::InputError, model::Language,
+};
 use sarvam_doc_hyper::{Client, Hyper, Roots};
 
 use crate::{Failure, Global, TlsRoots};
@@ -59,7 +61,7 @@ pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
 /// The client for the global options, speaking `version`.
 pub(crate) fn client_for(global: &Global, version: ApiVersion) -> Result<Client, Failure> {
     // The URL first: it says nothing secret, and a bad one is the likelier typo.
-    sarvam_doc_core::BaseUrl::parse(&global.base_url, false)
+    sarvam_doc_core::config::BaseUrl::parse(&global.base_url, false)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let config = Config::builder(api_key(global)?)
         .base_url(&global.base_url)

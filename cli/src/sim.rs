@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sarvam_doc_core::{ApiKey, ApiVersion, Config};
+use sarvam_doc_core::{ApiKey, Config, config::ApiVersion};
 use sarvam_doc_hyper::Client;
 use sarvam_doc_sim::{
     Fault, FaultPlan, RandomFaults, Route, Scenario, SimConfig, Simulator, sample,
@@ -125,8 +125,8 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             .map_err(|e| Failure::error(e.to_string()))?;
     let client: Client = Client::new(config);
     let args = RunArgs {
-        language: sarvam_doc_core::Language::default().to_string(),
-        format: sarvam_doc_core::OutputFormat::default().to_string(),
+        language: sarvam_doc_core::model::Language::default().to_string(),
+        format: sarvam_doc_core::model::OutputFormat::default().to_string(),
         content_type: None,
         batch: BatchArgs {
             files: vec![input],
@@ -151,7 +151,7 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             dry_run: false,
             // The demo runs its sample afresh each time, journal or not.
             force: true,
-            page_limit: sarvam_doc_core::LEGACY_PAGE_LIMIT,
+            page_limit: sarvam_doc_core::model::LEGACY_PAGE_LIMIT,
             strict_pages: false,
             retry_unconfirmed: false,
             json: false,

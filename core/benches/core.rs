@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sarvam_doc_core::http::Response;
-use sarvam_doc_core::{Action, Api, ApiKey, Config, JobId, JobStatus, Machine, Policy, Watch};
+use sarvam_doc_core::{
+    Action, Api, ApiKey, Config, JobId, Machine, Policy, Watch, model::JobStatus,
+};
 
 const JOB: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 
@@ -91,7 +93,7 @@ fn doc_ai_messages(c: &mut Criterion) {
     let api = Api::new(
         Config::builder(ApiKey::new("sk_bench").unwrap())
             .base_url("http://127.0.0.1:4010")
-            .api_version(sarvam_doc_core::ApiVersion::DocAi)
+            .api_version(sarvam_doc_core::config::ApiVersion::DocAi)
             .build()
             .unwrap(),
     );
@@ -127,8 +129,8 @@ fn doc_ai_messages(c: &mut Criterion) {
     });
     group.finish();
     let task = Task::Digitise(Digitise {
-        language: Some(sarvam_doc_core::Language::HINDI),
-        output_format: Some(sarvam_doc_core::OutputFormat::Md),
+        language: Some(sarvam_doc_core::model::Language::HINDI),
+        output_format: Some(sarvam_doc_core::model::OutputFormat::Md),
         ..Digitise::default()
     });
     c.bench_function("doc-ai: build submit (multipart)", |b| {

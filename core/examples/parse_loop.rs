@@ -11,7 +11,7 @@ fn main() {
     let mut states = 0usize;
     for _ in 0..n {
         let response = sarvam_doc_core::http::Response::new(std::hint::black_box(&body[..]));
-        let s: sarvam_doc_core::JobStatus =
+        let s: sarvam_doc_core::model::JobStatus =
             sarvam_doc_core::wire::parse_json(&response, 1 << 20).unwrap();
         states += s.job_details.len();
     }

@@ -3,7 +3,7 @@
 //!
 //! A [`Budget`] is a token bucket over the requests to the API (storage is
 //! not counted: its limits are its own). Each machine asks it before it
-//! sends ([`crate::Run::with_budget`], [`crate::Watch::with_budget`]); the
+//! sends ([`crate::Machine::with_budget`]); the
 //! answer is "go" or "wait until". When tokens are short, the most useful
 //! request goes first: outputs of ended jobs, then polls of jobs likely to
 //! have ended (by the page pace the cadence predicts), then new work, then
@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use sarvam_doc_core::{Budget, Priority, Rate};
+//! use sarvam_doc_core::{budget::{Budget, Priority, Rate}};
 //! let budget = Budget::new(Some(Rate::per_minute(60).with_burst(2)));
 //! let now = Instant::now();
 //! let (a, b, c) = (budget.ticket(), budget.ticket(), budget.ticket());
@@ -72,7 +72,7 @@ impl Rate {
 /// How urgent a request is, when the budget is short. Lower goes first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
-pub enum Priority {
+pub(crate) enum Priority {
     /// Fetching what an ended job made: it frees the job's place.
     Finish = 0,
     /// A poll of a job that has likely ended by now.
@@ -206,7 +206,7 @@ impl Budget {
 
     /// A ticket for one requester (a machine): its place in the queue.
     #[must_use]
-    pub fn ticket(&self) -> u64 {
+    pub(crate) fn ticket(&self) -> u64 {
         let mut s = self.lock();
         s.next_ticket += 1;
         s.next_ticket
@@ -217,7 +217,7 @@ impl Budget {
     ///
     /// # Errors
     /// The instant to ask again, when no token is free for this ticket.
-    pub fn try_acquire(
+    pub(crate) fn try_acquire(
         &self,
         now: Instant,
         ticket: u64,
@@ -267,7 +267,7 @@ impl Budget {
     }
 
     /// The ticket's requester is gone: it waits no more.
-    pub fn forget(&self, ticket: u64) {
+    pub(crate) fn forget(&self, ticket: u64) {
         let mut s = self.lock();
         s.waiters.remove(&ticket);
     }
@@ -275,7 +275,7 @@ impl Budget {
     /// An answer from the API: `throttled` for a 429, with the wait it
     /// asked for. Learns the rate (when none is configured) and holds every
     /// request until the wait is over.
-    pub fn observe(&self, now: Instant, throttled: bool, retry_after: Option<Duration>) {
+    pub(crate) fn observe(&self, now: Instant, throttled: bool, retry_after: Option<Duration>) {
         let mut s = self.lock();
         if !throttled {
             window_push(&mut s.accepted, now);
@@ -453,3 +453,7 @@ fn rate_of(window: &VecDeque<Instant>, now: Instant) -> f64 {
         .max(10.0);
     (window.len() as f64 * 60.0 / span).max(MIN_LEARNED)
 }
+
+#[cfg(test)]
+#[path = "budget_tests.rs"]
+mod tests;

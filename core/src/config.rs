@@ -197,7 +197,7 @@ impl std::fmt::Display for ApiVersion {
 ///     .build()?;
 /// assert_eq!(config.base_url().to_string(), "http://127.0.0.1:8080");
 /// assert!(!format!("{config:?}").contains("sk_test"));
-/// # Ok::<(), sarvam_doc_core::InputError>(())
+/// # Ok::<(), sarvam_doc_core::error::InputError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Config {

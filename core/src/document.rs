@@ -32,7 +32,7 @@ pub enum DocumentKind {
 /// only dots), no control characters, at most 255 bytes.
 ///
 /// ```
-/// use sarvam_doc_core::{DocumentKind, check_file_name};
+/// use sarvam_doc_core::{model::{DocumentKind, check_file_name}};
 /// assert_eq!(check_file_name("scan.PDF"), Ok(DocumentKind::Pdf));
 /// assert_eq!(check_file_name("pages.zip"), Ok(DocumentKind::Zip));
 /// assert!(check_file_name("photo.png").is_err());
@@ -129,12 +129,12 @@ impl From<Task> for Job {
 /// The document a run processes: checked before anything is sent.
 ///
 /// ```
-/// use sarvam_doc_core::{CreateJobRequest, Document};
+/// use sarvam_doc_core::{Document, model::CreateJobRequest};
 /// let doc = Document::new("scan.pdf", 1024, CreateJobRequest::default())?;
 /// assert_eq!(doc.file_name(), "scan.pdf");
 /// assert!(Document::new("scan.pdf", 0, CreateJobRequest::default()).is_err());
 /// assert!(Document::new("..pdf", 10, CreateJobRequest::default()).is_err());
-/// # Ok::<(), sarvam_doc_core::InputError>(())
+/// # Ok::<(), sarvam_doc_core::error::InputError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Document {

@@ -125,7 +125,7 @@ impl JobState {
     /// machines, the transports and the CLI all use it.
     ///
     /// ```
-    /// use sarvam_doc_core::{Ending, JobState, StateClass};
+    /// use sarvam_doc_core::{model::{Ending, JobState, StateClass}};
     /// assert_eq!(JobState::PartiallyCompleted.class(), StateClass::Ended(Ending::PartiallyCompleted));
     /// assert_eq!(JobState::Running.class(), StateClass::Working);
     /// // An unknown state is never taken for an end, let alone success.
@@ -147,7 +147,7 @@ impl JobState {
     /// `Failed` (or `/doc-ai/v1`'s `rejected`).
     ///
     /// ```
-    /// use sarvam_doc_core::JobState;
+    /// use sarvam_doc_core::model::JobState;
     /// assert!(JobState::PartiallyCompleted.is_terminal());
     /// assert!(!JobState::Running.is_terminal());
     /// assert!(!JobState::from("Archived").is_terminal());
@@ -265,7 +265,7 @@ impl std::str::FromStr for OutputFormat {
     /// since the API rejects anything else (even `markdown`) with a 400.
     ///
     /// ```
-    /// use sarvam_doc_core::OutputFormat;
+    /// use sarvam_doc_core::model::OutputFormat;
     /// assert_eq!("md".parse::<OutputFormat>().unwrap(), OutputFormat::Md);
     /// assert!("markdown".parse::<OutputFormat>().is_err());
     /// ```

@@ -446,7 +446,7 @@ impl Error {
     /// The retry class of this error.
     ///
     /// ```
-    /// use sarvam_doc_core::{Error, InputError, RetryClass};
+    /// use sarvam_doc_core::{Error, error::{InputError, RetryClass}};
     /// let e = Error::Input(InputError::FileSize(0));
     /// assert_eq!(e.retry_class(), RetryClass::Fatal);
     /// ```

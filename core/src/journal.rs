@@ -17,7 +17,7 @@
 //! journal.apply(&Record::Created { path: "scans/a.pdf".into(), job_id: job.clone() });
 //! // Killed here: the job exists; go on with it, never make a second.
 //! assert_eq!(journal.plan(&input, "a", &nothing, asked), Ok(Plan::Resume { job: job.clone(), folder: "a".into() }));
-//! # Ok::<(), sarvam_doc_core::InputError>(())
+//! # Ok::<(), sarvam_doc_core::error::InputError>(())
 //! ```
 
 use std::collections::BTreeMap;

@@ -13,7 +13,7 @@ use crate::InputError;
 /// and the server decides.
 ///
 /// ```
-/// use sarvam_doc_core::Language;
+/// use sarvam_doc_core::model::Language;
 /// assert_eq!(Language::TAMIL.as_str(), "ta-IN");
 /// let odia: Language = "or-IN".parse().unwrap();
 /// assert!(!odia.is_documented());
@@ -132,7 +132,7 @@ impl Language {
     /// a job is made; what a server echoes is kept whatever it is.
     ///
     /// ```
-    /// use sarvam_doc_core::Language;
+    /// use sarvam_doc_core::model::Language;
     /// assert!(Language::TAMIL.is_accepted());
     /// assert!("or-IN".parse::<Language>().unwrap().is_accepted());
     /// assert!(!"fr-FR".parse::<Language>().unwrap().is_accepted());

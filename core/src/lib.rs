@@ -16,22 +16,39 @@
 //! # The run loop
 //!
 //! A [`Watch`] follows one job to its end; a [`Run`] takes one document
-//! through the whole job (create → upload-files → PUT the file → start →
-//! watch → download-files → GET each output). Both are driven the same way:
+//! through the whole job (legacy: create → upload-files → PUT the file →
+//! start; `/doc-ai/v1`: presign → PUT → submit; then watch → fetch the
+//! outputs). Both are driven through the [`Machine`] trait, the same way:
 //!
 //! 1. Make the machine with `now` (the deadline counts from there).
 //! 2. Call `poll(now)` until it says [`Action::Done`]. It returns an [`Action`]:
-//!    - [`Action::Event`]: something happened (progress, a retry); report
-//!      it and poll again at once. Events always come first.
-//!    - [`Action::Transmit`]: send the request within its `timeout`
-//!      (streaming a [`Body::File`] from the input file, and a [`Sink::File`]
-//!      answer into the output file), then hand the answer to
-//!      `handle_response(now, attempt, response)`, or the failure to
-//!      `handle_transport_error(now, attempt, error)` with its
-//!      [`TransportErrorKind`] (could not connect / timed out / other).
+//!    - [`Action::Event`]: something happened (progress, a retry, a job id
+//!      to write down before the next request); report it and poll again
+//!      at once. Events always come first.
+//!    - [`Action::Transmit`]: send `t.request` within `t.timeout` (and no
+//!      longer than `t.idle` without progress), streaming a [`Body::File`]
+//!      from the input file. Then hand back what happened, with `t.attempt`:
+//!      - an answer, for a [`Sink::Memory`] request (read at most `limit + 1`
+//!        bytes), or for a [`Sink::File`] request that was not 2xx (read at
+//!        most `error_limit + 1`): `handle_response(now, attempt, response)`;
+//!      - a [`Sink::File`] request answered 2xx: stream the body into the
+//!        file through a temporary file, then `handle_saved(now, attempt,
+//!        bytes)`; the moment it passes `max_len`, stop, keep nothing, and
+//!        `handle_too_large(now, attempt, bytes_so_far)`;
+//!      - no answer: `handle_transport_error(now, attempt, error)`, with a
+//!        [`TransportErrorKind`] (could not connect / timed out / other), so
+//!        the core can tell "surely not sent" from "maybe processed".
 //!    - [`Action::Wait`]: sleep until `until` (always in the future), then
 //!      poll again.
 //!    - [`Action::Done`]: the [`Outcome`]; every later poll returns it again.
+//!
+//! A late answer (to an attempt the machine timed out) changes nothing.
+//! The example below is the loop for a [`Watch`], which sends only
+//! [`Sink::Memory`] requests; `core/examples/run.rs` drives a whole [`Run`]
+//! against the local simulator, with every input above
+//! (`cargo run -p sarvam-doc-core --example run`). A runtime that wants the
+//! streaming, timeouts and files done for it implements the driver's
+//! three-method `AsyncTransport` trait (`sarvam-doc-driver`) instead.
 //!
 //! ```
 //! use std::time::Instant;
@@ -60,11 +77,21 @@
 //! ```
 //!
 //! The machines hold every protocol rule: which errors to retry and how long
-//! to back off ([`RetryClass`], `Retry-After`), at most one started job per
-//! document, the polling cadence ([`PollPolicy`]), the stall, no-progress and
-//! download limits and the deadline ([`Policy`]). So do the pure planners in
-//! [`output`]: which names touch the disk, and what an output ZIP may hold. A
-//! driver holds none.
+//! to back off (the retry table, by [`error::RetryClass`] and `Retry-After`),
+//! at most one started job per document, the polling cadence
+//! ([`policy::PollPolicy`]), the stall, no-progress and download limits and
+//! the deadline ([`Policy`]). So do the pure planners in [`output`] (which
+//! names touch the disk, what an output ZIP may hold) and [`journal`] (what a
+//! rerun does with each input). A driver holds none.
+//!
+//! # Where things are
+//!
+//! The root holds the run loop and what sets it up. Everything else is in
+//! one module: [`model`] (the API's bodies, states, languages, [`model::Status`]),
+//! [`error`], [`config`], [`policy`], [`budget`] (a request budget shared by a
+//! client's machines), [`api`] ([`api::Endpoint`]), [`doc_ai`] (the
+//! `/doc-ai/v1` messages), [`wire`] (headers, dates, URL checks), [`output`],
+//! [`journal`].
 //!
 //! # The messages underneath
 //!
@@ -83,7 +110,7 @@
 //!    create or start could do it twice.
 //!
 //! ```
-//! use sarvam_doc_core::{Api, ApiKey, Body, Config, CreateJobRequest, JobState, Language, OutputFormat};
+//! use sarvam_doc_core::{Api, ApiKey, Body, Config, model::{CreateJobRequest, JobState, Language, OutputFormat}};
 //!
 //! let api = Api::new(Config::builder(ApiKey::new("sk_test")?).base_url("http://127.0.0.1:8080").build()?);
 //!
@@ -121,49 +148,51 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod api;
-mod budget;
-mod config;
+pub mod api;
+pub mod budget;
+pub mod config;
 pub mod doc_ai;
 mod document;
 mod enums;
-mod error;
+pub mod error;
 pub mod journal;
 mod language;
-pub mod machine;
+mod machine;
 pub mod model;
 pub mod output;
-mod policy;
+pub mod policy;
 mod status;
 pub mod wire;
 
-pub use api::{Api, Body, Endpoint};
-pub use budget::{Budget, BudgetStats, Priority, Rate};
-pub use config::{
-    ApiKey, ApiVersion, BaseUrl, Config, ConfigBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_JSON_BODY,
-};
-pub use document::LEGACY_PAGE_LIMIT;
-pub use document::{Document, DocumentKind, Job, MAX_INPUT_BYTES, check_file_name};
-pub use enums::{
-    Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
-};
-pub use error::{
-    ApiError, EXCERPT_LIMIT, Error, InputError, Peer, ProtocolError, ProtocolErrorKind, RetryClass,
-    TransportError, TransportErrorKind,
-};
-pub use language::Language;
+// The run loop: what a driver needs to drive a machine, and to set one up.
+pub use api::{Api, Body};
+pub use config::{ApiKey, Config};
+pub use document::Document;
+pub use error::{Error, TransportError, TransportErrorKind};
 pub use machine::{
     Action, Attempt, Direction, DownloadedFile, Event, GiveUpReason, Machine, Outcome, Run, Sink,
     Transmit, WaitReason, Watch,
 };
-pub use model::{
-    CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobId, JobStatus, PageCounts,
-    PageError, UploadFilesRequest, UploadFilesResponse,
-};
-pub use policy::{DEFAULT_MAX_DOWNLOAD, Policy, PollPolicy, RetryPolicy};
-pub use status::Status;
+pub use model::JobId;
+pub use policy::Policy;
 
 // Re-exported so that users need not pin the same versions themselves.
 pub use http;
 pub use time;
 pub use uuid;
+
+// Inside the crate, every type by its short name.
+pub(crate) use api::Endpoint;
+pub(crate) use budget::Budget;
+pub(crate) use config::{ApiVersion, DEFAULT_MAX_JSON_BODY};
+pub(crate) use document::{Job, check_file_name};
+pub(crate) use enums::{
+    Ending, ErrorCode, JobState, OutputFormat, StateClass, StorageContainerType,
+};
+pub(crate) use error::{ApiError, InputError, Peer, ProtocolError, ProtocolErrorKind, RetryClass};
+pub(crate) use language::Language;
+pub(crate) use model::{
+    CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobStatus, PageCounts, PageError,
+    UploadFilesRequest, UploadFilesResponse,
+};
+pub(crate) use status::Status;

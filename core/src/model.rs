@@ -3,6 +3,10 @@
 //! Names follow the API's schemas (`DocDigitizationJobStatusResponse` becomes
 //! [`JobStatus`], and so on). Optional fields take the spec's defaults when
 //! they are missing *or* `null`; unknown fields are ignored.
+//!
+//! Also here: the values the API sends as strings ([`JobState`],
+//! [`OutputFormat`], [`Language`], …), one [`Status`] over both APIs, and the
+//! rules of an input document ([`check_file_name`], [`LEGACY_PAGE_LIMIT`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,9 +15,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{
-    ApiVersion, FileState, InputError, JobState, Language, OutputFormat, StorageContainerType,
+pub use crate::document::{DocumentKind, Job, LEGACY_PAGE_LIMIT, MAX_INPUT_BYTES, check_file_name};
+pub use crate::enums::{
+    Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
 };
+pub use crate::language::Language;
+pub use crate::status::Status;
+use crate::{ApiVersion, InputError};
 
 /// A job's id, as the server gave it.
 ///
@@ -86,7 +94,7 @@ impl JobId {
     /// a `/doc-ai/v1` id is opaque, so any id is one.
     ///
     /// ```
-    /// use sarvam_doc_core::{ApiVersion, JobId};
+    /// use sarvam_doc_core::{JobId, config::ApiVersion};
     /// let doc_ai: JobId = "20261130_6eb74174-e2c3-490d-afe5-d2e7e9e2b6c7".parse().unwrap();
     /// assert!(doc_ai.is_valid_for(ApiVersion::DocAi));
     /// assert!(!doc_ai.is_valid_for(ApiVersion::Legacy));
@@ -205,7 +213,7 @@ impl CreateJobRequest {
     /// A request for a job in `language` with `output_format`.
     ///
     /// ```
-    /// use sarvam_doc_core::{CreateJobRequest, Language, OutputFormat};
+    /// use sarvam_doc_core::{model::{CreateJobRequest, Language, OutputFormat}};
     /// let req = CreateJobRequest::new(Language::TAMIL, OutputFormat::Html);
     /// assert_eq!(
     ///     serde_json::to_string(&req).unwrap(),

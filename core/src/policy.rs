@@ -68,7 +68,7 @@ impl RetryPolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sarvam_doc_core::PollPolicy;
+/// use sarvam_doc_core::policy::PollPolicy;
 /// // What the official SDKs do: every 2 s, whatever happens.
 /// let fixed = PollPolicy::fixed(Duration::from_secs(2));
 /// assert_eq!(fixed.min_interval, fixed.max_interval);

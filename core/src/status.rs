@@ -9,7 +9,7 @@ use crate::{JobId, JobState, JobStatus, PageCounts, PageError};
 /// and what an [`crate::Outcome`] reports.
 ///
 /// ```
-/// use sarvam_doc_core::{JobState, Status};
+/// use sarvam_doc_core::{model::{JobState, Status}};
 /// let status: sarvam_doc_core::doc_ai::DocAiStatus = serde_json::from_str(
 ///     r#"{"job_id":"20261130_6eb74174","status":"running","pipeline":"digitise",
 ///         "usage":{"pages_total":4,"pages_processed":1},"created_at":"","updated_at":""}"#)?;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use http::Response;
 use sarvam_doc_core::doc_ai::{Digitise, Extract, ExtractSource, Schema, Task};
 use sarvam_doc_core::{
-    Action, Api, ApiKey, ApiVersion, Config, Document, Endpoint, Event, GiveUpReason, Machine,
-    Outcome, Policy, Run, Sink, TransportError, TransportErrorKind,
+    Action, Api, ApiKey, Config, Document, Event, GiveUpReason, Machine, Outcome, Policy, Run,
+    Sink, TransportError, TransportErrorKind, api::Endpoint, config::ApiVersion,
 };
 
 /// The origin of simulated time: the one real clock read.
@@ -241,7 +241,12 @@ fn credits_and_rejection_end_the_run_as_the_server_says() {
 
 #[test]
 fn a_legacy_job_on_a_doc_ai_api_is_a_misuse_and_sends_nothing() {
-    let doc = Document::new("doc.pdf", 10, sarvam_doc_core::CreateJobRequest::default()).unwrap();
+    let doc = Document::new(
+        "doc.pdf",
+        10,
+        sarvam_doc_core::model::CreateJobRequest::default(),
+    )
+    .unwrap();
     let now = origin();
     let mut run = Run::new(api(), doc, Policy::default(), now);
     assert!(matches!(

@@ -7,7 +7,9 @@ mod support;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sarvam_doc_core::{Action, Document, Endpoint, GiveUpReason, Machine, Outcome, Policy, Run};
+use sarvam_doc_core::{
+    Action, Document, GiveUpReason, Machine, Outcome, Policy, Run, api::Endpoint,
+};
 use support::*;
 
 /// The steps of a `/doc-ai/v1` run, in order.

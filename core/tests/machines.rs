@@ -6,9 +6,12 @@ mod support;
 use std::time::{Duration, Instant};
 
 use sarvam_doc_core::{
-    Action, CreateJobRequest, Document, Endpoint, Error, Event, GiveUpReason, JobState, Machine,
-    Outcome, Policy, PollPolicy, ProtocolErrorKind, Run, Sink, TransportError, TransportErrorKind,
-    Watch,
+    Action, Document, Error, Event, GiveUpReason, Machine, Outcome, Policy, Run, Sink,
+    TransportError, TransportErrorKind, Watch,
+    api::Endpoint,
+    error::ProtocolErrorKind,
+    model::{CreateJobRequest, JobState},
+    policy::PollPolicy,
 };
 use support::*;
 

@@ -7,8 +7,13 @@ use std::time::Duration;
 use http::{Response, StatusCode};
 use sarvam_doc_core::model::{Callback, JobParameters};
 use sarvam_doc_core::{
-    Api, ApiKey, Body, Config, CreateJobRequest, Endpoint, Error, ErrorCode, FileState, InputError,
-    JobId, JobState, Language, OutputFormat, ProtocolErrorKind, RetryClass, StorageContainerType,
+    Api, ApiKey, Body, Config, Error, JobId,
+    api::Endpoint,
+    error::{InputError, ProtocolErrorKind, RetryClass},
+    model::{
+        CreateJobRequest, ErrorCode, FileState, JobState, Language, OutputFormat,
+        StorageContainerType,
+    },
 };
 
 const KEY: &str = "sk_live_Zq7-very-secret-key";
@@ -623,7 +628,10 @@ mod generated {
     use super::*;
     use proptest::prelude::*;
     use sarvam_doc_core::model::{FileSignedUrl, JobDetail, TaskFileDetails};
-    use sarvam_doc_core::{DownloadFilesResponse, JobStatus, PageError, time::OffsetDateTime};
+    use sarvam_doc_core::{
+        model::{DownloadFilesResponse, JobStatus, PageError},
+        time::OffsetDateTime,
+    };
 
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![

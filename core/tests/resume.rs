@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun};
-use sarvam_doc_core::{Api, CreateJobRequest, Document, Endpoint, Outcome, Policy, Run};
+use sarvam_doc_core::{
+    Api, Document, Outcome, Policy, Run, api::Endpoint, model::CreateJobRequest,
+};
 use support::*;
 
 const PATH: &str = "doc.pdf";

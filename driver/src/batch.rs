@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun};
 use sarvam_doc_core::output::FolderPlan;
-use sarvam_doc_core::{Document, Event, Job, JobId, Run};
+use sarvam_doc_core::{Document, Event, JobId, Run, model::Job};
 
 use crate::job::{Provenance, Target, paced};
 use crate::journal::JournalFile;
@@ -157,7 +157,7 @@ pub struct BatchItem {
     pub job_id: Option<JobId>,
     /// How its job ended in an earlier run, when nothing was sent this
     /// time (for a skipped input, as its manifest says).
-    pub earlier_state: Option<sarvam_doc_core::JobState>,
+    pub earlier_state: Option<sarvam_doc_core::model::JobState>,
     /// The report of what ran (none for a skipped input), or the error.
     pub result: Result<Option<Report>, RunError>,
 }
@@ -376,7 +376,7 @@ impl<T: AsyncTransport> Client<T> {
                     .transport()
                     .blocking(move || manifest_field(&manifest, "state"))
                     .await
-                    .map(|state| sarvam_doc_core::JobState::from(state.as_str()));
+                    .map(|state| sarvam_doc_core::model::JobState::from(state.as_str()));
                 return item;
             }
             Plan::Failed { job, state } => {

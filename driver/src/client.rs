@@ -9,11 +9,15 @@ use futures_util::StreamExt;
 use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::output::folder_name;
 use sarvam_doc_core::{
-    Api, ApiVersion, Body, Budget, BudgetStats, Config, CreateJobRequest, CreateJobResponse,
-    Document, DownloadFilesResponse, Error, Event, GiveUpReason, JobId, JobStatus, Machine,
-    Outcome, Policy, Rate, Run, Sink, Status, TransportError, TransportErrorKind,
-    UploadFilesResponse, Watch,
+    Api, Body, Config, Document, Error, Event, GiveUpReason, JobId, Machine, Outcome, Policy, Run,
+    Sink, TransportError, TransportErrorKind, Watch,
+    budget::{Budget, BudgetStats, Rate},
+    config::ApiVersion,
     doc_ai::{DownloadUrl, PresignedUpload, Results, Submitted, Task},
+    model::{
+        CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobStatus, Status,
+        UploadFilesResponse,
+    },
 };
 
 use crate::clock::Clock;
@@ -492,7 +496,7 @@ impl<T: AsyncTransport> Client<T> {
     }
 
     /// The job `options` asks for, or this client's API's default.
-    pub(crate) fn job_of(&self, options: &RunOptions) -> sarvam_doc_core::Job {
+    pub(crate) fn job_of(&self, options: &RunOptions) -> sarvam_doc_core::model::Job {
         options.job_for(self.api.config().api_version())
     }
 

@@ -5,7 +5,10 @@ use std::io;
 use std::path::PathBuf;
 
 use sarvam_doc_core::output::{UnpackError, UnpackLimits};
-use sarvam_doc_core::{CreateJobRequest, Job, JobId, Outcome, Status};
+use sarvam_doc_core::{
+    JobId, Outcome,
+    model::{CreateJobRequest, Job, Status},
+};
 
 /// What can go wrong outside the protocol: bad input, local files, or an
 /// output that had to be refused. What the server says (completed, failed,
@@ -107,8 +110,8 @@ impl From<sarvam_doc_core::Error> for RunError {
     }
 }
 
-impl From<sarvam_doc_core::InputError> for RunError {
-    fn from(e: sarvam_doc_core::InputError) -> Self {
+impl From<sarvam_doc_core::error::InputError> for RunError {
+    fn from(e: sarvam_doc_core::error::InputError) -> Self {
         RunError::Core(e.into())
     }
 }
@@ -168,10 +171,10 @@ impl RunOptions {
 
     /// The job asked for, or the default of `version`.
     #[must_use]
-    pub fn job_for(&self, version: sarvam_doc_core::ApiVersion) -> Job {
+    pub fn job_for(&self, version: sarvam_doc_core::config::ApiVersion) -> Job {
         match (&self.job, version) {
             (Some(job), _) => job.clone(),
-            (None, sarvam_doc_core::ApiVersion::DocAi) => {
+            (None, sarvam_doc_core::config::ApiVersion::DocAi) => {
                 Job::DocAi(sarvam_doc_core::doc_ai::Task::Digitise(
                     sarvam_doc_core::doc_ai::Digitise::default(),
                 ))

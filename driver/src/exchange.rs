@@ -10,7 +10,7 @@ use bytes::Bytes;
 use sarvam_doc_core::http::header::CONTENT_LENGTH;
 use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::{
-    Api, Body, Direction, Endpoint, Event, Sink, Transmit, TransportError, TransportErrorKind,
+    Api, Body, Direction, Event, Sink, Transmit, TransportError, TransportErrorKind, api::Endpoint,
 };
 use tracing::Instrument;
 

@@ -8,7 +8,7 @@ use sarvam_doc_core::Api;
 use sarvam_doc_core::journal::Record;
 use sarvam_doc_core::time::OffsetDateTime;
 use sarvam_doc_core::time::format_description::well_known::Rfc3339;
-use sarvam_doc_core::{Action, Endpoint, Event, JobId, Machine, Outcome};
+use sarvam_doc_core::{Action, Event, JobId, Machine, Outcome, api::Endpoint};
 use serde_json::json;
 
 use tracing::Instrument;
@@ -405,7 +405,7 @@ fn record_of(event: &Event, path: &str, job: Option<&JobId>) -> Option<Record> {
 }
 
 /// `machine`, asking `budget` before each request, if there is one.
-pub(crate) fn paced<M: Machine>(machine: M, budget: Option<sarvam_doc_core::Budget>) -> M {
+pub(crate) fn paced<M: Machine>(machine: M, budget: Option<sarvam_doc_core::budget::Budget>) -> M {
     match budget {
         Some(budget) => machine.with_budget(budget),
         None => machine,
@@ -458,7 +458,7 @@ pub(crate) fn manifest(
     let value = json!({
         "job_id": outcome.job_id().map(ToString::to_string),
         "api": status.map(|s| match s {
-            sarvam_doc_core::Status::DocAi(_) => "doc-ai",
+            sarvam_doc_core::model::Status::DocAi(_) => "doc-ai",
             _ => "legacy",
         }),
         "state": status.map(|s| s.state().to_string()),
@@ -468,16 +468,16 @@ pub(crate) fn manifest(
             "sha256": provenance.sha256,
         },
         "request": provenance.request,
-        "pages": status.map(sarvam_doc_core::Status::pages),
+        "pages": status.map(sarvam_doc_core::model::Status::pages),
         "page_errors": status.map(|s| s.page_errors().collect::<Vec<_>>()),
         "created_at": status.map(|s| match s {
-            sarvam_doc_core::Status::Legacy(s) => s.created_at.format(&Rfc3339).unwrap_or_default(),
-            sarvam_doc_core::Status::DocAi(s) => s.created_at.clone(),
+            sarvam_doc_core::model::Status::Legacy(s) => s.created_at.format(&Rfc3339).unwrap_or_default(),
+            sarvam_doc_core::model::Status::DocAi(s) => s.created_at.clone(),
             _ => String::new(),
         }),
         "updated_at": status.map(|s| match s {
-            sarvam_doc_core::Status::Legacy(s) => s.updated_at.format(&Rfc3339).unwrap_or_default(),
-            sarvam_doc_core::Status::DocAi(s) => s.updated_at.clone(),
+            sarvam_doc_core::model::Status::Legacy(s) => s.updated_at.format(&Rfc3339).unwrap_or_default(),
+            sarvam_doc_core::model::Status::DocAi(s) => s.updated_at.clone(),
             _ => String::new(),
         }),
         "outputs": outcome.outputs().iter().map(|o| json!({"name": o.name, "server_name": o.server_name, "bytes": o.len})).collect::<Vec<_>>(),

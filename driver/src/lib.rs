@@ -29,7 +29,7 @@
 //!
 //! ```no_run
 //! # async fn demo<T: sarvam_doc_driver::AsyncTransport>(transport: T) -> Result<(), Box<dyn std::error::Error>> {
-//! use sarvam_doc_core::{ApiKey, Config, CreateJobRequest, Language, OutputFormat};
+//! use sarvam_doc_core::{ApiKey, Config, model::{CreateJobRequest, Language, OutputFormat}};
 //! use sarvam_doc_driver::{Client, RunOptions};
 //!
 //! let client = Client::with_transport(Config::new(ApiKey::new(std::env::var("SARVAM_API_KEY")?)?), transport);
@@ -65,7 +65,7 @@ pub use transport::{
 };
 pub use unpack::MANIFEST;
 
-use sarvam_doc_core::{Document, InputError, Job};
+use sarvam_doc_core::{Document, error::InputError, model::Job};
 
 /// Which certificates a transport's TLS connections trust.
 ///

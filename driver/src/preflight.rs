@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use sarvam_doc_core::DocumentKind;
+use sarvam_doc_core::model::DocumentKind;
 use sha2::{Digest, Sha256};
 
 /// What preflight learned of a document.

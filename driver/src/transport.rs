@@ -176,9 +176,12 @@ pub trait ResponseBody: Send {
     fn chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, TransportError>> + Send;
 }
 
-/// A blocking [`Transport`] seen as an [`AsyncTransport`] whose futures all
-/// finish the first time they are polled (they do their work right then), so
-/// the driver's one loop runs it with [`block_on`].
+/// A blocking [`Transport`] seen as an [`AsyncTransport`]. Eager: each
+/// method does its I/O when it is *called*, on the caller's thread, and
+/// returns a future that is already ready; the driver's one loop runs it
+/// with [`block_on`]. Its futures must not be raced against timers (as in a
+/// `select!`): the work is done before there is anything to race, which is
+/// why the blocking transport bounds each exchange itself (`Timeouts`).
 #[derive(Clone, Debug, Default)]
 pub struct Blocking<T>(pub T);
 

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use sarvam_doc_core::{CreateJobRequest, Document, Run};
+use sarvam_doc_core::{Document, Run, model::CreateJobRequest};
 use sarvam_doc_fuzz::{Checked, Op, api, check, policy};
 
 fuzz_target!(|ops: Vec<Op>| {

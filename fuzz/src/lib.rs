@@ -6,10 +6,7 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 use sarvam_doc_core::http::Response;
-use sarvam_doc_core::{
-    Action, Api, ApiKey, ApiVersion, Attempt, Config, Endpoint, JobState, Machine, Outcome, Policy,
-    Sink, TransportError, TransportErrorKind,
-};
+use sarvam_doc_core::{Action, Api, ApiKey, Attempt, Config, Machine, Outcome, Policy, Sink, TransportError, TransportErrorKind, config::ApiVersion, api::Endpoint, model::JobState};
 use serde_json::json;
 
 /// The job every answer is about (or, when the fuzzer says so, another).

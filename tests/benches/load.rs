@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
-use sarvam_doc_core::{ApiKey, ApiVersion, Config, JobId};
+use sarvam_doc_core::{ApiKey, Config, JobId, config::ApiVersion};
 use sarvam_doc_sim::{Route, SimConfig, Simulator};
 use sarvam_doc_tests::{config_for, started_job, ureq_client};
 

@@ -16,7 +16,12 @@
 
 use std::time::{Duration, Instant};
 
-use sarvam_doc_core::{ApiVersion, Outcome, Policy, PollPolicy, Rate, RetryPolicy};
+use sarvam_doc_core::{
+    Outcome, Policy,
+    budget::Rate,
+    config::ApiVersion,
+    policy::{PollPolicy, RetryPolicy},
+};
 use sarvam_doc_driver::{Clock, RunOptions};
 use sarvam_doc_sim::{Origin, RateLimit, SimConfig, Simulator, sample};
 use sarvam_doc_tests::{config_for, doc_ai_config, hyper_client, runtime};

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use sarvam_doc_core::{Outcome, Policy, PollPolicy};
+use sarvam_doc_core::{Outcome, Policy, policy::PollPolicy};
 use sarvam_doc_driver::{Layout, RunOptions};
 use sarvam_doc_sim::{SimConfig, Simulator, sample};
 use sarvam_doc_tests::{config_for, for_each_transport, input_file};

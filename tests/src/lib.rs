@@ -17,8 +17,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sarvam_doc_core::{
-    ApiKey, Config, CreateJobRequest, CreateJobResponse, DownloadFilesResponse, Error, Event,
-    JobId, JobStatus, Outcome, Policy, PollPolicy, RetryPolicy, Status, UploadFilesResponse,
+    ApiKey, Config, Error, Event, JobId, Outcome, Policy,
+    model::{
+        CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobStatus, Status,
+        UploadFilesResponse,
+    },
+    policy::{PollPolicy, RetryPolicy},
 };
 use sarvam_doc_driver::{
     AsyncTransport, Blocking, BlockingClient, Client, Report, RunError, RunOptions, Transport,
@@ -333,7 +337,7 @@ pub fn config_for(sim: &Simulator) -> Config {
 pub fn doc_ai_config(sim: &Simulator) -> Config {
     Config::builder(ApiKey::new(sim.api_key()).expect("the simulator's key"))
         .base_url(sim.api_url())
-        .api_version(sarvam_doc_core::ApiVersion::DocAi)
+        .api_version(sarvam_doc_core::config::ApiVersion::DocAi)
         .build()
         .expect("the simulator's loopback URL")
 }

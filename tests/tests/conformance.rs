@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use sarvam_doc_core::{
-    CreateJobRequest, Direction, Endpoint, Error, ErrorCode, Event, GiveUpReason, JobState,
-    Language, Outcome, OutputFormat, Peer,
+    Direction, Error, Event, GiveUpReason, Outcome,
+    api::Endpoint,
+    error::Peer,
+    model::{CreateJobRequest, ErrorCode, JobState, Language, OutputFormat},
 };
 use sarvam_doc_driver::{Layout, RunError, RunOptions};
 use sarvam_doc_sim::{Fault, RetryAfter, Route, Scenario, SimConfig, Simulator, sample};

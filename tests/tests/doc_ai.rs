@@ -10,7 +10,9 @@ use sarvam_doc_core::doc_ai::{
     Digitise, Extract, ExtractFormat, ExtractSource, Results, Schema, Task,
 };
 use sarvam_doc_core::{
-    Error, Event, GiveUpReason, JobState, Language, Outcome, OutputFormat, Peer,
+    Error, Event, GiveUpReason, Outcome,
+    error::Peer,
+    model::{JobState, Language, OutputFormat},
 };
 use sarvam_doc_driver::RunOptions;
 use sarvam_doc_sim::{
@@ -98,7 +100,7 @@ fn digitise_runs_a_pdf_and_a_zip_to_completed_with_the_documented_layout() {
                     .all(|r| *r == Route::AiStatus)
             );
             assert!(events.contains(&Event::Sending {
-                endpoint: sarvam_doc_core::Endpoint::Submit
+                endpoint: sarvam_doc_core::api::Endpoint::Submit
             }));
         }
         // The PUT carried the presigned headers and never the key.
@@ -291,7 +293,7 @@ fn every_declared_error_status_is_read_from_its_problem_body() {
     let mut wrong = doc_ai_config(&sim);
     wrong = sarvam_doc_core::Config::builder(sarvam_doc_core::ApiKey::new("wrong").unwrap())
         .base_url(wrong.base_url().to_string())
-        .api_version(sarvam_doc_core::ApiVersion::DocAi)
+        .api_version(sarvam_doc_core::config::ApiVersion::DocAi)
         .build()
         .unwrap();
     let client = ureq_client(wrong, fast_policy());
@@ -699,7 +701,7 @@ fn the_client_refuses_what_the_api_would_before_anything_is_sent() {
     let (_d, input) = input_file("doc.pdf", &sample::pdf(1, "x"));
     let out = tempfile::tempdir().unwrap();
     let options =
-        RunOptions::new(out.path()).with_job(sarvam_doc_core::CreateJobRequest::default());
+        RunOptions::new(out.path()).with_job(sarvam_doc_core::model::CreateJobRequest::default());
     let report = block_on(client.run(&input, &options, |_| {})).unwrap();
     assert!(matches!(
         report.outcome,

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use sarvam_doc_core::output::{UnpackError, UnpackLimits};
-use sarvam_doc_core::{Error, Event, GiveUpReason, Outcome, ProtocolErrorKind};
+use sarvam_doc_core::{Error, Event, GiveUpReason, Outcome, error::ProtocolErrorKind};
 use sarvam_doc_driver::{RunError, RunOptions};
 use sarvam_doc_sim::{Fault, RetryAfter, Route, SimConfig, Simulator, sample};
 use sarvam_doc_tests::*;
@@ -107,7 +107,7 @@ fn break_2_a_huge_announced_size_is_refused_before_any_byte() {
         else {
             panic!("{name}: {}", report.outcome)
         };
-        assert_eq!(*limit, sarvam_doc_core::DEFAULT_MAX_DOWNLOAD);
+        assert_eq!(*limit, sarvam_doc_core::policy::DEFAULT_MAX_DOWNLOAD);
         assert!(reason.to_string().contains("download limit"), "{reason}");
         assert_eq!(
             sim.count(Route::StorageGet),
@@ -388,7 +388,7 @@ fn break_5_a_stall_mid_transfer_is_cut_at_the_idle_bound() {
             started.elapsed()
         );
         assert!(events.iter().any(|e| matches!(e,
-            Event::Retrying { endpoint: sarvam_doc_core::Endpoint::StorageDownload, error: Error::Transport(t), .. }
+            Event::Retrying { endpoint: sarvam_doc_core::api::Endpoint::StorageDownload, error: Error::Transport(t), .. }
                 if t.kind == sarvam_doc_core::TransportErrorKind::TimedOut)), "{name}");
     });
 }

@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use sarvam_doc_core::{ApiKey, Config, CreateJobRequest, Error, TransportErrorKind};
+use sarvam_doc_core::{ApiKey, Config, Error, TransportErrorKind, model::CreateJobRequest};
 use sarvam_doc_sim::Simulator;
 use sarvam_doc_tests::{
     block_on, fast_policy, for_each_transport, hyper_client, runtime, ureq_client,

@@ -9,7 +9,7 @@
 #[path = "../../examples/setup.rs"]
 mod setup;
 
-use sarvam_doc_core::{CreateJobRequest, Language, OutputFormat};
+use sarvam_doc_core::model::{CreateJobRequest, Language, OutputFormat};
 use sarvam_doc_ureq::{Client, RunOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -16,7 +16,7 @@
 //!    each, no retries).
 //!
 //! ```no_run
-//! use sarvam_doc_core::{ApiKey, Config, CreateJobRequest, Language, OutputFormat};
+//! use sarvam_doc_core::{ApiKey, Config, model::{CreateJobRequest, Language, OutputFormat}};
 //! use sarvam_doc_ureq::{Client, RunOptions};
 //!
 //! let key = ApiKey::new(std::env::var("SARVAM_API_KEY")?)?;

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use sarvam_doc_core::doc_ai::{Digitise, Task};
-//! use sarvam_doc_core::{Api, ApiKey, ApiVersion, Config, Language, OutputFormat};
+//! use sarvam_doc_core::{Api, ApiKey, Config, config::ApiVersion, model::{Language, OutputFormat}};
 //!
 //! let config = Config::builder(ApiKey::new("sk_test")?)
 //!     .base_url("http://127.0.0.1:8080")

@@ -85,7 +85,7 @@ impl Usage {
 /// A `/doc-ai/v1` job's status (`DocAiJobStatusResponse`).
 ///
 /// ```
-/// use sarvam_doc_core::{JobState, doc_ai::DocAiStatus};
+/// use sarvam_doc_core::{doc_ai::DocAiStatus, model::JobState};
 /// let status: DocAiStatus = serde_json::from_str(r#"{"job_id":"019fb81e-2543-70bd-a737-b5a2d62a3bb7",
 ///     "status":"partially_completed","pipeline":"digitise","usage":{"pages_total":4},
 ///     "created_at":"2026-11-30T10:00:02Z","updated_at":"2026-11-30T10:00:09Z","phase":"ocr"}"#)?;
@@ -138,7 +138,7 @@ impl DocAiStatus {
 /// [`JobState::Unknown`], which is never taken for an end.
 ///
 /// ```
-/// use sarvam_doc_core::{JobState, doc_ai::state_of};
+/// use sarvam_doc_core::{doc_ai::state_of, model::JobState};
 /// assert_eq!(state_of("partially_completed"), JobState::PartiallyCompleted);
 /// assert_eq!(state_of("REJECTED"), JobState::Rejected);
 /// assert_eq!(state_of("archived"), JobState::Unknown("archived".into()));

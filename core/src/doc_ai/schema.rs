@@ -37,7 +37,7 @@ const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "object", "a
 ///     missing.unwrap_err().to_string(),
 ///     "the extraction schema is not one the API takes, at properties.total: a field needs a non-empty \"description\""
 /// );
-/// # Ok::<(), sarvam_doc_core::InputError>(())
+/// # Ok::<(), sarvam_doc_core::error::InputError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schema(String);

@@ -10,10 +10,15 @@ use sarvam_doc_core::doc_ai::{Digitise, Extract, ExtractSource, Schema, Task};
 use sarvam_doc_core::journal::Record;
 use sarvam_doc_core::model::{FileSignedUrl, JobDetail, JobParameters};
 use sarvam_doc_core::{
-    Action, Api, ApiKey, ApiVersion, Attempt, Body, Config, CreateJobResponse,
-    DownloadFilesResponse, Endpoint, Event, FileState, JobId, JobState, JobStatus, Machine,
-    Outcome, PageError, Sink, StorageContainerType, Transmit, TransportError, TransportErrorKind,
-    UploadFilesResponse, time::OffsetDateTime,
+    Action, Api, ApiKey, Attempt, Body, Config, Event, JobId, Machine, Outcome, Sink, Transmit,
+    TransportError, TransportErrorKind,
+    api::Endpoint,
+    config::ApiVersion,
+    model::{
+        CreateJobResponse, DownloadFilesResponse, FileState, JobState, JobStatus, PageError,
+        StorageContainerType, UploadFilesResponse,
+    },
+    time::OffsetDateTime,
 };
 
 pub const KEY: &str = "sk_harness_secret";

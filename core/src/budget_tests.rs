@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::{Budget, Priority, Rate};
 use proptest::prelude::*;
-use sarvam_doc_core::{Budget, Priority, Rate};
 
 /// The origin of simulated time: the one real clock read.
 #[allow(clippy::disallowed_methods)]
