@@ -21,16 +21,20 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use sarvam_doc_core::{budget::{Budget, Priority, Rate}};
-//! let budget = Budget::new(Some(Rate::per_minute(60).with_burst(2)));
+//! use sarvam_doc_core::budget::{Budget, Rate};
+//! use sarvam_doc_core::{Action, Api, ApiKey, Config, Machine, Policy, WaitReason, Watch};
+//!
+//! let budget = Budget::new(Some(Rate::per_minute(60)));
+//! let api = Api::new(Config::new(ApiKey::new("sk_test")?));
+//! let job: sarvam_doc_core::JobId = "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse()?;
 //! let now = Instant::now();
-//! let (a, b, c) = (budget.ticket(), budget.ticket(), budget.ticket());
-//! assert!(budget.try_acquire(now, a, Priority::Work).is_ok());
-//! assert!(budget.try_acquire(now, b, Priority::Work).is_ok());
-//! // The burst is spent: the next token comes a second later.
-//! let until = budget.try_acquire(now, c, Priority::Work).unwrap_err();
+//! let mut a = Watch::new(api.clone(), job.clone(), Policy::default(), now).with_budget(budget.clone());
+//! let mut b = Watch::new(api, job, Policy::default(), now).with_budget(budget.clone());
+//! assert!(matches!(a.poll(now), Action::Transmit(_)));
+//! // The one token is spent: the second watch waits a second for the next.
+//! let Action::Wait { until, reason: WaitReason::Budget } = b.poll(now) else { panic!() };
 //! assert_eq!(until, now + Duration::from_secs(1));
-//! assert!(budget.try_acquire(until, c, Priority::Work).is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};
