@@ -11,6 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::wire::bodies::null_as_default;
+pub use crate::wire::bodies::{ErrorBody, ErrorDetails};
 use crate::{
     ApiVersion, FileState, InputError, JobState, Language, OutputFormat, StorageContainerType,
 };
@@ -432,34 +434,6 @@ pub struct DownloadFilesResponse {
     /// An error message, if any.
     #[serde(default)]
     pub error_message: Option<String>,
-}
-
-/// The body of an error answer (`DocDigitizationErrorMessage`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorDetails,
-}
-
-/// The `error` object of an error answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorDetails {
-    /// What went wrong.
-    pub message: String,
-    /// The error's code.
-    pub code: crate::ErrorCode,
-    /// The request id (`date_UUID4`); empty when the server gave none.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub request_id: String,
-}
-
-/// Reads `null` as the field's default, as the spec's defaults intend.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// URLs as `http::Uri`, checked to be absolute when read.

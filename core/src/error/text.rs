@@ -159,13 +159,6 @@ mod tests {
             e.len()
         );
         assert!(e.ends_with('…'));
-        let error = crate::wire::parse_error(
-            &http::Response::builder()
-                .status(500)
-                .body(vec![0xc3u8; 2000])
-                .unwrap(),
-        );
-        assert!(error.message.len() <= EXCERPT_LIMIT + '…'.len_utf8());
     }
 
     #[test]
