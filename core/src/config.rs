@@ -11,9 +11,7 @@ use crate::wire::check_url;
 /// The API's public origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.sarvam.ai";
 
-/// The default cap on a JSON response body: 4 MiB. A status with 1,000 page
-/// errors is about 100 KiB.
-pub const DEFAULT_MAX_JSON_BODY: usize = 4 * 1024 * 1024;
+pub use crate::wire::bodies::DEFAULT_MAX_JSON_BODY;
 
 /// An API subscription key. It redacts itself in `Debug` and `Display`, and
 /// the header that carries it is marked sensitive.

@@ -258,25 +258,6 @@ impl Default for OutputFormat {
     }
 }
 
-impl std::str::FromStr for OutputFormat {
-    type Err = crate::InputError;
-
-    /// Parses what a user typed; only `html`, `md` and `json` are accepted,
-    /// since the API rejects anything else (even `markdown`) with a 400.
-    ///
-    /// ```
-    /// use sarvam_doc_core::model::OutputFormat;
-    /// assert_eq!("md".parse::<OutputFormat>().unwrap(), OutputFormat::Md);
-    /// assert!("markdown".parse::<OutputFormat>().is_err());
-    /// ```
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match OutputFormat::from(s) {
-            OutputFormat::Unknown(other) => Err(crate::InputError::OutputFormat(other)),
-            known => Ok(known),
-        }
-    }
-}
-
 string_enum! {
     /// The `code` of an API error body.
     ///

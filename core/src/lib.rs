@@ -155,6 +155,7 @@ pub mod doc_ai;
 mod document;
 mod enums;
 pub mod error;
+mod input;
 pub mod journal;
 mod language;
 mod machine;
@@ -184,12 +185,13 @@ pub use uuid;
 // Inside the crate, every type by its short name.
 pub(crate) use api::Endpoint;
 pub(crate) use budget::Budget;
-pub(crate) use config::{ApiVersion, DEFAULT_MAX_JSON_BODY};
-pub(crate) use document::{Job, check_file_name};
+pub(crate) use config::ApiVersion;
+pub(crate) use document::Job;
 pub(crate) use enums::{
     Ending, ErrorCode, JobState, OutputFormat, StateClass, StorageContainerType,
 };
 pub(crate) use error::{ApiError, InputError, Peer, ProtocolError, ProtocolErrorKind, RetryClass};
+pub(crate) use input::check_file_name;
 pub(crate) use language::Language;
 pub(crate) use model::{
     CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobStatus, PageCounts, PageError,

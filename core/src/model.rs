@@ -15,12 +15,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use crate::document::{DocumentKind, Job, LEGACY_PAGE_LIMIT, MAX_INPUT_BYTES, check_file_name};
+pub use crate::document::Job;
 pub use crate::enums::{
     Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
 };
+pub use crate::input::{DocumentKind, LEGACY_PAGE_LIMIT, MAX_INPUT_BYTES, check_file_name};
 pub use crate::language::Language;
 pub use crate::status::Status;
+use crate::wire::bodies::null_as_default;
+pub use crate::wire::bodies::{ErrorBody, ErrorDetails};
 use crate::{ApiVersion, InputError};
 
 /// A job's id, as the server gave it.
@@ -440,34 +443,6 @@ pub struct DownloadFilesResponse {
     /// An error message, if any.
     #[serde(default)]
     pub error_message: Option<String>,
-}
-
-/// The body of an error answer (`DocDigitizationErrorMessage`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorDetails,
-}
-
-/// The `error` object of an error answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorDetails {
-    /// What went wrong.
-    pub message: String,
-    /// The error's code.
-    pub code: crate::ErrorCode,
-    /// The request id (`date_UUID4`); empty when the server gave none.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub request_id: String,
-}
-
-/// Reads `null` as the field's default, as the spec's defaults intend.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// URLs as `http::Uri`, checked to be absolute when read.

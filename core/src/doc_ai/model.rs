@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::wire::bodies::null_as_default;
+pub use crate::wire::bodies::{Problem, ProblemItem};
 use crate::{JobId, JobState, PageCounts};
 
 /// The body of *presign an upload* (`DocAIPresignUploadRequest`): `{}`, or
@@ -260,48 +262,4 @@ pub struct DownloadUrl {
     /// When the URL stops working, as sent.
     #[serde(default)]
     pub expires_at: String,
-}
-
-/// An RFC 7807 problem, as `/doc-ai/v1` answers errors
-/// (`DocAiErrorModel`); every field optional.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// A URI naming the problem type (`about:blank` by default).
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// A short summary of the problem type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// The HTTP status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// What went wrong this time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// A URI naming this occurrence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-    /// Item by item, where and what.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub errors: Vec<ProblemItem>,
-}
-
-/// One item of a [`Problem`] (`DocAiErrorDetail`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProblemItem {
-    /// Where, such as `body.upload_ids`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// What.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// Reads `null` as the field's default.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }

@@ -14,8 +14,11 @@ use serde::de::DeserializeOwned;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::{bounded, excerpt, has_control, printable, redact, redact_bytes};
-use crate::model::ErrorBody;
 use crate::{ApiError, Error, InputError, Peer, ProtocolError, ProtocolErrorKind};
+
+pub(crate) mod bodies;
+
+use bodies::{DEFAULT_MAX_JSON_BODY, ErrorBody, Problem};
 
 /// The header that carries the API key.
 pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("api-subscription-key");
@@ -93,7 +96,7 @@ impl<'a> View<'a> {
     /// The answer as an error (any status outside 2xx). Never fails.
     pub(crate) fn error(&self) -> ApiError {
         let body = self.body.as_ref();
-        let parsed = if body.len() <= crate::DEFAULT_MAX_JSON_BODY {
+        let parsed = if body.len() <= DEFAULT_MAX_JSON_BODY {
             serde_json::from_slice::<ErrorBody>(body).ok()
         } else {
             None
@@ -124,10 +127,10 @@ impl<'a> View<'a> {
     /// detail (else its title), then each item's place and message. `None`
     /// for a body that is not one.
     fn problem(&self, body: &[u8]) -> Option<String> {
-        if body.len() > crate::DEFAULT_MAX_JSON_BODY {
+        if body.len() > DEFAULT_MAX_JSON_BODY {
             return None;
         }
-        let problem: crate::doc_ai::Problem = serde_json::from_slice(body).ok()?;
+        let problem: Problem = serde_json::from_slice(body).ok()?;
         let mut message = problem.detail.or(problem.title)?;
         for item in problem.errors.iter().take(8) {
             let place = item.location.as_deref().unwrap_or("(request)");
@@ -425,6 +428,17 @@ pub(crate) fn check_uri(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_of_invalid_utf8_stays_within_the_excerpt_limit() {
+        let error = parse_error(
+            &http::Response::builder()
+                .status(500)
+                .body(vec![0xc3u8; 2000])
+                .unwrap(),
+        );
+        assert!(error.message.len() <= crate::error::EXCERPT_LIMIT + '…'.len_utf8());
+    }
 
     #[test]
     fn url_errors_do_not_repeat_the_query_string() {

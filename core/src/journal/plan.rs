@@ -1,0 +1,179 @@
+//! What a rerun does with each input: decided from the journal and from
+//! what the driver found on disk.
+
+use super::{Identity, Journal};
+use crate::{Ending, JobId, JobState, StateClass};
+
+/// What a rerun does with one input.
+///
+/// Not `#[non_exhaustive]`: a driver must carry out every kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Make a job for it: never seen, changed since, forced, or its create
+    /// never answered (at worst that made a job that can never start).
+    /// `replaces` is the folder of an earlier run's outputs for it.
+    New {
+        /// The folder the journal says holds its earlier outputs.
+        replaces: Option<String>,
+    },
+    /// Its outputs are in place from an earlier run: nothing to do.
+    Skip {
+        /// The job that made them.
+        job: JobId,
+        /// Their folder.
+        folder: String,
+    },
+    /// Its job exists: go on with it (upload, start, watch or download, as
+    /// the job's state says). Never a second job.
+    Resume {
+        /// The job.
+        job: JobId,
+        /// The folder its outputs go to.
+        folder: String,
+    },
+    /// A `/doc-ai/v1` submit (which makes and starts a job in one) went
+    /// out and its answer never reached the journal: a job may be running,
+    /// and paid for, that no request can find. Submitting again may pay
+    /// twice, so it is done only if the user asks
+    /// ([`Rerun::retry_unconfirmed`]).
+    Unconfirmed,
+    /// Its job ended without outputs (failed or rejected): nothing to go on
+    /// with; `--force` makes a new job.
+    Failed {
+        /// The job.
+        job: JobId,
+        /// How it ended.
+        state: JobState,
+    },
+}
+
+/// What the driver found in an input's output folder, for
+/// [`Journal::plan`]: the facts, looked up, never judged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OnDisk {
+    /// Whether the folder exists (as anything: a file or a link counts).
+    pub folder_exists: bool,
+    /// The job its manifest names, when it holds a manifest that can be
+    /// read.
+    pub manifest_job: Option<JobId>,
+}
+
+/// What the user allows a rerun beyond the journal's word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rerun {
+    /// Make a new job whatever the journal says (each is paid for).
+    pub force: bool,
+    /// Replace an output folder that is not this run's.
+    pub overwrite: bool,
+    /// Submit again an input whose `/doc-ai/v1` submit never answered (it
+    /// may pay twice): [`crate::Policy::retry_unconfirmed`].
+    pub retry_unconfirmed: bool,
+}
+
+/// Why a rerun leaves an input alone, sending nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Its output folder exists and is not this run's: neither outputs the
+    /// journal published there nor a folder with a manifest of its job.
+    FolderTaken {
+        /// The folder, inside the output folder.
+        folder: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::FolderTaken { folder } => write!(
+                f,
+                "its output folder {folder:?} exists already and is not this run's: remove it, \
+                 choose another --out, or pass --overwrite"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl Journal {
+    /// What a rerun does with `input` (as it is now), whose outputs go to
+    /// `folder` (inside the output folder), given what the driver found
+    /// there (`on_disk`) and what the user allows (`rerun`):
+    ///
+    /// - outputs the journal says are published are skipped if the folder's
+    ///   manifest names their job, else fetched again from it
+    ///   ([`Plan::Resume`]);
+    /// - a job to resume whose manifest is in place already (a crash between
+    ///   publishing and the journal's line) is done: [`Plan::Skip`];
+    /// - an unconfirmed `/doc-ai/v1` submit is submitted again only with
+    ///   `retry_unconfirmed`;
+    /// - `force` makes a new job whatever the journal says.
+    ///
+    /// # Errors
+    /// [`Refusal::FolderTaken`] when the plan would write into a folder that
+    /// exists and is not this run's, unless `overwrite`.
+    pub fn plan(
+        &self,
+        input: &Identity,
+        folder: &str,
+        on_disk: &OnDisk,
+        rerun: Rerun,
+    ) -> Result<Plan, Refusal> {
+        let plan = match self.journal_plan(input, rerun.force) {
+            Plan::Unconfirmed if rerun.retry_unconfirmed => Plan::New { replaces: None },
+            Plan::Skip { job, folder } if on_disk.manifest_job.as_ref() != Some(&job) => {
+                Plan::Resume { job, folder }
+            }
+            Plan::Resume { job, folder } if on_disk.manifest_job.as_ref() == Some(&job) => {
+                Plan::Skip { job, folder }
+            }
+            other => other,
+        };
+        let ours = match &plan {
+            Plan::New { replaces } => replaces.as_deref() == Some(folder),
+            Plan::Resume { .. } => on_disk.manifest_job.is_some(),
+            Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
+        };
+        if on_disk.folder_exists && !ours && !rerun.overwrite {
+            return Err(Refusal::FolderTaken {
+                folder: folder.to_owned(),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// What the journal alone says of `input`.
+    fn journal_plan(&self, input: &Identity, force: bool) -> Plan {
+        let Some(state) = self.get(&input.path) else {
+            return Plan::New { replaces: None };
+        };
+        let same = state
+            .identity
+            .as_ref()
+            .is_some_and(|old| old.same_work(input));
+        let earlier = state.folder.clone().filter(|_| state.published);
+        if force || !same {
+            return Plan::New { replaces: earlier };
+        }
+        let Some(job) = state.job.clone() else {
+            if state.start_sent {
+                // A submit went out and its answer never came back.
+                return Plan::Unconfirmed;
+            }
+            // Never created, or the create never answered: make one.
+            return Plan::New { replaces: None };
+        };
+        let folder = state.folder.clone().unwrap_or_default();
+        if state.published {
+            return Plan::Skip { job, folder };
+        }
+        match state.ended.as_ref().map(JobState::class) {
+            Some(StateClass::Ended(Ending::Failed | Ending::Rejected)) => Plan::Failed {
+                job,
+                state: state.ended.clone().unwrap_or(JobState::Failed),
+            },
+            _ => Plan::Resume { job, folder },
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! What a journal says, input by input: its records folded in order.
+
+use std::collections::BTreeMap;
+
+use super::{Identity, Record};
+use crate::{JobId, JobState};
+
+/// What a journal says of one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InputState {
+    /// Its identity when last taken up.
+    pub identity: Option<Identity>,
+    /// Its output folder.
+    pub folder: Option<String>,
+    /// Its job, once one was created (the last one, for a changed input).
+    pub job: Option<JobId>,
+    /// Creates sent whose answer never reached the journal (a
+    /// [`Record::CreateLost`], or a create followed by another): possible
+    /// orphans, each counted once.
+    pub lost_creates: u32,
+    /// Whether a start (or submit) was sent for the current job.
+    pub start_sent: bool,
+    /// Whether the server confirmed the start.
+    pub started: bool,
+    /// The job's terminal state, once seen.
+    pub ended: Option<JobState>,
+    /// Whether the outputs were published.
+    pub published: bool,
+    /// Why the client last stopped on it, if it did.
+    pub stopped: Option<String>,
+    creating: bool,
+}
+
+/// All the journal says, input by input.
+#[derive(Clone, Debug, Default)]
+pub struct Journal {
+    inputs: BTreeMap<String, InputState>,
+}
+
+impl Journal {
+    /// The journal of `records`, in order.
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let mut journal = Journal::default();
+        for record in records {
+            journal.apply(record);
+        }
+        journal
+    }
+
+    /// Takes in one more record.
+    pub fn apply(&mut self, record: &Record) {
+        let state = self.inputs.entry(record.path().to_owned()).or_default();
+        match record {
+            Record::Input { input, folder } => {
+                // A changed input is a new document: what was known of the old one is history.
+                if state
+                    .identity
+                    .as_ref()
+                    .is_some_and(|old| !old.same_work(input))
+                {
+                    let lost = state.lost_creates;
+                    *state = InputState {
+                        lost_creates: lost,
+                        folder: state.folder.clone(),
+                        ..InputState::default()
+                    };
+                }
+                state.identity = Some(input.clone());
+                state.folder = Some(folder.clone());
+            }
+            Record::Creating { .. } => {
+                if state.creating {
+                    state.lost_creates += 1;
+                }
+                state.creating = true;
+                state.job = None;
+                state.start_sent = false;
+                state.started = false;
+                state.ended = None;
+                state.published = false;
+                state.stopped = None;
+            }
+            Record::CreateLost { .. } => {
+                // Said outright; a create followed by another create with
+                // nothing between (killed mid-create) is counted above.
+                if state.creating {
+                    state.lost_creates += 1;
+                    state.creating = false;
+                }
+            }
+            Record::Created { job_id, .. } => {
+                state.creating = false;
+                state.job = Some(job_id.clone());
+            }
+            Record::Uploaded { .. } => {}
+            Record::Starting {
+                job_id: Some(job), ..
+            } => {
+                state.start_sent = true;
+                state.job = Some(job.clone());
+            }
+            Record::Starting { job_id: None, .. } => {
+                // A `/doc-ai/v1` submit: it makes a new job, as a create does.
+                state.creating = false;
+                state.job = None;
+                state.start_sent = true;
+                state.started = false;
+                state.ended = None;
+                state.published = false;
+                state.stopped = None;
+            }
+            Record::Started { job_id, .. } => {
+                state.started = true;
+                state.job = Some(job_id.clone());
+            }
+            Record::Ended {
+                job_id, state: s, ..
+            } => {
+                state.job = Some(job_id.clone());
+                state.ended = Some(s.clone());
+                state.stopped = None;
+            }
+            Record::Published { job_id, folder, .. } => {
+                state.job = Some(job_id.clone());
+                state.folder = Some(folder.clone());
+                state.published = true;
+                state.stopped = None;
+            }
+            Record::Stopped { reason, .. } => state.stopped = Some(reason.clone()),
+        }
+    }
+
+    /// What the journal says of the input at `path`.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<&InputState> {
+        self.inputs.get(path)
+    }
+
+    /// Every input the journal knows, by path.
+    pub fn inputs(&self) -> impl Iterator<Item = (&str, &InputState)> {
+        self.inputs.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}

@@ -1,0 +1,453 @@
+//! The journal's tests: every prefix of a run plans what is safe.
+
+use super::*;
+use crate::{JobId, JobState};
+
+fn id(sha: &str) -> Identity {
+    Identity::new("a.pdf", 10, sha, "legacy:hi-IN:md")
+}
+
+fn job() -> JobId {
+    "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse().unwrap()
+}
+
+fn other_job() -> JobId {
+    "00000000-0000-4000-8000-00000000beef".parse().unwrap()
+}
+
+/// Nothing in the output folder.
+fn empty() -> OnDisk {
+    OnDisk::default()
+}
+
+/// The folder, holding the manifest of `job`.
+fn published_by(job: JobId) -> OnDisk {
+    OnDisk {
+        folder_exists: true,
+        manifest_job: Some(job),
+    }
+}
+
+/// The plan for `input` into folder `a`, which must not be refused.
+fn plan(journal: &Journal, input: &Identity, disk: &OnDisk, rerun: Rerun) -> Plan {
+    journal
+        .plan(input, "a", disk, rerun)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn forced() -> Rerun {
+    Rerun {
+        force: true,
+        ..Rerun::default()
+    }
+}
+
+/// A journal in which job() ran `a.pdf` to its end, outputs in `a`.
+fn finished() -> Journal {
+    let path = || "a.pdf".to_owned();
+    Journal::from_records(&[
+        Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        },
+        Record::Created {
+            path: path(),
+            job_id: job(),
+        },
+        Record::Ended {
+            path: path(),
+            job_id: job(),
+            state: JobState::Completed,
+        },
+        Record::Published {
+            path: path(),
+            job_id: job(),
+            folder: "a".into(),
+        },
+    ])
+}
+
+#[test]
+fn a_submit_without_an_answer_is_never_sent_again_unasked() {
+    let path = || "a.pdf".to_owned();
+    let mut journal = Journal::default();
+    journal.apply(&Record::Input {
+        input: id("x"),
+        folder: "a".into(),
+    });
+    assert_eq!(
+        plan(&journal, &id("x"), &empty(), Rerun::default()),
+        Plan::New { replaces: None }
+    );
+    journal.apply(&Record::Starting {
+        path: path(),
+        job_id: None,
+    });
+    assert_eq!(
+        plan(&journal, &id("x"), &empty(), Rerun::default()),
+        Plan::Unconfirmed
+    );
+    assert_eq!(
+        plan(
+            &journal,
+            &id("x"),
+            &empty(),
+            Rerun {
+                retry_unconfirmed: true,
+                ..Rerun::default()
+            }
+        ),
+        Plan::New { replaces: None }
+    );
+    journal.apply(&Record::Created {
+        path: path(),
+        job_id: job(),
+    });
+    assert_eq!(
+        plan(&journal, &id("x"), &empty(), Rerun::default()),
+        Plan::Resume {
+            job: job(),
+            folder: "a".into()
+        }
+    );
+    journal.apply(&Record::Published {
+        path: path(),
+        job_id: job(),
+        folder: "a".into(),
+    });
+    // Forced again: the new submit forgets the old job, so a kill
+    // before its answer is unconfirmed, not a skip of the old outputs.
+    journal.apply(&Record::Starting {
+        path: path(),
+        job_id: None,
+    });
+    assert_eq!(
+        plan(&journal, &id("x"), &empty(), Rerun::default()),
+        Plan::Unconfirmed
+    );
+}
+
+#[test]
+fn every_prefix_of_a_run_plans_what_is_safe() {
+    let path = || "a.pdf".to_owned();
+    let resume = || Plan::Resume {
+        job: job(),
+        folder: "a".into(),
+    };
+    let records = [
+        Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        },
+        Record::Creating { path: path() },
+        Record::Created {
+            path: path(),
+            job_id: job(),
+        },
+        Record::Uploaded {
+            path: path(),
+            job_id: job(),
+        },
+        Record::Starting {
+            path: path(),
+            job_id: Some(job()),
+        },
+        Record::Started {
+            path: path(),
+            job_id: job(),
+        },
+        Record::Ended {
+            path: path(),
+            job_id: job(),
+            state: JobState::Completed,
+        },
+        Record::Published {
+            path: path(),
+            job_id: job(),
+            folder: "a".into(),
+        },
+    ];
+    let expected = [
+        Plan::New { replaces: None },
+        Plan::New { replaces: None },
+        resume(),
+        resume(),
+        resume(),
+        resume(),
+        resume(),
+        Plan::Skip {
+            job: job(),
+            folder: "a".into(),
+        },
+    ];
+    for k in 1..=records.len() {
+        let journal = Journal::from_records(&records[..k]);
+        // The folder is published (renamed into place) just before
+        // its journal line.
+        let disk = if k == records.len() {
+            published_by(job())
+        } else {
+            empty()
+        };
+        let planned = plan(&journal, &id("x"), &disk, Rerun::default());
+        assert_eq!(planned, expected[k - 1], "after {k} records");
+        // Once a job exists, a rerun never plans a second one, unless forced.
+        if k >= 3 {
+            assert!(!matches!(planned, Plan::New { .. }));
+        }
+    }
+    let done = Journal::from_records(&records);
+    let disk = published_by(job());
+    assert_eq!(
+        plan(&done, &id("x"), &disk, forced()),
+        Plan::New {
+            replaces: Some("a".into())
+        }
+    );
+    // A changed file is a new document.
+    assert_eq!(
+        plan(&done, &id("y"), &disk, Rerun::default()),
+        Plan::New {
+            replaces: Some("a".into())
+        }
+    );
+}
+
+#[test]
+fn published_outputs_whose_manifest_names_their_job_are_skipped() {
+    assert_eq!(
+        plan(
+            &finished(),
+            &id("x"),
+            &published_by(job()),
+            Rerun::default()
+        ),
+        Plan::Skip {
+            job: job(),
+            folder: "a".into()
+        }
+    );
+}
+
+#[test]
+fn published_outputs_that_are_gone_or_another_jobs_are_fetched_again() {
+    let again = Plan::Resume {
+        job: job(),
+        folder: "a".into(),
+    };
+    // The folder was removed.
+    assert_eq!(
+        plan(&finished(), &id("x"), &empty(), Rerun::default()),
+        again
+    );
+    // The folder is there but its manifest is gone.
+    let no_manifest = OnDisk {
+        folder_exists: true,
+        manifest_job: None,
+    };
+    assert_eq!(
+        finished().plan(&id("x"), "a", &no_manifest, Rerun::default()),
+        Err(Refusal::FolderTaken { folder: "a".into() }),
+        "a folder without a manifest is not known to be ours"
+    );
+    // The folder holds another job's outputs.
+    assert_eq!(
+        plan(
+            &finished(),
+            &id("x"),
+            &published_by(other_job()),
+            Rerun::default()
+        ),
+        again
+    );
+}
+
+#[test]
+fn a_job_to_resume_whose_manifest_is_in_place_is_done() {
+    // Killed between the rename into place and the journal's line.
+    let journal = Journal::from_records(&[
+        Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        },
+        Record::Created {
+            path: "a.pdf".into(),
+            job_id: job(),
+        },
+    ]);
+    assert_eq!(
+        plan(&journal, &id("x"), &published_by(job()), Rerun::default()),
+        Plan::Skip {
+            job: job(),
+            folder: "a".into()
+        }
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_the_runs_is_refused_unless_overwrite() {
+    let taken = OnDisk {
+        folder_exists: true,
+        manifest_job: None,
+    };
+    let never_seen = Journal::default();
+    let refused = never_seen.plan(&id("x"), "a", &taken, Rerun::default());
+    assert_eq!(refused, Err(Refusal::FolderTaken { folder: "a".into() }));
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("\"a\"") && message.contains("--overwrite"),
+        "{message}"
+    );
+    let overwrite = Rerun {
+        overwrite: true,
+        ..Rerun::default()
+    };
+    assert_eq!(
+        never_seen.plan(&id("x"), "a", &taken, overwrite),
+        Ok(Plan::New { replaces: None })
+    );
+    // Forced over the journal's own outputs: its own folder, replaced.
+    assert_eq!(
+        finished().plan(&id("x"), "a", &published_by(job()), forced()),
+        Ok(Plan::New {
+            replaces: Some("a".into())
+        })
+    );
+    // The same folder name for an input the journal never published
+    // there: not ours.
+    assert!(
+        finished()
+            .plan(&id("x"), "b", &published_by(job()), forced())
+            .is_err()
+    );
+}
+
+#[test]
+fn an_unconfirmed_submit_is_held_unless_retry_unconfirmed() {
+    let journal = Journal::from_records(&[
+        Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        },
+        Record::Starting {
+            path: "a.pdf".into(),
+            job_id: None,
+        },
+    ]);
+    assert_eq!(
+        plan(&journal, &id("x"), &empty(), Rerun::default()),
+        Plan::Unconfirmed
+    );
+    let retry = Rerun {
+        retry_unconfirmed: true,
+        ..Rerun::default()
+    };
+    assert_eq!(
+        plan(&journal, &id("x"), &empty(), retry),
+        Plan::New { replaces: None }
+    );
+}
+
+#[test]
+fn creates_that_never_answered_are_counted_as_possible_orphans() {
+    let path = || "a.pdf".to_owned();
+    let journal = Journal::from_records(&[
+        Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        },
+        Record::Creating { path: path() },
+        Record::Creating { path: path() },
+        Record::Created {
+            path: path(),
+            job_id: job(),
+        },
+    ]);
+    assert_eq!(journal.get("a.pdf").unwrap().lost_creates, 1);
+}
+
+#[test]
+fn a_lost_create_is_counted_once_whether_said_or_seen() {
+    let path = || "a.pdf".to_owned();
+    let input = Record::Input {
+        input: id("x"),
+        folder: "a".into(),
+    };
+    // Said: the answer was lost, then the create was sent again.
+    let said = Journal::from_records(&[
+        input.clone(),
+        Record::Creating { path: path() },
+        Record::CreateLost { path: path() },
+        Record::Creating { path: path() },
+        Record::Created {
+            path: path(),
+            job_id: job(),
+        },
+    ]);
+    assert_eq!(said.get("a.pdf").map(|s| s.lost_creates), Some(1));
+    // Said, and the run stopped there: still a possible orphan, and the
+    // rerun makes a job.
+    let stopped = Journal::from_records(&[
+        input,
+        Record::Creating { path: path() },
+        Record::CreateLost { path: path() },
+    ]);
+    assert_eq!(stopped.get("a.pdf").map(|s| s.lost_creates), Some(1));
+    assert_eq!(
+        plan(&stopped, &id("x"), &empty(), Rerun::default()),
+        Plan::New { replaces: None }
+    );
+}
+
+#[test]
+fn journals_with_create_lost_lines_still_read() {
+    let line = r#"{"at":"2026-01-01T00:00:00Z","event":"create_lost","path":"a.pdf"}"#;
+    assert_eq!(
+        serde_json::from_str::<Record>(line).ok(),
+        Some(Record::CreateLost {
+            path: "a.pdf".into()
+        })
+    );
+}
+
+#[test]
+fn a_failed_job_is_not_run_again_unless_forced() {
+    let path = || "a.pdf".to_owned();
+    let journal = Journal::from_records(&[
+        Record::Input {
+            input: id("x"),
+            folder: "a".into(),
+        },
+        Record::Created {
+            path: path(),
+            job_id: job(),
+        },
+        Record::Ended {
+            path: path(),
+            job_id: job(),
+            state: JobState::Failed,
+        },
+    ]);
+    assert!(matches!(
+        plan(&journal, &id("x"), &empty(), Rerun::default()),
+        Plan::Failed { .. }
+    ));
+    assert!(matches!(
+        plan(&journal, &id("x"), &empty(), forced()),
+        Plan::New { .. }
+    ));
+}
+
+#[test]
+fn records_are_one_json_object_a_line() {
+    let record = Record::Created {
+        path: "a.pdf".into(),
+        job_id: job(),
+    };
+    let line = serde_json::to_string(&record).unwrap();
+    assert_eq!(
+        line,
+        r#"{"event":"created","path":"a.pdf","job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6"}"#
+    );
+    assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record);
+}
