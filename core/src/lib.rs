@@ -159,7 +159,31 @@ mod input;
 pub mod journal;
 mod language;
 mod machine;
-pub mod model;
+mod messages;
+
+/// The API's request and response bodies, field for field.
+///
+/// Names follow the API's schemas (`DocDigitizationJobStatusResponse` becomes
+/// [`JobStatus`], and so on). Optional fields take the
+/// spec's defaults when they are missing *or* `null`; unknown fields are
+/// ignored.
+///
+/// Also here: the values the API sends as strings
+/// ([`JobState`], [`OutputFormat`],
+/// [`Language`], …), one [`Status`] over both
+/// APIs, and the rules of an input document
+/// ([`check_file_name`],
+/// [`LEGACY_PAGE_LIMIT`](model::LEGACY_PAGE_LIMIT)).
+pub mod model {
+    pub use crate::document::Job;
+    pub use crate::enums::{
+        Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
+    };
+    pub use crate::input::{DocumentKind, LEGACY_PAGE_LIMIT, MAX_INPUT_BYTES, check_file_name};
+    pub use crate::language::Language;
+    pub use crate::messages::*;
+    pub use crate::status::Status;
+}
 pub mod output;
 pub mod policy;
 mod status;
@@ -174,7 +198,7 @@ pub use machine::{
     Action, Attempt, Direction, DownloadedFile, Event, GiveUpReason, Machine, Outcome, Run, Sink,
     Transmit, WaitReason, Watch,
 };
-pub use model::JobId;
+pub use messages::JobId;
 pub use policy::Policy;
 
 // Re-exported so that users need not pin the same versions themselves.
@@ -188,12 +212,12 @@ pub(crate) use budget::Budget;
 pub(crate) use config::ApiVersion;
 pub(crate) use document::Job;
 pub(crate) use enums::{
-    Ending, ErrorCode, JobState, OutputFormat, StateClass, StorageContainerType,
+    Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
 };
 pub(crate) use error::{ApiError, InputError, Peer, ProtocolError, ProtocolErrorKind, RetryClass};
 pub(crate) use input::check_file_name;
 pub(crate) use language::Language;
-pub(crate) use model::{
+pub(crate) use messages::{
     CreateJobRequest, CreateJobResponse, DownloadFilesResponse, JobStatus, PageCounts, PageError,
     UploadFilesRequest, UploadFilesResponse,
 };

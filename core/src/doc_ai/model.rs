@@ -33,7 +33,7 @@ pub struct PresignedUpload {
     /// The method to upload with (`PUT` in the docs' example).
     pub method: String,
     /// The presigned storage URL (checked usable when parsed).
-    #[serde(with = "crate::model::uri")]
+    #[serde(with = "crate::messages::uri")]
     pub url: http::Uri,
     /// Headers the upload must carry.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -254,7 +254,7 @@ pub struct DownloadUrl {
     /// The method to fetch with (`GET`).
     pub method: String,
     /// The presigned URL (checked usable when parsed).
-    #[serde(with = "crate::model::uri")]
+    #[serde(with = "crate::messages::uri")]
     pub url: http::Uri,
     /// Headers the download must carry.
     #[serde(default, deserialize_with = "null_as_default")]

@@ -1,12 +1,5 @@
-//! The API's request and response bodies, field for field.
-//!
-//! Names follow the API's schemas (`DocDigitizationJobStatusResponse` becomes
-//! [`JobStatus`], and so on). Optional fields take the spec's defaults when
-//! they are missing *or* `null`; unknown fields are ignored.
-//!
-//! Also here: the values the API sends as strings ([`JobState`],
-//! [`OutputFormat`], [`Language`], …), one [`Status`] over both APIs, and the
-//! rules of an input document ([`check_file_name`], [`LEGACY_PAGE_LIMIT`]).
+//! The API's request and response bodies, field for field (published in
+//! [`crate::model`], with the values they hold).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,16 +8,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use crate::document::Job;
-pub use crate::enums::{
-    Ending, ErrorCode, FileState, JobState, OutputFormat, StateClass, StorageContainerType,
-};
-pub use crate::input::{DocumentKind, LEGACY_PAGE_LIMIT, MAX_INPUT_BYTES, check_file_name};
-pub use crate::language::Language;
-pub use crate::status::Status;
 use crate::wire::bodies::null_as_default;
 pub use crate::wire::bodies::{ErrorBody, ErrorDetails};
-use crate::{ApiVersion, InputError};
+use crate::{
+    ApiVersion, FileState, InputError, JobState, Language, OutputFormat, StorageContainerType,
+};
 
 /// A job's id, as the server gave it.
 ///
