@@ -494,7 +494,7 @@ mod tests {
             key.chars()
                 .map(|c| format!("\\u{:04x}", c as u32))
                 .collect(),
-            format!("bad key \\u0073k_live_0123456789"),
+            "bad key \\u0073k_live_0123456789".to_owned(),
         ] {
             let (text, may_hold_key) = status(&message);
             assert!(!text.contains("0123456789"), "{message}: {text}");
