@@ -58,7 +58,9 @@ impl JobId {
             && trimmed != "."
             && trimmed != ".."
             && trimmed.bytes().all(|b| b.is_ascii_graphic());
-        if ok {
+        if ok && trimmed.len() == id.len() {
+            Ok(JobId(id))
+        } else if ok {
             Ok(JobId(trimmed.to_owned()))
         } else {
             Err(InputError::JobId(crate::error::bounded(
@@ -143,11 +145,16 @@ impl From<Uuid> for JobId {
 
 impl<'de> Deserialize<'de> for JobId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        JobId::new(text.as_ref()).map_err(|_| {
+        // One copy of the id: `JobId::new` keeps the string it is given.
+        let text = String::deserialize(deserializer)?;
+        JobId::new(text).map_err(|e| {
+            let shown = match e {
+                InputError::JobId(shown) => shown,
+                _ => String::new(),
+            };
             serde::de::Error::custom(format_args!(
                 "{:?} is not a usable job id",
-                crate::error::bounded(crate::error::printable(&text), 64)
+                crate::error::bounded(shown, 64)
             ))
         })
     }
@@ -457,7 +464,7 @@ pub(crate) mod uri {
 /// date-time without an offset, taken as UTC (servers written in Python often
 /// send those).
 pub(crate) mod timestamp {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
     use time::format_description::well_known::Rfc3339;
     use time::macros::format_description;
     use time::{OffsetDateTime, PrimitiveDateTime};
@@ -468,13 +475,24 @@ pub(crate) mod timestamp {
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format_args!(
-                "{:?} is not an ISO 8601 date-time",
-                crate::error::bounded(text.into_owned(), 64)
-            ))
-        })
+        // A visitor, so that a date read straight from the body is parsed
+        // where it lies, with no copy.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = OffsetDateTime;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an ISO 8601 date-time")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<OffsetDateTime, E> {
+                parse(text).ok_or_else(|| {
+                    E::custom(format_args!(
+                        "{:?} is not an ISO 8601 date-time",
+                        crate::error::bounded(text.to_owned(), 64)
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(Visitor)
     }
 
     /// Parses an RFC 3339 date-time, or one without an offset as UTC.

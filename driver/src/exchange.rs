@@ -84,11 +84,12 @@ pub(crate) async fn exchange<T: AsyncTransport>(
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match &result {
         Exchanged::Answer(r) | Exchanged::Saved(r, _) => {
-            let request_id = api.request_id(r.headers());
+            // Cleaned only when the event is recorded: with no subscriber
+            // listening, the id costs nothing.
             tracing::debug!(
                 status = r.status().as_u16(),
                 elapsed_ms,
-                request_id,
+                request_id = api.request_id(r.headers()),
                 "answered"
             );
         }

@@ -4,8 +4,16 @@
 //! against a minimal static server; then 64 and 10,000 concurrent watches
 //! through the hyper transport, measured in a child process for its RSS.
 //!
+//! Then, against the static server, each side in a child process of its
+//! own, in interleaved rounds (floor, ours, floor, ours, …): the blocking
+//! client's CPU per `status` (every thread of the child, from
+//! `/proc/self/task/*/schedstat`) beside a raw ureq agent plus a `Value` parse, and the
+//! async client's peak RSS (`VmHWM`) with 64 tasks polling `status` beside a
+//! raw hyper-util client plus a `Value` parse.
+//!
 //! `cargo bench -p sarvam-doc-tests --bench load` (`LOAD_SECS`, default 3,
-//! sets each measurement's length).
+//! sets each measurement's length; `LOAD_ROUNDS`, default 7, the rounds;
+//! `LOAD_PARTS`, default `poll,rounds,watches`, which parts run).
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)] // A measuring tool: it prints, and fails loudly.
 
 use std::convert::Infallible;
@@ -25,6 +33,19 @@ fn main() {
         child(&args[2..]);
         return;
     }
+    if args.get(1).map(String::as_str) == Some("--cpu-child") {
+        cpu_child(&args[2..]);
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("--rss-child") {
+        rss_child(&args[2..]);
+        return;
+    }
+    let parts = std::env::var("LOAD_PARTS").unwrap_or_else(|_| "poll,rounds,watches".into());
+    let rounds: usize = std::env::var("LOAD_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
     let secs: u64 = std::env::var("LOAD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -40,6 +61,12 @@ fn main() {
         sim.api_key(),
     );
     let fixed = static_server(body.clone());
+    if parts.contains("rounds") {
+        interleaved(fixed, sim.api_key(), &job, rounds, window);
+    }
+    if !parts.contains("poll") && !parts.contains("watches") {
+        return;
+    }
     println!(
         "status body: {} bytes; each row runs {secs} s on one thread; CPU is that thread's (schedstat)\n",
         body.len()
@@ -49,6 +76,7 @@ fn main() {
         "server", "client", "polls/s", "CPU µs/poll", "vs floor"
     );
     let ai_job = start_doc_ai_job(&sim);
+    let servers = if parts.contains("poll") { 3 } else { 0 };
     for (server, base, version, job) in [
         ("simulator", sim.api_url(), ApiVersion::Legacy, job.clone()),
         ("sim doc-ai", sim.api_url(), ApiVersion::DocAi, ai_job),
@@ -58,7 +86,10 @@ fn main() {
             ApiVersion::Legacy,
             job.clone(),
         ),
-    ] {
+    ]
+    .into_iter()
+    .take(servers)
+    {
         let url = match version {
             ApiVersion::DocAi => format!("{base}/doc-ai/v1/job/{job}/status"),
             _ => format!("{base}/doc-digitization/job/v1/{job}/status"),
@@ -99,6 +130,9 @@ fn main() {
         }
     }
     println!();
+    if !parts.contains("watches") {
+        return;
+    }
     drop(sim);
     // A fresh simulator, so the log of the runs above does not slow it.
     let mut config = SimConfig::default();
@@ -368,4 +402,235 @@ fn static_server(body: Bytes) -> SocketAddr {
         });
     });
     addr
+}
+
+/// Floor and ours in child processes, alternating, `rounds` times: the
+/// blocking client's CPU per request, then the async client's peak RSS.
+fn interleaved(server: SocketAddr, key: &str, job: &JobId, rounds: usize, window: Duration) {
+    let base = format!("http://{server}");
+    let run = |mode: &str, side: &str| -> (f64, f64) {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                mode,
+                side,
+                &base,
+                key,
+                &job.to_string(),
+                &window.as_millis().to_string(),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let nums: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if let [_, _, anon, file] = nums[..] {
+            println!("  {side}: at the end {anon} KiB anonymous, {file} KiB of files");
+        }
+        let [figure, rate, ..] = nums[..] else {
+            panic!(
+                "child said {text:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        };
+        (figure, rate)
+    };
+    println!(
+        "static server, {rounds} rounds of (floor, ours), each side a child process for {} ms",
+        window.as_millis()
+    );
+    for (mode, floor, ours, what) in [
+        (
+            "--cpu-child",
+            "raw-ureq",
+            "sarvam-doc-ureq",
+            "CPU µs/request (all threads of the process)",
+        ),
+        (
+            "--rss-child",
+            "raw-hyper",
+            "sarvam-doc-hyper",
+            "peak RSS KiB, 64 tasks polling",
+        ),
+    ] {
+        let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let x = run(mode, floor);
+            let y = run(mode, ours);
+            ratios.push(y.0 / x.0);
+            a.push(x);
+            b.push(y);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let rounds_text: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+        let (mut fa, mut fb) = (
+            a.iter().map(|x| x.0).collect::<Vec<_>>(),
+            b.iter().map(|x| x.0).collect::<Vec<_>>(),
+        );
+        let (mut ra, mut rb) = (
+            a.iter().map(|x| x.1).collect::<Vec<_>>(),
+            b.iter().map(|x| x.1).collect::<Vec<_>>(),
+        );
+        println!(
+            "{what}: {floor} {:.2} ({:.0} req/s), {ours} {:.2} ({:.0} req/s); ratio median {:.3}, min {:.3}, max {:.3}; rounds [{}]",
+            median(&mut fa),
+            median(&mut ra),
+            median(&mut fb),
+            median(&mut rb),
+            median(&mut ratios),
+            ratios[0],
+            ratios[ratios.len() - 1],
+            rounds_text.join(", ")
+        );
+    }
+    println!();
+}
+
+/// The child's arguments: side, base URL, key, job, milliseconds.
+fn child_args(args: &[String]) -> (String, String, String, JobId, Duration) {
+    (
+        args[0].clone(),
+        args[1].clone(),
+        args[2].clone(),
+        args[3].parse().unwrap(),
+        Duration::from_millis(args[4].parse().unwrap()),
+    )
+}
+
+/// One side's CPU per request (µs, every thread of this process) and requests per second.
+fn cpu_child(args: &[String]) {
+    let (side, base, key, job, window) = child_args(args);
+    let url = format!("{base}/doc-digitization/job/v1/{job}/status");
+    let mut poll: Box<dyn FnMut()> = if side == "raw-ureq" {
+        Box::new(raw_ureq(&url, &key))
+    } else {
+        let config = Config::builder(ApiKey::new(&key).unwrap())
+            .base_url(&base)
+            .build()
+            .unwrap();
+        Box::new(ureq_transport(config, job))
+    };
+    for _ in 0..500 {
+        poll();
+    }
+    let ((cpu0, threads0), t0) = (process_cpu(), Instant::now());
+    let mut n = 0u64;
+    while t0.elapsed() < window {
+        poll();
+        n += 1;
+    }
+    let ((cpu1, threads1), wall) = (process_cpu(), t0.elapsed());
+    let cpu = cpu1 - cpu0;
+    assert_eq!(
+        threads0, threads1,
+        "a thread came or went: its time is not all counted"
+    );
+    println!(
+        "{} {}",
+        cpu.as_secs_f64() * 1e6 / n as f64,
+        n as f64 / wall.as_secs_f64()
+    );
+}
+
+/// This process's CPU time, all its threads (the sum of each thread's
+/// `/proc/self/task/*/schedstat`, in ns; `/proc/self/stat`'s user + system
+/// time counts the same but in 10 ms ticks), and how many threads it has:
+/// a thread that ended between two readings would take its time with it.
+fn process_cpu() -> (Duration, usize) {
+    let mut total = Duration::ZERO;
+    let mut threads = 0;
+    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
+        let path = entry.unwrap().path().join("schedstat");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let ns: u64 = text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        total += Duration::from_nanos(ns);
+        threads += 1;
+    }
+    (total, threads)
+}
+
+/// One side's peak RSS (KiB) with 64 tasks polling status on a 2-thread
+/// runtime, and its requests per second.
+fn rss_child(args: &[String]) {
+    let (side, base, key, job, window) = child_args(args);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let polls = rt.block_on(async move {
+        let raw: hyper_util::client::legacy::Client<_, Empty<Bytes>> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        let ours = (side != "raw-hyper").then(|| {
+            let config = Config::builder(ApiKey::new(&key).unwrap())
+                .base_url(&base)
+                .build()
+                .unwrap();
+            sarvam_doc_hyper::Client::new(config)
+        });
+        let uri: hyper::Uri = format!("{base}/doc-digitization/job/v1/{job}/status")
+            .parse()
+            .unwrap();
+        let end = Instant::now() + window;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let (raw, ours, uri, key, job) = (
+                raw.clone(),
+                ours.clone(),
+                uri.clone(),
+                key.clone(),
+                job.clone(),
+            );
+            tasks.spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < end {
+                    if let Some(client) = &ours {
+                        std::hint::black_box(client.status(&job).await.unwrap());
+                    } else {
+                        let req = hyper::Request::get(uri.clone())
+                            .header("api-subscription-key", &key)
+                            .body(Empty::new())
+                            .unwrap();
+                        let body = raw
+                            .request(req)
+                            .await
+                            .unwrap()
+                            .into_body()
+                            .collect()
+                            .await
+                            .unwrap()
+                            .to_bytes();
+                        std::hint::black_box(
+                            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+                        );
+                    }
+                    n += 1;
+                }
+                n
+            });
+        }
+        let mut polls = 0;
+        while let Some(n) = tasks.join_next().await {
+            polls += n.unwrap();
+        }
+        polls
+    });
+    // The peak, the rate, and what is resident at the end: heap and such
+    // (anonymous) and the binary's pages (file).
+    println!(
+        "{} {} {} {}",
+        status_kib("VmHWM:"),
+        polls as f64 / window.as_secs_f64(),
+        status_kib("RssAnon:"),
+        status_kib("RssFile:")
+    );
 }

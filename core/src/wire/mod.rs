@@ -13,7 +13,7 @@ use http::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::error::{bounded, excerpt, has_control, printable, redact, redact_bytes};
+use crate::error::{bounded, excerpt, has_control, printable, redact, redact_body};
 use crate::{ApiError, Error, InputError, Peer, ProtocolError, ProtocolErrorKind};
 
 pub(crate) mod bodies;
@@ -36,7 +36,15 @@ pub(crate) struct View<'a> {
     pub(crate) status: StatusCode,
     headers: &'a HeaderMap,
     pub(crate) body: Cow<'a, [u8]>,
+    /// `body` as text, when it is valid UTF-8 and was not redacted (then
+    /// [`View::json`] need not check it again).
+    text: Option<&'a str>,
     key: Option<&'a str>,
+    /// Whether a string decoded from the body may hold the key: the key was
+    /// in it (and redacted), or the body has an escape that could spell it.
+    /// Without either, every decoded string is a piece of a body that does
+    /// not hold the key, and [`View::clean_text`] skips its search.
+    may_hold_key: bool,
     peer: Peer,
 }
 
@@ -63,15 +71,24 @@ impl<'a> View<'a> {
         key: Option<&'a str>,
         peer: Peer,
     ) -> Self {
-        let body = response.body().as_ref();
+        let raw = response.body().as_ref();
+        let text = std::str::from_utf8(raw).ok();
+        let (body, may_hold_key) = match key {
+            Some(key) if !key.is_empty() => {
+                let body = redact_body(raw, text, key);
+                let escaped = text.is_none_or(|t| t.contains('\\'));
+                let may = matches!(body, Cow::Owned(_)) || escaped;
+                (body, may)
+            }
+            _ => (Cow::Borrowed(raw), false),
+        };
         View {
             status: response.status(),
             headers: response.headers(),
-            body: match key {
-                Some(key) => redact_bytes(body, key),
-                None => Cow::Borrowed(body),
-            },
+            text: text.filter(|_| matches!(body, Cow::Borrowed(_))),
+            body,
             key,
+            may_hold_key,
             peer,
         }
     }
@@ -84,7 +101,7 @@ impl<'a> View<'a> {
     /// A free-text field the server sent: redacted, printable, bounded.
     /// Returned as is (no copy) when it is all three already.
     pub(crate) fn clean_text(&self, mut text: String, max: usize) -> String {
-        if let Some(key) = self.key {
+        if let (Some(key), true) = (self.key, self.may_hold_key) {
             redact(&mut text, key);
         }
         if has_control(&text) {
@@ -171,7 +188,7 @@ impl<'a> View<'a> {
         }
         // One UTF-8 check of the whole body, then a parse that need not check
         // each string again: a third faster than `from_slice` on status bodies.
-        let parsed = match std::str::from_utf8(body) {
+        let parsed = match self.text.map_or_else(|| std::str::from_utf8(body), Ok) {
             Ok(text) => serde_json::from_str(text),
             Err(_) => serde_json::from_slice(body),
         };
@@ -462,6 +479,46 @@ mod tests {
         assert!(!shown.contains("sk_live"), "{shown}");
         assert!(!shown.contains("0123456789abcdef"), "{shown}");
         assert_eq!(error.request_id.as_deref(), Some("id-<redacted>"));
+    }
+
+    #[test]
+    fn a_key_is_redacted_from_parsed_strings_in_every_spelling_and_searched_only_when_it_can_be_there()
+     {
+        let key = "sk_live_0123456789";
+        let api = crate::Api::new(
+            crate::Config::builder(crate::ApiKey::new(key).unwrap())
+                .base_url("http://127.0.0.1:4010")
+                .build()
+                .unwrap(),
+        );
+        let job: crate::JobId = "3fa85f64-5717-4562-b3fc-2c963f66afa6".parse().unwrap();
+        let status = |message: &str| {
+            let body = format!(
+                r#"{{"job_id":"{job}","job_state":"Failed","created_at":"2024-01-15T09:30:00Z","updated_at":"2024-01-15T10:00:00Z","storage_container_type":"Azure","error_message":"{message}"}}"#
+            );
+            let response = Response::new(body.into_bytes());
+            let view = View::new(&response, Some(key), Peer::Api);
+            let may_hold_key = view.may_hold_key;
+            let parsed = api.parse_status(&response, &job).unwrap();
+            (parsed.error_message, may_hold_key)
+        };
+        // As sent, escaped letter by letter, escaped in part.
+        for message in [
+            format!("bad key {key}"),
+            key.chars()
+                .map(|c| format!("\\u{:04x}", c as u32))
+                .collect(),
+            "bad key \\u0073k_live_0123456789".to_owned(),
+        ] {
+            let (text, may_hold_key) = status(&message);
+            assert!(!text.contains("0123456789"), "{message}: {text}");
+            assert!(text.contains("<redacted>"), "{message}: {text}");
+            assert!(may_hold_key, "{message}");
+        }
+        // No key and no escape: nothing to search for in each string.
+        let (text, may_hold_key) = status("the scan is too faint");
+        assert_eq!(text, "the scan is too faint");
+        assert!(!may_hold_key);
     }
 
     #[test]
