@@ -424,7 +424,7 @@ impl<T: AsyncTransport> Client<T> {
             input: input.identity.clone(),
             folder: input.folder.clone(),
         };
-        if let Err(source) = self.write(journal, record).await {
+        if let Err(source) = self.driver().write(journal, record).await {
             item.result = Err(RunError::Output {
                 path: journal.path().to_owned(),
                 source,
@@ -446,7 +446,7 @@ impl<T: AsyncTransport> Client<T> {
             journal: Some((journal, &key)),
             provenance,
         };
-        let result = self.run_machine(machine, target, on_event).await;
+        let result = self.driver().run_machine(machine, target, on_event).await;
         item.job_id = match &result {
             Ok(report) => report.outcome.job_id().cloned(),
             Err(RunError::Output { job_id, .. } | RunError::Unpack { job_id, .. }) => {

@@ -215,5 +215,5 @@ pub struct Report {
     /// ([`Layout::Zips`]), when there were outputs.
     pub output: Vec<PathBuf>,
     /// Every request sent, with its answer's status and request id.
-    pub requests: Vec<crate::RequestRecord>,
+    pub requests: Vec<crate::record::RequestRecord>,
 }

@@ -13,33 +13,17 @@ use serde_json::json;
 
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::exchange::{Exchanged, Files, exchange};
 use crate::journal::JournalFile;
+use crate::record::RequestRecord;
 use crate::transport::AsyncTransport;
 use crate::unpack::{Cancel, CancelOnDrop, Unpacked, publish_zips, unpack_and_publish};
-use crate::{Client, Layout, Report, RunError, RunOptions, TEMP_PREFIX};
+use crate::{Layout, Report, RunError, RunOptions, TEMP_PREFIX};
 
 /// The most request records a report keeps (a day of polls at the slowest
 /// cadence is fewer).
 const MAX_REQUESTS: usize = 10_000;
-
-/// One request as the manifest keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct RequestRecord {
-    /// The endpoint, as [`Endpoint::name`] spells it.
-    pub endpoint: &'static str,
-    /// The attempt, within its machine.
-    pub attempt: u64,
-    /// The answer's status; none when no answer came.
-    pub status: Option<u16>,
-    /// The server's request id, when it gave one (the key redacted).
-    pub request_id: Option<String>,
-    /// How the exchange failed, when it did.
-    pub error: Option<String>,
-    /// When it ended (RFC 3339).
-    pub at: String,
-}
 
 /// What the manifest says of the input.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +46,15 @@ pub(crate) struct Target<'a> {
     pub(crate) provenance: Provenance,
 }
 
-impl<T: AsyncTransport> Client<T> {
+/// What the drive loop needs of a client: its transport, its API and its
+/// clock. Every way of running a job drives through one.
+pub(crate) struct Driver<'c, T> {
+    pub(crate) transport: &'c T,
+    pub(crate) api: &'c Api,
+    pub(crate) clock: &'c Clock,
+}
+
+impl<T: AsyncTransport> Driver<'_, T> {
     /// Runs `machine` to its end with its outputs going to `target`.
     pub(crate) async fn run_machine<M: Machine + Send>(
         &self,
@@ -81,7 +73,7 @@ impl<T: AsyncTransport> Client<T> {
         let refuse_existing = target.options.layout == Layout::Pages && !target.replace;
         let staged = {
             let (out_dir, folder) = (out_dir.clone(), folder.clone());
-            self.transport()
+            self.transport
                 .blocking(move || {
                     std::fs::create_dir_all(&out_dir).map_err(|e| (out_dir.clone(), e))?;
                     if refuse_existing && folder.exists() {
@@ -114,7 +106,7 @@ impl<T: AsyncTransport> Client<T> {
             Ok(outcome) => outcome,
             Err(e) => {
                 // Removing the staging folder is file work too.
-                self.transport().blocking(move || drop(staging)).await;
+                self.transport.blocking(move || drop(staging)).await;
                 self.stopped(&target, machine.job_id(), &e.to_string())
                     .await;
                 return Err(e);
@@ -127,7 +119,7 @@ impl<T: AsyncTransport> Client<T> {
             .map(|o| staging.path().join(&o.name))
             .collect();
         if zips.is_empty() {
-            self.transport().blocking(move || drop(staging)).await;
+            self.transport.blocking(move || drop(staging)).await;
             if let Outcome::GaveUp { reason, .. } = &outcome {
                 self.stopped(&target, job_id.as_ref(), &reason.to_string())
                     .await;
@@ -141,7 +133,7 @@ impl<T: AsyncTransport> Client<T> {
         let published = match target.options.layout {
             Layout::Zips => {
                 let (out, overwrite) = (out_dir.clone(), target.options.overwrite);
-                self.transport()
+                self.transport
                     .blocking(move || {
                         let placed = publish_zips(&zips, &out, overwrite);
                         drop(staging);
@@ -160,7 +152,7 @@ impl<T: AsyncTransport> Client<T> {
                 let mut guard = CancelOnDrop(Some(cancel.clone()));
                 let (to, replace, limits) = (folder.clone(), target.replace, target.options.unpack);
                 let unpacked = self
-                    .transport()
+                    .transport
                     .blocking(move || {
                         // The staging folder is owned here, so it is removed
                         // when this ends, however it ends.
@@ -254,7 +246,7 @@ impl<T: AsyncTransport> Client<T> {
         mut requests: Option<&mut Vec<RequestRecord>>,
     ) -> Result<Outcome, RunError> {
         loop {
-            match machine.poll(self.clock().now()) {
+            match machine.poll(self.clock.now()) {
                 Action::Event(event) => {
                     if let Some((file, path)) = journal
                         && let Some(record) = record_of(&event, path, machine.job_id())
@@ -274,13 +266,13 @@ impl<T: AsyncTransport> Client<T> {
                 Action::Transmit(mut transmit) => {
                     let (attempt, endpoint) = (transmit.attempt, transmit.endpoint());
                     // The machine's times are on its clock; the transport's are real.
-                    transmit.timeout = self.clock().real_duration(transmit.timeout);
-                    transmit.idle = self.clock().real_duration(transmit.idle);
+                    transmit.timeout = self.clock.real_duration(transmit.timeout);
+                    transmit.idle = self.clock.real_duration(transmit.idle);
                     // Boxed: a request's state takes heap only while it is in
                     // flight, so thousands of waiting watches stay small.
                     let exchanged = Box::pin(exchange(
-                        self.transport(),
-                        self.api(),
+                        self.transport,
+                        self.api,
                         transmit,
                         files,
                         &mut *on_event,
@@ -289,20 +281,20 @@ impl<T: AsyncTransport> Client<T> {
                     if let Some(requests) = requests.as_deref_mut()
                         && requests.len() < MAX_REQUESTS
                     {
-                        requests.push(record(self.api(), endpoint, attempt.get(), &exchanged));
+                        requests.push(record(self.api, endpoint, attempt.get(), &exchanged));
                     }
                     match exchanged {
                         Exchanged::Answer(r) => {
-                            machine.handle_response(self.clock().now(), attempt, r)
+                            machine.handle_response(self.clock.now(), attempt, r)
                         }
                         Exchanged::Saved(_, len) => {
-                            machine.handle_saved(self.clock().now(), attempt, len)
+                            machine.handle_saved(self.clock.now(), attempt, len)
                         }
                         Exchanged::Transport(e) => {
-                            machine.handle_transport_error(self.clock().now(), attempt, e);
+                            machine.handle_transport_error(self.clock.now(), attempt, e);
                         }
                         Exchanged::TooLarge(n) => {
-                            machine.handle_too_large(self.clock().now(), attempt, n)
+                            machine.handle_too_large(self.clock.now(), attempt, n)
                         }
                         Exchanged::Input(path, source) => {
                             return Err(RunError::Input { path, source });
@@ -317,8 +309,8 @@ impl<T: AsyncTransport> Client<T> {
                     }
                 }
                 Action::Wait { until, .. } => {
-                    self.transport()
-                        .sleep_until(self.clock().real_instant(until))
+                    self.transport
+                        .sleep_until(self.clock.real_instant(until))
                         .await;
                 }
                 Action::Done(outcome) => {
@@ -337,9 +329,7 @@ impl<T: AsyncTransport> Client<T> {
     /// Writes a journal record and syncs it, off the async threads.
     pub(crate) async fn write(&self, file: &JournalFile, record: Record) -> std::io::Result<()> {
         let file = file.clone();
-        self.transport()
-            .blocking(move || file.append(&record))
-            .await
+        self.transport.blocking(move || file.append(&record)).await
     }
 
     async fn published(&self, target: &Target<'_>, job: Option<&JobId>) -> Result<(), RunError> {

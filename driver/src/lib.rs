@@ -49,6 +49,7 @@ mod exchange;
 mod job;
 pub mod journal;
 pub mod preflight;
+mod record;
 mod transport;
 mod unpack;
 
@@ -58,7 +59,7 @@ pub use batch::{BatchItem, BatchOptions, BatchPlan, Done, PlannedInput};
 pub use client::{BlockingClient, Client};
 pub use clock::Clock;
 pub use error::{Layout, Report, RunError, RunOptions};
-pub use job::RequestRecord;
+pub use record::RequestRecord;
 pub use transport::{
     AsyncTransport, Blocking, BlockingBody, Counted, Outgoing, ReadBody, ResponseBody, Sent,
     Timeouts, Transport, block_on,

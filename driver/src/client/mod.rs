@@ -25,7 +25,7 @@ use sarvam_doc_core::{
 use crate::clock::Clock;
 use crate::exchange::Files;
 use crate::job::paced;
-use crate::job::{Provenance, Target};
+use crate::job::{Driver, Provenance, Target};
 use crate::transport::AsyncTransport;
 use crate::{Report, RunError, RunOptions};
 
@@ -155,6 +155,15 @@ impl<T: AsyncTransport> Client<T> {
         &self.transport
     }
 
+    /// The drive loop over this client's transport, API and clock.
+    pub(crate) fn driver(&self) -> Driver<'_, T> {
+        Driver {
+            transport: self.transport(),
+            api: &self.api,
+            clock: &self.clock,
+        }
+    }
+
     /// Follows `job` to its end, reporting events to `on_event`.
     pub async fn watch(&self, job: JobId, mut on_event: impl FnMut(&Event) + Send) -> Outcome {
         let mut watch = paced(
@@ -168,6 +177,7 @@ impl<T: AsyncTransport> Client<T> {
         );
         // A bare watch writes no manifest, so it keeps no request records.
         match self
+            .driver()
             .drive(&mut watch, Files::none(), &mut on_event, None, None)
             .await
         {
@@ -241,7 +251,7 @@ impl<T: AsyncTransport> Client<T> {
             journal: None,
             provenance,
         };
-        self.run_machine(run, target, on_event).await
+        self.driver().run_machine(run, target, on_event).await
     }
 
     /// Fetches the outputs of `job`, which must have ended, into a folder of
@@ -304,7 +314,7 @@ impl<T: AsyncTransport> Client<T> {
             journal: None,
             provenance: Provenance::default(),
         };
-        self.run_machine(watch, target, on_event).await
+        self.driver().run_machine(watch, target, on_event).await
     }
 
     /// The folder a job's outputs go to: its input's stem, when the server
