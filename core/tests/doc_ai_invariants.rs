@@ -45,27 +45,12 @@ fn fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
-fn script() -> impl Strategy<Value = Script> {
-    (0u64..30, 0u64..900, 1u32..12, 0..5usize).prop_map(|(q, r, pages, e)| Script {
-        queued: Duration::from_secs(q),
-        running: Duration::from_millis(r * 700),
-        pages,
-        ending: [
-            Ending::Completed,
-            Ending::Partial,
-            Ending::Failed,
-            Ending::Never,
-            Ending::UnknownState,
-        ][e],
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
     fn a_doc_ai_run_keeps_every_promise(
-        script in script(),
+        script in script_strategy(),
         faults in proptest::collection::vec((0..STEPS.len(), proptest::collection::vec(fault(), 0..10)), 0..8),
         extract in any::<bool>(),
         retry_unconfirmed in any::<bool>(),

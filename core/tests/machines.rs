@@ -863,27 +863,12 @@ mod invariants {
         ]
     }
 
-    fn script() -> impl Strategy<Value = Script> {
-        (0u64..30, 0u64..900, 1u32..12, 0..5usize).prop_map(|(q, r, pages, e)| Script {
-            queued: Duration::from_secs(q),
-            running: Duration::from_millis(r * 700),
-            pages,
-            ending: [
-                Ending::Completed,
-                Ending::Partial,
-                Ending::Failed,
-                Ending::Never,
-                Ending::UnknownState,
-            ][e],
-        })
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
         #[test]
         fn a_run_keeps_every_promise(
-            script in script(),
+            script in script_strategy(),
             faults in proptest::collection::vec((0..7usize, proptest::collection::vec(fault(), 0..12)), 0..7),
             deadline in proptest::option::of(30u64..3000),
             stall in proptest::option::of(5u64..900),

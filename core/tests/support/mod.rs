@@ -332,16 +332,7 @@ impl Server {
 
     /// Answers `send` at `now` (the answer arrives `latency` later).
     pub fn answer(&mut self, now: Instant, send: &Transmit) -> Answer {
-        let endpoint = *send.request.extensions().get::<Endpoint>().unwrap();
-        let fault = self.faults.get_mut(&endpoint).and_then(VecDeque::pop_front);
-        self.log.push(Seen {
-            at: now,
-            endpoint,
-            attempt: send.attempt,
-            fault: fault.clone(),
-            had_key: send.request.headers().contains_key("api-subscription-key"),
-            path: send.request.uri().path().to_owned(),
-        });
+        let (endpoint, fault) = take_fault(&mut self.faults, &mut self.log, now, send);
         match &fault {
             Some(Fault::Connect) => {
                 return Answer::Transport(TransportError::new(
@@ -374,27 +365,9 @@ impl Server {
         }
         // The request takes effect.
         let (status, body) = self.effect(now, endpoint, send);
-        match fault {
-            Some(Fault::TimeoutAfter) => Answer::Transport(TransportError::new(
-                TransportErrorKind::TimedOut,
-                "timed out",
-            )),
-            Some(Fault::Hang) => Answer::Nothing,
-            Some(Fault::Reset) => Answer::Transport(TransportError::new(
-                TransportErrorKind::Other,
-                "connection reset",
-            )),
-            Some(Fault::Late) => {
-                Answer::Late(Response::builder().status(status).body(body).unwrap())
-            }
-            Some(Fault::Garbage) => Answer::Response(
-                Response::builder()
-                    .status(status)
-                    .body(b"<html>oops".to_vec())
-                    .unwrap(),
-            ),
-            _ => Answer::Response(Response::builder().status(status).body(body).unwrap()),
-        }
+        after_effect(fault.as_ref(), status, body, |status, body| {
+            Response::builder().status(status).body(body).unwrap()
+        })
     }
 
     fn effect(&mut self, now: Instant, endpoint: Endpoint, send: &Transmit) -> (u16, Vec<u8>) {
@@ -685,16 +658,7 @@ impl DocAiServer {
 
 impl Scripted for DocAiServer {
     fn answer(&mut self, now: Instant, send: &Transmit) -> Answer {
-        let endpoint = *send.request.extensions().get::<Endpoint>().unwrap();
-        let fault = self.faults.get_mut(&endpoint).and_then(VecDeque::pop_front);
-        self.log.push(Seen {
-            at: now,
-            endpoint,
-            attempt: send.attempt,
-            fault: fault.clone(),
-            had_key: send.request.headers().contains_key("api-subscription-key"),
-            path: send.request.uri().path().to_owned(),
-        });
+        let (endpoint, fault) = take_fault(&mut self.faults, &mut self.log, now, send);
         let respond = |status: u16, body: Vec<u8>| {
             let mut r = Response::builder().status(status);
             if matches!(send.sink, Sink::File { .. }) && (200..300).contains(&status) {
@@ -731,20 +695,7 @@ impl Scripted for DocAiServer {
             _ => {}
         }
         let (status, body) = self.effect(now, endpoint, send);
-        match fault {
-            Some(Fault::TimeoutAfter) => Answer::Transport(TransportError::new(
-                TransportErrorKind::TimedOut,
-                "timed out",
-            )),
-            Some(Fault::Hang) => Answer::Nothing,
-            Some(Fault::Reset) => Answer::Transport(TransportError::new(
-                TransportErrorKind::Other,
-                "connection reset",
-            )),
-            Some(Fault::Late) => Answer::Late(respond(status, body)),
-            Some(Fault::Garbage) => Answer::Response(respond(status, b"<html>oops".to_vec())),
-            _ => Answer::Response(respond(status, body)),
-        }
+        after_effect(fault.as_ref(), status, body, respond)
     }
     fn latency(&self) -> Duration {
         self.latency
@@ -918,6 +869,68 @@ pub fn drive_until<M: Machine>(
         }
     }
     panic!("the machine did not finish within {max_actions} actions");
+}
+
+/// The next scripted fault for `send`'s endpoint, with the request logged.
+fn take_fault(
+    faults: &mut HashMap<Endpoint, VecDeque<Fault>>,
+    log: &mut Vec<Seen>,
+    now: Instant,
+    send: &Transmit,
+) -> (Endpoint, Option<Fault>) {
+    let endpoint = *send.request.extensions().get::<Endpoint>().unwrap();
+    let fault = faults.get_mut(&endpoint).and_then(VecDeque::pop_front);
+    log.push(Seen {
+        at: now,
+        endpoint,
+        attempt: send.attempt,
+        fault: fault.clone(),
+        had_key: send.request.headers().contains_key("api-subscription-key"),
+        path: send.request.uri().path().to_owned(),
+    });
+    (endpoint, fault)
+}
+
+/// What reaches the client of a request that took effect (`status`,
+/// `body`), under `fault`; `respond` builds the answer as the server would.
+fn after_effect(
+    fault: Option<&Fault>,
+    status: u16,
+    body: Vec<u8>,
+    respond: impl Fn(u16, Vec<u8>) -> Response<Vec<u8>>,
+) -> Answer {
+    match fault {
+        Some(Fault::TimeoutAfter) => Answer::Transport(TransportError::new(
+            TransportErrorKind::TimedOut,
+            "timed out",
+        )),
+        Some(Fault::Hang) => Answer::Nothing,
+        Some(Fault::Reset) => Answer::Transport(TransportError::new(
+            TransportErrorKind::Other,
+            "connection reset",
+        )),
+        Some(Fault::Late) => Answer::Late(respond(status, body)),
+        Some(Fault::Garbage) => Answer::Response(respond(status, b"<html>oops".to_vec())),
+        _ => Answer::Response(respond(status, body)),
+    }
+}
+
+/// A strategy for a job's script: how long it queues and runs, its pages,
+/// and how it ends.
+pub fn script_strategy() -> impl proptest::strategy::Strategy<Value = Script> {
+    use proptest::strategy::Strategy;
+    (0u64..30, 0u64..900, 1u32..12, 0..5usize).prop_map(|(q, r, pages, e)| Script {
+        queued: Duration::from_secs(q),
+        running: Duration::from_millis(r * 700),
+        pages,
+        ending: [
+            Ending::Completed,
+            Ending::Partial,
+            Ending::Failed,
+            Ending::Never,
+            Ending::UnknownState,
+        ][e],
+    })
 }
 
 /// Hands `r`, the answer to `send`, to `machine` as a driver would: a 2xx
