@@ -216,14 +216,8 @@ impl<T: Transport> BlockingClient<T> {
         concurrency: usize,
         on_event: impl Fn(usize, &Event) + Send + Sync,
     ) -> Vec<Result<Report, RunError>> {
-        let mut plan = sarvam_doc_core::output::FolderPlan::default();
-        let work: Vec<(PathBuf, String)> = inputs
-            .into_iter()
-            .map(|p| {
-                let folder = plan.assign(&p.to_string_lossy());
-                (p, folder)
-            })
-            .collect();
+        let folders = super::concurrent::folders(&inputs);
+        let work: Vec<(PathBuf, String)> = inputs.into_iter().zip(folders).collect();
         let on_event = &on_event;
         self.in_threads(work, concurrency, |i, (input, folder)| {
             block_on(async {

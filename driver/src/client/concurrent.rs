@@ -24,11 +24,7 @@ impl<T: AsyncTransport> Client<T> {
         concurrency: usize,
         on_event: impl Fn(usize, &Event) + Send + Sync,
     ) -> Vec<Result<Report, RunError>> {
-        let mut plan = sarvam_doc_core::output::FolderPlan::default();
-        let folders: Vec<String> = inputs
-            .iter()
-            .map(|p| plan.assign(&p.to_string_lossy()))
-            .collect();
+        let folders = folders(&inputs);
         let on_event = &on_event;
         let mut results: Vec<(usize, Result<Report, RunError>)> =
             futures_util::stream::iter(inputs.into_iter().zip(folders).enumerate())
@@ -69,4 +65,14 @@ impl<T: AsyncTransport> Client<T> {
         results.sort_by_key(|(i, _)| *i);
         results.into_iter().map(|(_, o)| o).collect()
     }
+}
+
+/// Each input's folder, distinct even when two inputs share a name (`scan`,
+/// `scan-2`).
+pub(super) fn folders(inputs: &[PathBuf]) -> Vec<String> {
+    let mut plan = sarvam_doc_core::output::FolderPlan::default();
+    inputs
+        .iter()
+        .map(|p| plan.assign(&p.to_string_lossy()))
+        .collect()
 }
