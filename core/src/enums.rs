@@ -6,6 +6,16 @@
 
 use std::fmt;
 
+/// The longest unknown name kept from an answer, in bytes.
+const MAX_UNKNOWN_NAME: usize = 64;
+
+/// A name read from an answer, as an `Unknown` keeps it: printable (a server
+/// cannot move the terminal's cursor through a state it invents) and at most
+/// [`MAX_UNKNOWN_NAME`] bytes.
+fn wire_name(name: &str) -> String {
+    crate::error::bounded(crate::error::printable(name), MAX_UNKNOWN_NAME)
+}
+
 /// Declares a string-valued enum with an `Unknown(String)` fallback, with
 /// `as_str`, `From<&str>`, `Display` and serde implementations that agree.
 macro_rules! string_enum {
@@ -82,10 +92,10 @@ macro_rules! string_enum {
                         f.write_str(concat!("a string naming a ", stringify!($name)))
                     }
                     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
-                        Ok($name::from(v))
-                    }
-                    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<$name, E> {
-                        Ok($name::from(v))
+                        Ok(match $name::from(v) {
+                            $name::Unknown(_) => $name::Unknown(wire_name(v)),
+                            known => known,
+                        })
                     }
                 }
                 deserializer.deserialize_str(Visitor)

@@ -69,9 +69,7 @@ fn drive(
                 sent.push(endpoint);
                 now += Duration::from_millis(10);
                 match answer(endpoint, nth) {
-                    Answer::Ok(200, _)
-                        if matches!(endpoint, Endpoint::Results | Endpoint::StorageDownload) =>
-                    {
+                    Answer::Ok(200, _) if endpoint == Endpoint::StorageDownload => {
                         assert!(matches!(t.sink, Sink::File { .. }), "{endpoint:?}");
                         run.handle_saved(now, t.attempt, 10);
                     }
@@ -97,6 +95,13 @@ fn status(state: &str) -> String {
     )
 }
 
+/// An extraction's results about `job`, its fields `result`.
+fn results(job: &str, result: &str) -> String {
+    format!(
+        r#"{{"type":"extract","job_id":"{job}","status":"completed","usage":{{"pages_total":2,"pages_processed":2,"pages_succeeded":2,"pages_failed":0}},"result":{result},"annotations":{{}},"version":1}}"#
+    )
+}
+
 /// The happy server: each endpoint's documented answer.
 fn happy(endpoint: Endpoint, nth: usize) -> Answer {
     Answer::Ok(
@@ -110,6 +115,7 @@ fn happy(endpoint: Endpoint, nth: usize) -> Answer {
             Endpoint::Status if nth == 0 => status("running"),
             Endpoint::Status => status("completed"),
             Endpoint::DownloadUrl => r#"{"method":"GET","url":"http://127.0.0.1:9/out/output.zip?sig=2","headers":{"x-ms-version":"2021-08-06"},"expires_at":""}"#.into(),
+            Endpoint::Results => results(JOB, r#"{"total":5}"#),
             _ => String::new(),
         },
     )
@@ -253,4 +259,120 @@ fn a_legacy_job_on_a_doc_ai_api_is_a_misuse_and_sends_nothing() {
         run.poll(now),
         Action::Done(Outcome::GaveUp { .. })
     ));
+}
+
+#[test]
+fn results_about_another_job_are_retried_then_given_up_and_never_kept() {
+    const OTHER: &str = "20261130_00000000-0000-4000-8000-000000000999";
+    let policy = Policy::default();
+    let (sent, events, outcome) = drive(run(extract(), policy.clone()), |e, nth| match e {
+        Endpoint::Results => Answer::Ok(200, results(OTHER, r#"{"total":7}"#)),
+        _ => happy(e, nth),
+    });
+    let tries = sent.iter().filter(|e| **e == Endpoint::Results).count();
+    assert_eq!(tries, policy.retry.max_retries as usize + 1, "{sent:?}");
+    assert!(!sent.contains(&Endpoint::DownloadUrl), "{sent:?}");
+    let Outcome::GaveUp { reason, .. } = &outcome else {
+        panic!("{outcome}")
+    };
+    assert!(
+        matches!(reason, GiveUpReason::RetriesExhausted { .. }),
+        "{reason}"
+    );
+    assert!(outcome.to_string().contains(OTHER), "{outcome}");
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Downloaded(_))),
+        "nothing is kept: {events:?}"
+    );
+}
+
+#[test]
+fn results_that_spell_the_key_in_escapes_are_kept_without_it() {
+    // `sk_test`, as a JSON escape in a value and in a field's name, and as a
+    // URL escape.
+    let echo = r#"{"note":"\u0073k_test","\u0073k_test":1,"url":"https://x/%73k_test","n":"\n"}"#;
+    let (_, _, outcome) = drive(run(extract(), Policy::default()), |e, nth| match e {
+        Endpoint::Results => Answer::Ok(200, results(JOB, echo)),
+        _ => happy(e, nth),
+    });
+    let Outcome::Completed { outputs, .. } = &outcome else {
+        panic!("{outcome}")
+    };
+    let kept = outputs
+        .iter()
+        .find(|o| o.name == "results.json")
+        .and_then(|o| o.document())
+        .unwrap();
+    let text = std::str::from_utf8(kept).unwrap();
+    assert!(!text.contains("sk_test"), "{text}");
+    let value: serde_json::Value = serde_json::from_slice(kept).unwrap();
+    assert_eq!(value["job_id"], JOB);
+    assert_eq!(value["result"]["note"], "<redacted>");
+    assert_eq!(value["result"]["<redacted>"], 1);
+    assert_eq!(value["result"]["url"], "https://x/<redacted>");
+    // What is not the key is kept as it came, newlines and all.
+    assert_eq!(value["result"]["n"], "\n");
+    assert_eq!(
+        outputs
+            .iter()
+            .find(|o| o.name == "results.json")
+            .unwrap()
+            .len,
+        kept.len() as u64
+    );
+}
+
+#[test]
+fn status_strings_that_spell_the_key_or_move_the_cursor_are_scrubbed() {
+    let body = format!(
+        r#"{{"job_id":"{JOB}","status":"running","pipeline":"extract","usage":{{"pages_total":2,"pages_processed":1,"pages_failed":0}},
+        "created_at":"\u0073k_test \u001b[2J","updated_at":"\u001b]0;owned\u0007x","\u0073k_test":"\u0073k_test"}}"#
+    );
+    let response = Response::builder()
+        .status(200)
+        .body(body.into_bytes())
+        .unwrap();
+    let job = JOB.parse().unwrap();
+    let status = api().doc_ai().parse_status(&response, &job).unwrap();
+    let all = format!(
+        "{} {} {:?}",
+        status.created_at, status.updated_at, status.extra
+    );
+    assert!(!all.contains("sk_test"), "{all}");
+    assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
+    assert!(status.created_at.starts_with("<redacted>"), "{all}");
+    assert_eq!(status.extra["<redacted>"], "<redacted>");
+}
+
+#[test]
+fn a_storage_that_refuses_every_upload_ends_within_the_retry_bound() {
+    let policy = Policy::default();
+    let (sent, _, outcome) = drive(run(extract(), policy.clone()), |e, nth| match e {
+        Endpoint::StorageUpload => Answer::Ok(403, "AuthenticationFailed".into()),
+        _ => happy(e, nth),
+    });
+    let tries = policy.retry.max_retries as usize + 1;
+    let count = |endpoint| sent.iter().filter(|e| **e == endpoint).count();
+    assert_eq!(count(Endpoint::StorageUpload), tries, "{sent:?}");
+    assert_eq!(count(Endpoint::Presign), tries, "{sent:?}");
+    assert!(!sent.contains(&Endpoint::Submit));
+    let text = outcome.to_string();
+    assert!(text.contains("storage") && text.contains("403"), "{text}");
+}
+
+#[test]
+fn a_storage_that_refuses_every_download_ends_within_the_retry_bound() {
+    let policy = Policy::default();
+    let (sent, _, outcome) = drive(
+        run(Task::Digitise(Digitise::default()), policy.clone()),
+        |e, nth| match e {
+            Endpoint::StorageDownload => Answer::Ok(403, "AuthenticationFailed".into()),
+            _ => happy(e, nth),
+        },
+    );
+    let tries = policy.retry.max_retries as usize + 1;
+    let count = |endpoint| sent.iter().filter(|e| **e == endpoint).count();
+    assert_eq!(count(Endpoint::StorageDownload), tries, "{sent:?}");
+    assert!(count(Endpoint::DownloadUrl) <= tries, "{sent:?}");
+    assert!(outcome.to_string().contains("403"), "{outcome}");
 }

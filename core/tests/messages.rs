@@ -919,3 +919,42 @@ mod generated {
         })
     }
 }
+
+#[test]
+fn a_legacy_state_or_file_name_that_spells_the_key_or_moves_the_cursor_is_scrubbed() {
+    let api = api();
+    // An unknown state with a terminal escape, and the key as a JSON escape.
+    let status = STATUS_EXAMPLE
+        .replace(
+            r#""job_state":"Pending""#,
+            r#""job_state":"\u001b[2J\u001b]0;t\u0007Archived""#,
+        )
+        .replace(
+            "invoice_january.pdf",
+            r"\u0073k_live_Zq7-very-secret-key.pdf",
+        );
+    let parsed = api.parse_status(&response(200, &status), &job()).unwrap();
+    let state = parsed.job_state.to_string();
+    assert!(!state.contains(['\u{1b}', '\u{7}']), "{state:?}");
+    assert!(state.ends_with("Archived"), "{state:?}");
+    let shown = format!("{parsed:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    // A download whose name spells the key as a JSON or URL escape: the name
+    // never carries it, and a URL that does is refused.
+    let download = DOWNLOAD_EXAMPLE
+        .replace(
+            r#""invoice_12345.pdf":"#,
+            r#""\u0073k_live_Zq7-very-secret-key.zip":"#,
+        )
+        .replace(
+            "documents/invoice_12345.pdf",
+            "documents/%73k_live_Zq7-very-secret-key.zip",
+        );
+    match api.parse_download_files(&response(200, &download), &job()) {
+        Ok(parsed) => {
+            let shown = format!("{parsed:?}");
+            assert!(!shown.contains(KEY), "{shown}");
+        }
+        Err(e) => assert!(!format!("{e} {e:?}").contains(KEY), "{e}"),
+    }
+}

@@ -113,6 +113,33 @@ impl<T: AsyncTransport> Driver<'_, T> {
             }
         };
         let job_id = outcome.job_id().cloned();
+        // The outputs the machine read and checked itself are written here.
+        let documents: Vec<(PathBuf, Vec<u8>)> = outcome
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((staging.path().join(&o.name), o.document()?.to_vec())))
+            .collect();
+        if !documents.is_empty() {
+            let written = self
+                .transport
+                .blocking(move || {
+                    for (path, bytes) in documents {
+                        write_document(&path, &bytes).map_err(|e| (path, e))?;
+                    }
+                    Ok::<_, (PathBuf, std::io::Error)>(())
+                })
+                .await;
+            if let Err((path, source)) = written {
+                self.transport.blocking(move || drop(staging)).await;
+                let e = RunError::Output {
+                    path,
+                    source,
+                    job_id: job_id.clone(),
+                };
+                self.stopped(&target, job_id.as_ref(), &e.to_string()).await;
+                return Err(e);
+            }
+        }
         let zips: Vec<PathBuf> = outcome
             .outputs()
             .iter()
@@ -361,6 +388,15 @@ impl<T: AsyncTransport> Driver<'_, T> {
             let _ = self.write(file, record).await;
         }
     }
+}
+
+/// Writes an output the machine read itself into the staging folder: a
+/// new file, synced.
+fn write_document(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create_new(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The journal record an event means, if it means one.

@@ -98,7 +98,13 @@ pub(crate) fn unpack_and_publish(
             let kept = fs::create_dir(&raw_dir).and_then(|()| {
                 for zip in zips {
                     if let Some(name) = zip.file_name() {
-                        fs::rename(zip, raw_dir.join(name))?;
+                        // A file already moved into the pages is kept from there.
+                        let from = if fs::symlink_metadata(zip).is_ok() {
+                            zip.clone()
+                        } else {
+                            pages.join(name)
+                        };
+                        fs::rename(from, raw_dir.join(name))?;
                     }
                 }
                 write_manifest(&raw_dir, manifest, Some(&error.to_string()))?;
@@ -146,16 +152,21 @@ fn unpack_all(
     fs::create_dir(pages).map_err(|e| Stop::Io(pages.to_owned(), e))?;
     let mut plan = Unpack::new(limits);
     plan.reserve(MANIFEST);
-    for zip in zips {
+    let named = zips.iter().map(|zip| {
         let name = zip
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if sarvam_doc_core::output::is_archive(&name) {
-            unpack_one(zip, pages, &mut plan, limits, cancel)?;
-        } else {
-            place_one(zip, &name, pages, &mut plan)?;
-        }
+        let archive = sarvam_doc_core::output::is_archive(&name);
+        (zip, name, archive)
+    });
+    // Every archive first: a refused one leaves every download where it
+    // was, to be kept whole; only then are the other files moved in.
+    for (zip, _, _) in named.clone().filter(|(_, _, archive)| *archive) {
+        unpack_one(zip, pages, &mut plan, limits, cancel)?;
+    }
+    for (zip, name, _) in named.filter(|(_, _, archive)| !*archive) {
+        place_one(zip, &name, pages, &mut plan)?;
     }
     Ok(())
 }

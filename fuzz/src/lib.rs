@@ -234,8 +234,8 @@ fn doc_ai_body(endpoint: Endpoint, kind: &BodyKind) -> Vec<u8> {
                 Endpoint::DownloadUrl => json!({"method": "GET",
                     "url": format!("http://127.0.0.1:4011/d/{name}?sig=1"),
                     "headers": {"x-ms-version": "2021-08-06"}, "expires_at": ""}),
-                Endpoint::Results => json!({"type": "extraction", "job_id": job,
-                    "fields": {"total": total}}),
+                Endpoint::Results => json!({"type": "extract", "job_id": job,
+                    "status": state, "result": {"total": total}}),
                 _ => json!({"job_id": job, "status": state, "pipeline": "extract",
                     "usage": {"pages_total": total, "pages_processed": processed, "pages_failed": failed},
                     "created_at": "2026-11-30T10:00:00Z", "updated_at": "2026-11-30T10:00:01Z"}),
@@ -392,8 +392,7 @@ pub fn check<M: Machine>(machine: &mut M, start: Instant, ops: &[Op], checked: C
                         started = true;
                     }
                 }
-                if matches!(endpoint, Endpoint::StorageDownload | Endpoint::Results)
-                    && response.status().is_success()
+                if endpoint == Endpoint::StorageDownload && response.status().is_success()
                 {
                     // A driver saves a file-sink body and says how long it was.
                     let len = u64::try_from(response.body().len()).unwrap_or(u64::MAX);

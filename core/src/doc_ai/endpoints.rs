@@ -180,6 +180,8 @@ impl DocAi<'_> {
         crate::api::same_job(&view, job_id, &status.job_id)?;
         status.status = view.clean_text(std::mem::take(&mut status.status), 64);
         status.pipeline = view.clean_text(std::mem::take(&mut status.pipeline), 64);
+        status.created_at = view.clean_text(std::mem::take(&mut status.created_at), 64);
+        status.updated_at = view.clean_text(std::mem::take(&mut status.updated_at), 64);
         Ok(status)
     }
 
@@ -212,6 +214,28 @@ impl DocAi<'_> {
         let results: Results = view.json(self.api.config().max_json_body())?;
         crate::api::same_job(&view, job_id, results.job_id())?;
         Ok(results)
+    }
+
+    /// The answer to [`DocAi::results`] as the JSON document to keep: read
+    /// (at most `max_body` bytes), checked to be results about `job_id`,
+    /// with the key scrubbed from every string and name in it. What a run
+    /// writes to [`super::RESULTS_FILE`].
+    pub(crate) fn results_document<B: AsRef<[u8]>>(
+        &self,
+        response: &Response<B>,
+        job_id: &JobId,
+        max_body: usize,
+    ) -> Result<serde_json::Value, Error> {
+        use serde::Deserialize as _;
+        let view = self.api.view(response, Peer::Api);
+        let value: serde_json::Value = view.json(max_body)?;
+        let results = Results::deserialize(&value).map_err(|e| {
+            view.protocol(crate::ProtocolErrorKind::InvalidBody {
+                detail: view.clean_text(e.to_string(), 200),
+            })
+        })?;
+        crate::api::same_job(&view, job_id, results.job_id())?;
+        Ok(value)
     }
 
     /// `GET /doc-ai/v1/job/{job_id}/download-url`: a presigned URL of the

@@ -64,3 +64,9 @@ pub const DOC_AI_PATH: &str = "/doc-ai/v1/job";
 
 /// The file an extract job's results are kept in, beside its outputs.
 pub const RESULTS_FILE: &str = "results.json";
+
+/// The largest results answer a run reads, in bytes (or the policy's
+/// `max_download`, if smaller): the answer is read into memory, checked to
+/// be about its job and scrubbed of the key before `results.json` is
+/// written from it.
+pub const MAX_RESULTS_BODY: usize = 64 * 1024 * 1024;

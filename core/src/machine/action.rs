@@ -238,7 +238,7 @@ pub enum Direction {
 }
 
 /// An output file a run downloaded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DownloadedFile {
     /// The file's name where the driver saved it (safe: see
@@ -248,4 +248,28 @@ pub struct DownloadedFile {
     pub server_name: String,
     /// Its length in bytes.
     pub len: u64,
+    pub(crate) document: Option<std::sync::Arc<[u8]>>,
+}
+
+impl DownloadedFile {
+    /// The bytes the driver writes to [`DownloadedFile::name`] itself, for
+    /// an output the machine read and checked rather than one streamed to
+    /// disk: an extraction's results (`results.json`), checked to be about
+    /// its job and with the key scrubbed. `None` for a file the driver
+    /// saved from a [`Sink::File`] download.
+    #[must_use]
+    pub fn document(&self) -> Option<&[u8]> {
+        self.document.as_deref()
+    }
+}
+
+impl std::fmt::Debug for DownloadedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadedFile")
+            .field("name", &self.name)
+            .field("server_name", &self.server_name)
+            .field("len", &self.len)
+            .field("document", &self.document.as_ref().map(|d| d.len()))
+            .finish()
+    }
 }

@@ -77,6 +77,10 @@ pub(crate) struct Engine {
     pub(super) ready_reason: WaitReason,
     /// Failed tries of the step in hand.
     pub(super) failures: u32,
+    /// Whether the step in hand is a storage transfer asking for a fresh
+    /// URL after a 403: the URL's answer is then part of that step, and its
+    /// tries go on counting until the transfer itself succeeds.
+    pub(super) refreshing: bool,
     /// Whether the request about to make or start a job was announced.
     announced: bool,
     /// The client's request budget and this machine's ticket in it, and
@@ -174,6 +178,7 @@ impl Engine {
             ready_at: now,
             ready_reason: WaitReason::Poll,
             failures: 0,
+            refreshing: false,
             announced: false,
             budget: None,
             granted: false,

@@ -13,7 +13,7 @@ use super::phase::{
     Submit, Watching,
 };
 use super::transitions::Reply;
-use crate::doc_ai::{DownloadUrl, RESULTS_FILE};
+use crate::doc_ai::{DownloadUrl, MAX_RESULTS_BODY, RESULTS_FILE};
 use crate::{
     Body, Document, Error, InputError, Job, Peer, ProtocolError, ProtocolErrorKind, Status,
 };
@@ -103,14 +103,10 @@ impl Engine {
                 (api.download_files(job), timeout, memory)
             }
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(job))) => {
-                let limit = self.policy.max_download;
-                let sink = Sink::File {
-                    name: RESULTS_FILE.to_owned(),
-                    max_len: limit,
-                    error_limit: api.config().max_json_body(),
-                };
+                let limit = self.results_limit();
+                let sink = Sink::Memory { limit };
                 let request = api.doc_ai().results(job, None);
-                (request, self.policy.transfer_timeout(limit), sink)
+                (request, self.policy.transfer_timeout(limit as u64), sink)
             }
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Url(job))) => {
                 (api.doc_ai().download_url(job), timeout, memory)
@@ -232,12 +228,15 @@ impl Engine {
                 queue: crate::output::plan_download(api.doc_ai().parse_download_url(r)?),
                 step: |d| Fetch::DocAi(DocAiFetch::File(Box::new(d))),
             },
-            Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(_))) => {
-                return Err(if r.status().is_success() {
-                    Self::misuse_file_answer()
-                } else {
-                    Error::Api(api.view(r, Peer::Api).error())
-                });
+            Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(job))) => {
+                let value = api
+                    .doc_ai()
+                    .results_document(r, job, self.results_limit())?;
+                Reply::Results {
+                    job: job.clone(),
+                    // Written back as read: pretty, the key scrubbed.
+                    document: serde_json::to_vec_pretty(&value).unwrap_or_default(),
+                }
             }
             Phase::Fetch(
                 Fetch::Legacy(LegacyFetch::Files(_)) | Fetch::DocAi(DocAiFetch::File(_)),
@@ -246,6 +245,14 @@ impl Engine {
                 return Err(Self::misuse_file_answer());
             }
         })
+    }
+
+    /// The most bytes of a results answer read: [`MAX_RESULTS_BODY`], or the
+    /// download cap if smaller.
+    fn results_limit(&self) -> usize {
+        usize::try_from(self.policy.max_download)
+            .unwrap_or(usize::MAX)
+            .min(MAX_RESULTS_BODY)
     }
 
     fn misuse_file_answer() -> Error {
@@ -257,10 +264,6 @@ impl Engine {
     /// What a body saved to a file says: `len` bytes were written.
     pub(super) fn saved(&self, phase: &Phase, len: u64) -> Result<Reply, Error> {
         match phase {
-            Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(job))) => Ok(Reply::ResultsSaved {
-                job: job.clone(),
-                len,
-            }),
             Phase::Fetch(Fetch::Legacy(LegacyFetch::Files(d))) => {
                 downloaded(d, len, |d| Fetch::Legacy(LegacyFetch::Files(Box::new(d))))
             }
@@ -285,7 +288,7 @@ impl Engine {
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(_))) => {
                 Err(Box::new(GiveUpReason::TooLarge {
                     name: RESULTS_FILE.to_owned(),
-                    limit,
+                    limit: self.results_limit() as u64,
                 }))
             }
             Phase::Fetch(

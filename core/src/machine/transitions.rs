@@ -91,8 +91,9 @@ pub(super) enum Reply {
         queue: VecDeque<PendingDownload>,
         step: fn(Downloads) -> Fetch,
     },
-    /// `/doc-ai/v1`: an extraction's results were saved.
-    ResultsSaved { job: JobId, len: u64 },
+    /// `/doc-ai/v1`: an extraction's results, checked and scrubbed: the
+    /// document to write.
+    Results { job: JobId, document: Vec<u8> },
     /// An output was saved, and what is left.
     Downloaded {
         file: PendingDownload,
@@ -104,7 +105,16 @@ pub(super) enum Reply {
 impl Engine {
     /// The one transition function for answers that said what they should.
     pub(super) fn advance(&mut self, now: Instant, reply: Reply) {
-        self.failures = 0;
+        // A fresh URL is not the end of the transfer that asked for it: a
+        // storage that refuses every URL ends within the retry bound.
+        let transferred = matches!(
+            reply,
+            Reply::LegacyUploaded(_) | Reply::DocAiUploaded { .. } | Reply::Downloaded { .. }
+        );
+        if !self.refreshing || transferred {
+            self.failures = 0;
+            self.refreshing = false;
+        }
         self.ready_at = now;
         self.ready_reason = WaitReason::Poll;
         let next = match reply {
@@ -150,8 +160,8 @@ impl Engine {
                 watching, status, ..
             } => self.observe(now, watching, status),
             Reply::Outputs { job, queue, step } => self.fetch_rest(job, queue, step),
-            Reply::ResultsSaved { job, len } => {
-                self.keep(RESULTS_FILE.to_owned(), RESULTS_FILE.to_owned(), len);
+            Reply::Results { job, document } => {
+                self.keep_document(RESULTS_FILE, document);
                 State::Live(Phase::Fetch(Fetch::DocAi(DocAiFetch::Url(job))))
             }
             Reply::Downloaded { file, len, rest } => {
@@ -177,6 +187,7 @@ impl Engine {
             Decision::Retry => self.retry(now, endpoint, error, None),
             Decision::Refresh => {
                 let fresh = phase.refreshed();
+                self.refreshing |= fresh.is_some();
                 self.retry(now, endpoint, error, fresh);
             }
             Decision::RetryCreate => {
@@ -420,6 +431,19 @@ impl Engine {
             name,
             server_name,
             len,
+            document: None,
+        };
+        self.events.push_back(Event::Downloaded(file.clone()));
+        self.outputs.push(file);
+    }
+
+    /// An output read and checked here, for the driver to write.
+    fn keep_document(&mut self, name: &str, document: Vec<u8>) {
+        let file = DownloadedFile {
+            name: name.to_owned(),
+            server_name: name.to_owned(),
+            len: document.len() as u64,
+            document: Some(document.into()),
         };
         self.events.push_back(Event::Downloaded(file.clone()));
         self.outputs.push(file);

@@ -53,7 +53,7 @@ pub(crate) fn plan_download(
         .path()
         .rsplit('/')
         .next()
-        .map(percent_decode)
+        .map(crate::wire::percent_decoded)
         .unwrap_or_default();
     let name = safe_output_name(&last)
         .filter(|n| !n.eq_ignore_ascii_case(crate::doc_ai::RESULTS_FILE))
@@ -65,29 +65,6 @@ pub(crate) fn plan_download(
         announced: None,
         headers: target.headers,
     }])
-}
-
-/// `%XX` sequences decoded (invalid ones kept as they are), for a name.
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -76,7 +76,8 @@ impl<'a> View<'a> {
         let (body, may_hold_key) = match key {
             Some(key) if !key.is_empty() => {
                 let body = redact_body(raw, text, key);
-                let escaped = text.is_none_or(|t| t.contains('\\'));
+                // A JSON escape or a URL one: a decoder may spell the key.
+                let escaped = text.is_none_or(|t| t.contains(['\\', '%']));
                 let may = matches!(body, Cow::Owned(_)) || escaped;
                 (body, may)
             }
@@ -186,17 +187,28 @@ impl<'a> View<'a> {
                 actual: body.len(),
             }));
         }
-        // One UTF-8 check of the whole body, then a parse that need not check
-        // each string again: a third faster than `from_slice` on status bodies.
+        let invalid = |e: serde_json::Error| {
+            self.protocol(ProtocolErrorKind::InvalidBody {
+                detail: self.clean_text(e.to_string(), 200),
+            })
+        };
+        if let (Some(key), true) = (self.key, self.may_hold_key) {
+            // An escape (`\u0073k_…`, `%73k_…`) can spell the key only once
+            // decoded: decode everything, scrub every string and every name,
+            // then read the type from what is left.
+            let mut value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+            scrub_value(&mut value, key);
+            return T::deserialize(value).map_err(invalid);
+        }
+        // Without an escape, every string is a piece of the body, which holds
+        // no key. One UTF-8 check of the whole body, then a parse that need
+        // not check each string again: a third faster than `from_slice` on
+        // status bodies.
         let parsed = match self.text.map_or_else(|| std::str::from_utf8(body), Ok) {
             Ok(text) => serde_json::from_str(text),
             Err(_) => serde_json::from_slice(body),
         };
-        parsed.map_err(|e| {
-            self.protocol(ProtocolErrorKind::InvalidBody {
-                detail: self.clean_text(e.to_string(), 200),
-            })
-        })
+        parsed.map_err(invalid)
     }
 
     /// Checks a presigned URL the server handed out: https, or loopback, or
@@ -534,4 +546,71 @@ mod tests {
             error.message
         );
     }
+}
+
+/// Scrubs `key` from every string and every object name in `value`: as it
+/// stands once JSON-decoded, and as a URL decoder would read it.
+pub(crate) fn scrub_value(value: &mut serde_json::Value, key: &str) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => scrub_string(s, key),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, key)),
+        Value::Object(map) => {
+            let named = map.keys().any(|k| holds_key(k, key));
+            if named {
+                let old = std::mem::take(map);
+                for (mut name, v) in old {
+                    scrub_string(&mut name, key);
+                    map.insert(name, v);
+                }
+            }
+            map.values_mut().for_each(|v| scrub_value(v, key));
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Whether `text` holds `key`, as it is or once percent-decoded.
+fn holds_key(text: &str, key: &str) -> bool {
+    text.contains(key) || (text.contains('%') && percent_decoded(text).contains(key))
+}
+
+/// `text` with `key` redacted; a text that holds it only once
+/// percent-decoded is replaced by its decoded form, redacted (a URL so
+/// scrubbed no longer parses, and is refused as the hostile thing it is).
+pub(crate) fn scrub_string(text: &mut String, key: &str) {
+    if key.is_empty() {
+        return;
+    }
+    redact(text, key);
+    if text.contains('%') {
+        let decoded = percent_decoded(text);
+        if decoded.contains(key) {
+            *text = decoded.replace(key, "<redacted>");
+        }
+    }
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are; bytes that are
+/// not UTF-8 become U+FFFD).
+pub(crate) fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

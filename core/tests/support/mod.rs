@@ -639,8 +639,12 @@ impl DocAiServer {
             Endpoint::Results | Endpoint::DownloadUrl if !self.ended(now) => {
                 Self::problem(409, "Conflict")
             }
-            // Saved to a file: what a driver hands back is the length written.
-            Endpoint::Results => (200, Vec::new()),
+            Endpoint::Results => (
+                200,
+                json(serde_json::json!({
+                "type": "extract", "job_id": self.job().as_str(), "status": "completed",
+                "result": {"total": 5}, "annotations": {}, "version": 1})),
+            ),
             Endpoint::DownloadUrl => (
                 200,
                 json(serde_json::json!({
