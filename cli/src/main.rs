@@ -378,11 +378,15 @@ async fn dispatch(command: Command) -> Result<Exit, Failure> {
                     "extract exists only on /doc-ai/v1: drop --api legacy (or SARVAM_API=legacy)",
                 ));
             }
-            let job = run::extract_job(&args)?;
             let client = setup::client_for(
                 &args.batch.global,
                 sarvam_doc_core::config::ApiVersion::DocAi,
             )?;
+            // A schema's field names are the user's text: one may hold the key.
+            let job = run::extract_job(&args).map_err(|mut failure| {
+                failure.message = client.api().config().api_key().redact(&failure.message);
+                failure
+            })?;
             run::run(&client, &args.batch, job).await
         }
         Command::Sim(args) => sim::sim(&args).await,

@@ -48,6 +48,9 @@ pub(crate) fn job(args: &RunArgs, version: ApiVersion) -> Result<Job, Failure> {
     })))
 }
 
+/// The largest `--from` list read, in bytes: 16 MiB, some 100,000 paths.
+pub(crate) const MAX_LIST_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The job `extract` asks for; the schema is read (at most 256 KiB) and
 /// checked against the API's rules here, before anything is sent.
 pub(crate) fn extract_job(args: &ExtractArgs) -> Result<Job, Failure> {
@@ -236,8 +239,31 @@ fn inputs(given: &[PathBuf], from: Option<&Path>) -> Result<Vec<PathBuf>, Failur
         }
     }
     if let Some(list) = from {
-        let text = std::fs::read_to_string(list)
-            .map_err(|e| Failure::usage(format!("cannot read the list {}: {e}", list.display())))?;
+        use std::io::Read as _;
+        let cannot = |e: std::io::Error| {
+            Failure::usage(format!("cannot read the list {}: {e}", list.display()))
+        };
+        // Bounded: `--from /dev/zero` must not read forever. A FIFO (`<(ls)`)
+        // is read as it comes.
+        let mut bytes = Vec::new();
+        std::fs::File::open(list)
+            .map_err(cannot)?
+            .take(MAX_LIST_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_LIST_BYTES {
+            return Err(Failure::usage(format!(
+                "the list {} is over {} MiB: split it into smaller lists",
+                list.display(),
+                MAX_LIST_BYTES / (1024 * 1024)
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            cannot(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })?;
         paths.extend(
             text.lines()
                 .map(str::trim)

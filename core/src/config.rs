@@ -56,6 +56,25 @@ impl ApiKey {
         self.0.to_str().unwrap_or_default()
     }
 
+    /// `text` with the key, in any spelling a JSON or URL decoder reads as
+    /// the key, replaced by `<redacted>`: for text that holds what a user
+    /// wrote (a schema's field names) or a server sent, before it is shown.
+    ///
+    /// ```
+    /// use sarvam_doc_core::ApiKey;
+    /// let key = ApiKey::new("sk_live_abc")?;
+    /// assert_eq!(key.redact("field sk_live_abc, or %73k_live_abc"), "field <redacted>, or <redacted>");
+    /// # Ok::<(), sarvam_doc_core::error::InputError>(())
+    /// ```
+    #[must_use]
+    pub fn redact(&self, text: &str) -> String {
+        let key = self.expose_secret();
+        match crate::error::redact_body(text.as_bytes(), Some(text), key) {
+            std::borrow::Cow::Borrowed(_) => text.to_owned(),
+            std::borrow::Cow::Owned(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     /// The key as a header value marked sensitive, so that `Debug` of a
     /// request does not show it.
     pub(crate) fn header_value(&self) -> HeaderValue {

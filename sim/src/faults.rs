@@ -226,6 +226,13 @@ pub enum Fault {
     EchoKeyInId,
     /// Hostile: a 500 whose body holds the key across the 512th byte.
     KeyAtCut,
+    /// Hostile: let the request take effect and, when the API answers it
+    /// 2xx with JSON, spell the key in escapes that only a decoder reveals:
+    /// JSON `\u` escapes in a `/doc-ai/v1` status's `created_at` and
+    /// `updated_at` (with terminal escape sequences), in an unknown field's name and value,
+    /// in output file names and in an extraction's fields; a URL `%XX`
+    /// escape in a download URL's file name.
+    EchoKeyEscaped,
 }
 
 impl Fault {
@@ -292,6 +299,7 @@ impl std::str::FromStr for Fault {
             "key-in-request-id" => Fault::KeyInRequestId,
             "echo-key-id" => Fault::EchoKeyInId,
             "key-at-cut" => Fault::KeyAtCut,
+            "echo-key-escaped" => Fault::EchoKeyEscaped,
             _ => {
                 return Err(format!(
                     "unknown fault {s:?}: use 429[:SECS], 429-date:SECS, 429-ms:MS, 429-reset:SECS, \
@@ -299,7 +307,7 @@ impl std::str::FromStr for Fault {
                      drop-before, drop-after, truncate, invalid-json, unknown-state, extra-fields; \
                      hostile: hang, stall-after-headers, endless-body, oversized:BYTES, huge-size, \
                      zip-bomb:MIB, zip-count:N, large-output:MIB, unsafe-names, not-zip, other-job, echo-key, \
-                     key-in-request-id, echo-key-id, key-at-cut"
+                     key-in-request-id, echo-key-id, key-at-cut, echo-key-escaped"
                 ));
             }
         })
@@ -444,6 +452,7 @@ mod tests {
             ("key-in-request-id", Fault::KeyInRequestId),
             ("echo-key-id", Fault::EchoKeyInId),
             ("key-at-cut", Fault::KeyAtCut),
+            ("echo-key-escaped", Fault::EchoKeyEscaped),
         ] {
             assert_eq!(name.parse(), Ok(fault), "{name}");
         }

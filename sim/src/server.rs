@@ -251,6 +251,18 @@ async fn answer(
             let key = shared.config.api_key.clone();
             rewrite(&mut answer, |v| echo_key(v, &key));
         }
+        Some(Fault::EchoKeyEscaped) if answer.json && success && !storage => {
+            let key = shared.config.api_key.clone();
+            rewrite(&mut answer, |v| echo_key_escaped(v, &key));
+            // Each mark becomes the key with its first character a JSON
+            // escape: `\u0073k_…`, which no search of the raw bytes finds.
+            if let (Ok(text), Some(first)) = (std::str::from_utf8(&answer.body), key.chars().next())
+            {
+                let rest = serde_json::to_string(&key[first.len_utf8()..]).unwrap_or_default();
+                let escaped = format!("\\u{:04x}{}", u32::from(first), rest.trim_matches('"'));
+                answer.body = Bytes::from(text.replace(KEY_MARK, &escaped));
+            }
+        }
         Some(Fault::InvalidJson) if answer.json && answer.status.is_success() => {
             let half = answer.body.len() / 2;
             answer.body = Bytes::from(format!(
@@ -363,6 +375,49 @@ fn echo_key(v: &mut Value, key: &str) {
             "debug".into(),
             json!(format!("api-subscription-key: {key}")),
         );
+    }
+}
+
+/// Where [`echo_key_escaped`] puts the key, to be escaped once serialized.
+const KEY_MARK: &str = "@@sim-key@@";
+
+/// The key in every string a client keeps of a 2xx answer (see
+/// [`Fault::EchoKeyEscaped`]): marks that become JSON escapes, and a URL
+/// escape in a download URL's file name.
+fn echo_key_escaped(v: &mut Value, key: &str) {
+    let Some(obj) = v.as_object_mut() else {
+        return;
+    };
+    // The legacy API's times are typed (RFC 3339): only `/doc-ai/v1`'s are
+    // free text a client keeps as sent.
+    let free_times = obj.get("job_state").is_none();
+    for (field, junk) in [
+        ("created_at", " \u{1b}[2J"),
+        ("updated_at", "\u{1b}]0;owned\u{7}"),
+    ] {
+        if free_times && obj.get(field).is_some_and(Value::is_string) {
+            obj.insert(field.into(), json!(format!("{KEY_MARK}{junk}")));
+        }
+    }
+    obj.insert(KEY_MARK.into(), json!(KEY_MARK));
+    if let Some(urls) = obj.get_mut("download_urls").and_then(Value::as_object_mut) {
+        let taken: Vec<Value> = std::mem::take(urls).into_values().collect();
+        for (i, url) in taken.into_iter().enumerate() {
+            urls.insert(format!("{KEY_MARK}-{i}.zip"), url);
+        }
+    }
+    if let Some(result) = obj.get_mut("result").and_then(Value::as_object_mut) {
+        result.insert("note".into(), json!(format!("signed {KEY_MARK}")));
+    }
+    // A `/doc-ai/v1` download URL: its file name, URL-escaped.
+    if obj.get("method").is_some()
+        && let Some(url) = obj.get("url").and_then(Value::as_str)
+        && let Some((path, query)) = url.split_once('?')
+        && let Some((dir, _)) = path.rsplit_once('/')
+        && let Some(first) = key.bytes().next()
+    {
+        let name = format!("%{first:02X}{}.zip", key.get(1..).unwrap_or_default());
+        obj.insert("url".into(), json!(format!("{dir}/{name}?{query}")));
     }
 }
 

@@ -39,51 +39,156 @@ pub(crate) fn has_control(text: &str) -> bool {
     text.chars().any(char::is_control)
 }
 
-/// The forms `key` can take in a body: as is, and as a JSON string holds it.
-fn key_forms(key: &str) -> impl Iterator<Item = String> {
-    let json = serde_json::to_string(key).unwrap_or_default();
-    let escaped = json
-        .get(1..json.len().saturating_sub(1))
-        .unwrap_or_default()
-        .to_owned();
-    let slashes = escaped.replace('/', "\\/");
-    [key.to_owned(), escaped, slashes].into_iter()
-}
-
 /// [`redact_body`], for tests.
 #[cfg(test)]
 pub(crate) fn redact_bytes<'a>(body: &'a [u8], key: &str) -> std::borrow::Cow<'a, [u8]> {
     redact_body(body, std::str::from_utf8(body).ok(), key)
 }
 
-/// `body` with every occurrence of `key` replaced by `<redacted>`: done
-/// before anything is cut from a body, so no part of a key survives a cut.
-/// Borrows (and costs one scan) when the key is not there. `text` is the
-/// body when it is valid UTF-8: then the scan is the standard library's
-/// vectorised substring search, not a walk from one candidate byte to the
-/// next.
+/// `body` with every spelling of `key` replaced by `<redacted>`: as it is,
+/// and as a JSON decoder (`\u0073`, `\/`, `\"`) or a URL decoder (`%73`)
+/// would read it, escapes mixed in any way. Done before anything is cut
+/// from a body, so no part of a key survives a cut. Borrows (and costs one
+/// scan) when the key is not there: a body with neither `\` nor `%` is
+/// searched as it is, with the standard library's vectorised substring
+/// search when it is valid UTF-8 (`text`).
 pub(crate) fn redact_body<'a>(
     body: &'a [u8],
     text: Option<&str>,
     key: &str,
 ) -> std::borrow::Cow<'a, [u8]> {
-    // A key holding `"`, `\` or `/` can also stand escaped in a JSON string.
-    let escapable = key.contains(['"', '\\', '/']);
-    let present = match text {
-        Some(text) => text.contains(key) || (escapable && text.contains('\\')),
-        None => contains(body, key.as_bytes()) || (escapable && contains(body, b"\\")),
-    };
-    if key.is_empty() || !present {
+    if key.is_empty() {
         return std::borrow::Cow::Borrowed(body);
     }
-    let mut out = body.to_vec();
-    for form in key_forms(key) {
-        if form.is_empty() {
-            continue;
-        }
-        out = replace_bytes(&out, form.as_bytes(), b"<redacted>");
+    let (present, escaped) = match text {
+        Some(text) => (text.contains(key), text.contains(['\\', '%'])),
+        None => (
+            contains(body, key.as_bytes()),
+            body.iter().any(|&b| b == b'\\' || b == b'%'),
+        ),
+    };
+    if !escaped {
+        return if present {
+            std::borrow::Cow::Owned(replace_bytes(body, key.as_bytes(), b"<redacted>"))
+        } else {
+            std::borrow::Cow::Borrowed(body)
+        };
     }
+    // The key as it stands, and as decoded: a key that holds `\\` or `"`
+    // is itself a spelling no decoder reads back.
+    let mut spans = decoded_matches(body, key.as_bytes());
+    if present {
+        spans.extend(raw_matches(body, key.as_bytes()));
+        spans.sort_unstable();
+        spans.dedup();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+        for (start, end) in spans {
+            match merged.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        spans = merged;
+    }
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        out.extend_from_slice(&body[at..start]);
+        out.extend_from_slice(b"<redacted>");
+        at = end;
+    }
+    out.extend_from_slice(&body[at..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// The byte ranges of `body` that are `key`, as it stands.
+fn raw_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i + key.len() <= body.len() {
+        if body[i..].starts_with(key) {
+            spans.push((i, i + key.len()));
+            i += key.len();
+        } else {
+            i += 1;
+        }
+    }
+    spans
+}
+
+/// The byte ranges of `body` that decode to `key`, reading each `\uXXXX`
+/// (a surrogate pair too), `\X` and `%XX` escape as the byte(s) it stands
+/// for; disjoint and in order.
+fn decoded_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
+    // Each decoded byte, with the raw range it came from.
+    let mut decoded: Vec<(u8, usize, usize)> = Vec::with_capacity(body.len());
+    let hex = |b: &[u8]| -> Option<u32> {
+        let text = std::str::from_utf8(b).ok()?;
+        if text.bytes().all(|c| c.is_ascii_hexdigit()) {
+            u32::from_str_radix(text, 16).ok()
+        } else {
+            None
+        }
+    };
+    let mut i = 0;
+    while i < body.len() {
+        let (bytes, len): (Vec<u8>, usize) = match body[i] {
+            b'\\' if body.get(i + 1) == Some(&b'u') => match body.get(i + 2..i + 6).and_then(hex) {
+                Some(high @ 0xD800..=0xDBFF) => {
+                    let low = (body.get(i + 6..i + 8) == Some(b"\\u".as_slice()))
+                        .then(|| body.get(i + 8..i + 12).and_then(hex))
+                        .flatten()
+                        .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                    match low.and_then(|l| {
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (l - 0xDC00))
+                    }) {
+                        Some(c) => (c.to_string().into_bytes(), 12),
+                        None => (vec![b'\\'], 1),
+                    }
+                }
+                Some(code) => match char::from_u32(code) {
+                    Some(c) => (c.to_string().into_bytes(), 6),
+                    None => (vec![b'\\'], 1),
+                },
+                None => (vec![b'\\'], 1),
+            },
+            b'\\' => match body.get(i + 1) {
+                Some(&c @ (b'"' | b'\\' | b'/')) => (vec![c], 2),
+                _ => (vec![b'\\'], 1),
+            },
+            b'%' => match body.get(i + 1..i + 3).and_then(hex) {
+                Some(byte) => (vec![u8::try_from(byte).unwrap_or(b'%')], 3),
+                None => (vec![b'%'], 1),
+            },
+            b => (vec![b], 1),
+        };
+        for b in bytes {
+            decoded.push((b, i, i + len));
+        }
+        i += len;
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut d = 0;
+    while d + key.len() <= decoded.len() {
+        if decoded[d..d + key.len()]
+            .iter()
+            .map(|(b, ..)| *b)
+            .eq(key.iter().copied())
+        {
+            let (start, end) = (decoded[d].1, decoded[d + key.len() - 1].2);
+            match spans.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => spans.push((start, end)),
+            }
+            d += key.len();
+        } else {
+            d += 1;
+        }
+    }
+    spans
 }
 
 /// `text` with `key` replaced by `<redacted>`.
@@ -191,6 +296,29 @@ mod tests {
         assert!(!String::from_utf8_lossy(&redact_bytes(slashed.as_bytes(), key)).contains("sk_a"));
         assert!(matches!(
             redact_bytes(b"nothing here", "sk"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_key_spelled_in_json_or_url_escapes_is_redacted_in_a_raw_body() {
+        let key = "sk_live_x";
+        for body in [
+            r#"{"a":"\u0073k_live_x"}"#,
+            r#"{"a":"\u0073\u006b_live_x!"}"#,
+            "https://s/%73k_live_x.zip?%3D",
+            "https://s/%73%6B%5flive%5Fx",
+            r#"{"a":"sk_live_x","b":"\u0073k_live_x"}"#,
+        ] {
+            let out = redact_bytes(body.as_bytes(), key);
+            let out = String::from_utf8_lossy(&out);
+            assert!(!out.contains("k_live_x"), "{body} -> {out}");
+            assert!(out.contains("<redacted>"), "{body} -> {out}");
+        }
+        // What is not the key is left alone, escapes and all.
+        let body = r#"{"a":"\u0073k_other","u":"%3D"}"#;
+        assert!(matches!(
+            redact_bytes(body.as_bytes(), key),
             std::borrow::Cow::Borrowed(_)
         ));
     }

@@ -454,6 +454,73 @@ pub(crate) fn check_uri(
     }
 }
 
+/// Scrubs `key` from every string and every object name in `value`: as it
+/// stands once JSON-decoded, and as a URL decoder would read it.
+pub(crate) fn scrub_value(value: &mut serde_json::Value, key: &str) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => scrub_string(s, key),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, key)),
+        Value::Object(map) => {
+            let named = map.keys().any(|k| holds_key(k, key));
+            if named {
+                let old = std::mem::take(map);
+                for (mut name, v) in old {
+                    scrub_string(&mut name, key);
+                    map.insert(name, v);
+                }
+            }
+            map.values_mut().for_each(|v| scrub_value(v, key));
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Whether `text` holds `key`, as it is or once percent-decoded.
+fn holds_key(text: &str, key: &str) -> bool {
+    text.contains(key) || (text.contains('%') && percent_decoded(text).contains(key))
+}
+
+/// `text` with `key` redacted; a text that holds it only once
+/// percent-decoded is replaced by its decoded form, redacted (a URL so
+/// scrubbed no longer parses, and is refused as the hostile thing it is).
+pub(crate) fn scrub_string(text: &mut String, key: &str) {
+    if key.is_empty() {
+        return;
+    }
+    redact(text, key);
+    if text.contains('%') {
+        let decoded = percent_decoded(text);
+        if decoded.contains(key) {
+            *text = decoded.replace(key, "<redacted>");
+        }
+    }
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are; bytes that are
+/// not UTF-8 become U+FFFD).
+pub(crate) fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,69 +615,3 @@ mod tests {
     }
 }
 
-/// Scrubs `key` from every string and every object name in `value`: as it
-/// stands once JSON-decoded, and as a URL decoder would read it.
-pub(crate) fn scrub_value(value: &mut serde_json::Value, key: &str) {
-    use serde_json::Value;
-    match value {
-        Value::String(s) => scrub_string(s, key),
-        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, key)),
-        Value::Object(map) => {
-            let named = map.keys().any(|k| holds_key(k, key));
-            if named {
-                let old = std::mem::take(map);
-                for (mut name, v) in old {
-                    scrub_string(&mut name, key);
-                    map.insert(name, v);
-                }
-            }
-            map.values_mut().for_each(|v| scrub_value(v, key));
-        }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
-    }
-}
-
-/// Whether `text` holds `key`, as it is or once percent-decoded.
-fn holds_key(text: &str, key: &str) -> bool {
-    text.contains(key) || (text.contains('%') && percent_decoded(text).contains(key))
-}
-
-/// `text` with `key` redacted; a text that holds it only once
-/// percent-decoded is replaced by its decoded form, redacted (a URL so
-/// scrubbed no longer parses, and is refused as the hostile thing it is).
-pub(crate) fn scrub_string(text: &mut String, key: &str) {
-    if key.is_empty() {
-        return;
-    }
-    redact(text, key);
-    if text.contains('%') {
-        let decoded = percent_decoded(text);
-        if decoded.contains(key) {
-            *text = decoded.replace(key, "<redacted>");
-        }
-    }
-}
-
-/// `%XX` sequences decoded (invalid ones kept as they are; bytes that are
-/// not UTF-8 become U+FFFD).
-pub(crate) fn percent_decoded(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
