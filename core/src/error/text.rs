@@ -191,9 +191,17 @@ fn decoded_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
     spans
 }
 
-/// `text` with `key` replaced by `<redacted>`.
+/// `text` with `key` replaced by `<redacted>`. A text with an escape (`\\`, `%`) is read through it, as
+/// [`redact_body`] reads a body.
 pub(crate) fn redact(text: &mut String, key: &str) {
-    if !key.is_empty() && text.contains(key) {
+    if key.is_empty() {
+        return;
+    }
+    if text.contains(['\\', '%']) {
+        if let std::borrow::Cow::Owned(bytes) = redact_body(text.as_bytes(), Some(text), key) {
+            *text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+    } else if text.contains(key) {
         *text = text.replace(key, "<redacted>");
     }
 }

@@ -459,14 +459,14 @@ pub(crate) fn check_uri(
 pub(crate) fn scrub_value(value: &mut serde_json::Value, key: &str) {
     use serde_json::Value;
     match value {
-        Value::String(s) => scrub_string(s, key),
+        Value::String(s) => redact(s, key),
         Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, key)),
         Value::Object(map) => {
             let named = map.keys().any(|k| holds_key(k, key));
             if named {
                 let old = std::mem::take(map);
                 for (mut name, v) in old {
-                    scrub_string(&mut name, key);
+                    redact(&mut name, key);
                     map.insert(name, v);
                 }
             }
@@ -476,25 +476,11 @@ pub(crate) fn scrub_value(value: &mut serde_json::Value, key: &str) {
     }
 }
 
-/// Whether `text` holds `key`, as it is or once percent-decoded.
+/// Whether `text` holds `key` in some spelling.
 fn holds_key(text: &str, key: &str) -> bool {
-    text.contains(key) || (text.contains('%') && percent_decoded(text).contains(key))
-}
-
-/// `text` with `key` redacted; a text that holds it only once
-/// percent-decoded is replaced by its decoded form, redacted (a URL so
-/// scrubbed no longer parses, and is refused as the hostile thing it is).
-pub(crate) fn scrub_string(text: &mut String, key: &str) {
-    if key.is_empty() {
-        return;
-    }
-    redact(text, key);
-    if text.contains('%') {
-        let decoded = percent_decoded(text);
-        if decoded.contains(key) {
-            *text = decoded.replace(key, "<redacted>");
-        }
-    }
+    let mut scrubbed = text.to_owned();
+    redact(&mut scrubbed, key);
+    scrubbed != text
 }
 
 /// `%XX` sequences decoded (invalid ones kept as they are; bytes that are
@@ -614,4 +600,3 @@ mod tests {
         );
     }
 }
-
