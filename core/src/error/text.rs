@@ -74,22 +74,24 @@ pub(crate) fn redact_body<'a>(
             std::borrow::Cow::Borrowed(body)
         };
     }
-    // The key as it stands, and as decoded: a key that holds `\\` or `"`
-    // is itself a spelling no decoder reads back.
-    let mut spans = decoded_matches(body, key.as_bytes());
+    // The key as it stands (a key holding `\\` or `"` is a spelling no
+    // decoder reads back), and as decoded, both ways: `\\\\u0073` is an
+    // escaped backslash to a JSON decoder, and the key to one that decodes
+    // twice.
+    let mut spans = decoded_matches(body, key.as_bytes(), true);
+    spans.extend(decoded_matches(body, key.as_bytes(), false));
     if present {
         spans.extend(raw_matches(body, key.as_bytes()));
-        spans.sort_unstable();
-        spans.dedup();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
-        for (start, end) in spans {
-            match merged.last_mut() {
-                Some(last) if start < last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        spans = merged;
     }
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let spans = merged;
     if spans.is_empty() {
         return std::borrow::Cow::Borrowed(body);
     }
@@ -121,8 +123,9 @@ fn raw_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
 
 /// The byte ranges of `body` that decode to `key`, reading each `\uXXXX`
 /// (a surrogate pair too), `\X` and `%XX` escape as the byte(s) it stands
-/// for; disjoint and in order.
-fn decoded_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
+/// for; disjoint and in order. With `pairs`, `\\` is one escaped
+/// backslash, as JSON reads it; without, any backslash may begin an escape.
+fn decoded_matches(body: &[u8], key: &[u8], pairs: bool) -> Vec<(usize, usize)> {
     // Each decoded byte, with the raw range it came from.
     let mut decoded: Vec<(u8, usize, usize)> = Vec::with_capacity(body.len());
     let hex = |b: &[u8]| -> Option<u32> {
@@ -156,7 +159,8 @@ fn decoded_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
                 None => (vec![b'\\'], 1),
             },
             b'\\' => match body.get(i + 1) {
-                Some(&c @ (b'"' | b'\\' | b'/')) => (vec![c], 2),
+                Some(&c @ (b'"' | b'/')) => (vec![c], 2),
+                Some(b'\\') if pairs => (vec![b'\\'], 2),
                 _ => (vec![b'\\'], 1),
             },
             b'%' => match body.get(i + 1..i + 3).and_then(hex) {
