@@ -126,19 +126,23 @@ fn raw_matches(body: &[u8], key: &[u8]) -> Vec<(usize, usize)> {
 /// for; disjoint and in order. With `pairs`, `\\` is one escaped
 /// backslash, as JSON reads it; without, any backslash may begin an escape.
 fn decoded_matches(body: &[u8], key: &[u8], pairs: bool) -> Vec<(usize, usize)> {
-    // Each decoded byte, with the raw range it came from.
-    let mut decoded: Vec<(u8, usize, usize)> = Vec::with_capacity(body.len());
     let hex = |b: &[u8]| -> Option<u32> {
-        let text = std::str::from_utf8(b).ok()?;
-        if text.bytes().all(|c| c.is_ascii_hexdigit()) {
-            u32::from_str_radix(text, 16).ok()
+        if b.iter().all(u8::is_ascii_hexdigit) {
+            u32::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok()
         } else {
             None
         }
     };
+    // The last `key.len()` decoded bytes, each with the raw range it came
+    // from: memory bounded by the key, whatever the body's size.
+    let mut window: std::collections::VecDeque<(u8, usize, usize)> =
+        std::collections::VecDeque::with_capacity(key.len());
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut utf8 = [0u8; 4];
     let mut i = 0;
     while i < body.len() {
-        let (bytes, len): (Vec<u8>, usize) = match body[i] {
+        let one = |b: u8, len: usize| (Some(b), None, len);
+        let (byte, ch, len): (Option<u8>, Option<char>, usize) = match body[i] {
             b'\\' if body.get(i + 1) == Some(&b'u') => match body.get(i + 2..i + 6).and_then(hex) {
                 Some(high @ 0xD800..=0xDBFF) => {
                     let low = (body.get(i + 6..i + 8) == Some(b"\\u".as_slice()))
@@ -148,49 +152,54 @@ fn decoded_matches(body: &[u8], key: &[u8], pairs: bool) -> Vec<(usize, usize)> 
                     match low.and_then(|l| {
                         char::from_u32(0x10000 + ((high - 0xD800) << 10) + (l - 0xDC00))
                     }) {
-                        Some(c) => (c.to_string().into_bytes(), 12),
-                        None => (vec![b'\\'], 1),
+                        Some(c) => (None, Some(c), 12),
+                        None => one(b'\\', 1),
                     }
                 }
                 Some(code) => match char::from_u32(code) {
-                    Some(c) => (c.to_string().into_bytes(), 6),
-                    None => (vec![b'\\'], 1),
+                    Some(c) => (None, Some(c), 6),
+                    None => one(b'\\', 1),
                 },
-                None => (vec![b'\\'], 1),
+                None => one(b'\\', 1),
             },
             b'\\' => match body.get(i + 1) {
-                Some(&c @ (b'"' | b'/')) => (vec![c], 2),
-                Some(b'\\') if pairs => (vec![b'\\'], 2),
-                _ => (vec![b'\\'], 1),
+                Some(&c @ (b'"' | b'/')) => one(c, 2),
+                Some(b'\\') if pairs => one(b'\\', 2),
+                _ => one(b'\\', 1),
             },
             b'%' => match body.get(i + 1..i + 3).and_then(hex) {
-                Some(byte) => (vec![u8::try_from(byte).unwrap_or(b'%')], 3),
-                None => (vec![b'%'], 1),
+                Some(byte) => one(u8::try_from(byte).unwrap_or(b'%'), 3),
+                None => one(b'%', 1),
             },
-            b => (vec![b], 1),
+            b => one(b, 1),
         };
-        for b in bytes {
-            decoded.push((b, i, i + len));
+        let bytes: &[u8] = match (byte, ch) {
+            (Some(b), _) => {
+                utf8[0] = b;
+                &utf8[..1]
+            }
+            (None, Some(c)) => c.encode_utf8(&mut utf8).as_bytes(),
+            (None, None) => &[],
+        };
+        for &b in bytes {
+            if window.len() == key.len() {
+                window.pop_front();
+            }
+            window.push_back((b, i, i + len));
+            // Compared only when the last byte fits: one scan, not one per byte.
+            if key.last() == Some(&b)
+                && window.len() == key.len()
+                && window.iter().map(|(b, ..)| *b).eq(key.iter().copied())
+            {
+                let (start, end) = (window[0].1, window[key.len() - 1].2);
+                match spans.last_mut() {
+                    Some(last) if start < last.1 => last.1 = last.1.max(end),
+                    _ => spans.push((start, end)),
+                }
+                window.clear();
+            }
         }
         i += len;
-    }
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    let mut d = 0;
-    while d + key.len() <= decoded.len() {
-        if decoded[d..d + key.len()]
-            .iter()
-            .map(|(b, ..)| *b)
-            .eq(key.iter().copied())
-        {
-            let (start, end) = (decoded[d].1, decoded[d + key.len() - 1].2);
-            match spans.last_mut() {
-                Some(last) if start < last.1 => last.1 = last.1.max(end),
-                _ => spans.push((start, end)),
-            }
-            d += key.len();
-        } else {
-            d += 1;
-        }
     }
     spans
 }
