@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun};
+use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun, path_key};
 use sarvam_doc_core::output::FolderPlan;
 use sarvam_doc_core::{Document, Event, JobId, Run, model::Job};
 
@@ -461,7 +461,7 @@ impl<T: AsyncTransport> Client<T> {
 }
 
 /// An input that passed: its document, what preflight learned, and the key
-/// the journal knows it by (its absolute path).
+/// the journal knows it by (its absolute path, losslessly: [`path_key`]).
 type Checked = (Document, Inspection, String);
 
 /// Checks one input: the input rule, then preflight.
@@ -471,11 +471,20 @@ fn check(path: &Path, job: Job) -> Result<Checked, String> {
         other => other.to_string(),
     })?;
     let inspection = inspect(path, document.kind()).map_err(|e| e.to_string())?;
-    let key = std::fs::canonicalize(path)
-        .unwrap_or_else(|_| path.to_owned())
-        .display()
-        .to_string();
+    let key = journal_key(&std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()));
     Ok((document, inspection, key))
+}
+
+/// The journal's key for `path`: its bytes, never a lossy display, so two
+/// paths that differ only in bytes that are not UTF-8 are two inputs.
+fn journal_key(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    // Elsewhere, the platform's own encoding (WTF-8 on Windows), which
+    // tells apart every two paths too.
+    #[cfg(not(unix))]
+    let bytes = path.as_os_str().as_encoded_bytes();
+    path_key(bytes)
 }
 
 impl<T: AsyncTransport> Client<T> {
@@ -494,10 +503,18 @@ impl<T: AsyncTransport> Client<T> {
     async fn look(&self, out_dir: &Path, folder: &str) -> OnDisk {
         let target = out_dir.join(folder);
         self.transport()
-            .blocking(move || OnDisk {
-                folder_exists: std::fs::symlink_metadata(&target).is_ok(),
-                manifest_job: manifest_field(&target.join(MANIFEST), "job_id")
-                    .and_then(|job| job.parse().ok()),
+            .blocking(move || {
+                // Not followed: a link, even a dangling one, is there.
+                let found = std::fs::symlink_metadata(&target);
+                // Only a folder of its own holds outputs: not a link to one.
+                let folder = found.as_ref().is_ok_and(std::fs::Metadata::is_dir);
+                OnDisk {
+                    folder_exists: found.is_ok(),
+                    manifest_job: folder
+                        .then(|| manifest_field(&target.join(MANIFEST), "job_id"))
+                        .flatten()
+                        .and_then(|job| job.parse().ok()),
+                }
             })
             .await
     }

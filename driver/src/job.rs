@@ -76,7 +76,7 @@ impl<T: AsyncTransport> Driver<'_, T> {
             self.transport
                 .blocking(move || {
                     std::fs::create_dir_all(&out_dir).map_err(|e| (out_dir.clone(), e))?;
-                    if refuse_existing && folder.exists() {
+                    if refuse_existing && std::fs::symlink_metadata(&folder).is_ok() {
                         return Err((folder, std::io::ErrorKind::AlreadyExists.into()));
                     }
                     tempfile::Builder::new()

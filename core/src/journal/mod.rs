@@ -32,7 +32,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use identity::Identity;
+pub use identity::{Identity, path_bytes, path_key};
 pub use plan::{OnDisk, Plan, Refusal, Rerun};
 pub use record::Record;
 pub use state::{InputState, Journal};

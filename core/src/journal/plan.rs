@@ -2,6 +2,7 @@
 //! what the driver found on disk.
 
 use super::{Identity, Journal};
+use crate::output::FolderPlan;
 use crate::{Ending, JobId, JobState, StateClass};
 
 /// What a rerun does with one input.
@@ -53,8 +54,8 @@ pub enum Plan {
 pub struct OnDisk {
     /// Whether the folder exists (as anything: a file or a link counts).
     pub folder_exists: bool,
-    /// The job its manifest names, when it holds a manifest that can be
-    /// read.
+    /// The job its manifest names, when it is a folder (not a link to one)
+    /// holding a manifest that can be read.
     pub manifest_job: Option<JobId>,
 }
 
@@ -80,6 +81,15 @@ pub enum Refusal {
         /// The folder, inside the output folder.
         folder: String,
     },
+    /// Its output folder, as the journal or the caller names it, is not one
+    /// sarvam-doc makes for it ([`FolderPlan::could_assign`]): a journal
+    /// changed by something else, which may name the state folder, a hidden
+    /// file or a path outside the output folder. Never used, even with
+    /// `overwrite`.
+    ForeignFolder {
+        /// The folder named.
+        folder: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -89,6 +99,13 @@ impl std::fmt::Display for Refusal {
                 f,
                 "its output folder {folder:?} exists already and is not this run's: remove it, \
                  choose another --out, or pass --overwrite"
+            ),
+            Refusal::ForeignFolder { folder } => write!(
+                f,
+                "the journal names {:?} as its output folder, which sarvam-doc never makes for \
+                 it (the journal was changed by something else): nothing is sent for it; mend or \
+                 remove its lines in the output folder's .sarvam-doc/journal.jsonl",
+                crate::error::bounded(crate::error::printable(folder), 120)
             ),
         }
     }
@@ -111,8 +128,13 @@ impl Journal {
     /// - `force` makes a new job whatever the journal says.
     ///
     /// # Errors
+    /// [`Refusal::ForeignFolder`] when the journal named a folder for the
+    /// input that sarvam-doc never makes for it, or `folder` is not one;
     /// [`Refusal::FolderTaken`] when the plan would write into a folder that
-    /// exists and is not this run's, unless `overwrite`.
+    /// exists (as anything: a link, even a dangling one, or a file) and is
+    /// not this run's, unless `overwrite`. A folder the journal says the
+    /// input's outputs were published to is this run's only while it holds
+    /// a manifest.
     pub fn plan(
         &self,
         input: &Identity,
@@ -120,6 +142,15 @@ impl Journal {
         on_disk: &OnDisk,
         rerun: Rerun,
     ) -> Result<Plan, Refusal> {
+        let foreign = self
+            .get(&input.path)
+            .and_then(|state| state.foreign_folder.as_deref())
+            .or_else(|| (!FolderPlan::could_assign(&input.path, folder)).then_some(folder));
+        if let Some(foreign) = foreign {
+            return Err(Refusal::ForeignFolder {
+                folder: foreign.to_owned(),
+            });
+        }
         let plan = match self.journal_plan(input, rerun.force) {
             Plan::Unconfirmed if rerun.retry_unconfirmed => Plan::New { replaces: None },
             Plan::Skip { job, folder } if on_disk.manifest_job.as_ref() != Some(&job) => {
@@ -131,7 +162,11 @@ impl Journal {
             other => other,
         };
         let ours = match &plan {
-            Plan::New { replaces } => replaces.as_deref() == Some(folder),
+            // Its earlier outputs, if they are still a folder of outputs:
+            // a link or a file left in their place is not.
+            Plan::New { replaces } => {
+                replaces.as_deref() == Some(folder) && on_disk.manifest_job.is_some()
+            }
             Plan::Resume { .. } => on_disk.manifest_job.is_some(),
             Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
         };

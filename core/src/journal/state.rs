@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Identity, Record};
+use crate::output::FolderPlan;
 use crate::{JobId, JobState};
 
 /// What a journal says of one input.
@@ -29,6 +30,11 @@ pub struct InputState {
     pub published: bool,
     /// Why the client last stopped on it, if it did.
     pub stopped: Option<String>,
+    /// A folder a line of the journal named for it that is not one
+    /// sarvam-doc makes for it ([`FolderPlan::could_assign`]): the journal
+    /// was changed by something else. That folder is never used, and
+    /// [`Journal::plan`] refuses the input until the journal is mended.
+    pub foreign_folder: Option<String>,
     creating: bool,
 }
 
@@ -48,9 +54,21 @@ impl Journal {
         journal
     }
 
-    /// Takes in one more record.
+    /// Takes in one more record. A folder that is not one sarvam-doc makes
+    /// for the record's input is not taken: it is kept as the input's
+    /// [`InputState::foreign_folder`].
     pub fn apply(&mut self, record: &Record) {
         let state = self.inputs.entry(record.path().to_owned()).or_default();
+        if let Record::Input { folder, .. } | Record::Published { folder, .. } = record
+            && !FolderPlan::could_assign(record.path(), folder)
+        {
+            state.foreign_folder = Some(folder.clone());
+            if let Record::Published { job_id, .. } = record {
+                // What it says of the job is kept: a job id is never lost.
+                state.job = Some(job_id.clone());
+            }
+            return;
+        }
         match record {
             Record::Input { input, folder } => {
                 // A changed input is a new document: what was known of the old one is history.
@@ -63,6 +81,7 @@ impl Journal {
                     *state = InputState {
                         lost_creates: lost,
                         folder: state.folder.clone(),
+                        foreign_folder: state.foreign_folder.clone(),
                         ..InputState::default()
                     };
                 }

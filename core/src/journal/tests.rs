@@ -313,13 +313,163 @@ fn a_folder_that_is_not_the_runs_is_refused_unless_overwrite() {
             replaces: Some("a".into())
         })
     );
-    // The same folder name for an input the journal never published
-    // there: not ours.
-    assert!(
-        finished()
-            .plan(&id("x"), "b", &published_by(job()), forced())
-            .is_err()
+    // A folder the journal never published this input's outputs to: not
+    // ours.
+    assert_eq!(
+        finished().plan(&id("x"), "a-2", &published_by(job()), forced()),
+        Err(Refusal::FolderTaken {
+            folder: "a-2".into()
+        })
     );
+}
+
+#[test]
+fn a_link_or_file_left_where_earlier_outputs_were_is_not_replaced_unasked() {
+    // The journal published `a`; now `a` is a link (dangling or not) or a
+    // file: no manifest can be read in it, so it is not ours.
+    let left = OnDisk {
+        folder_exists: true,
+        manifest_job: None,
+    };
+    assert_eq!(
+        finished().plan(&id("changed"), "a", &left, Rerun::default()),
+        Err(Refusal::FolderTaken { folder: "a".into() })
+    );
+    assert_eq!(
+        finished().plan(&id("x"), "a", &left, forced()),
+        Err(Refusal::FolderTaken { folder: "a".into() })
+    );
+    // Still a folder of outputs: replaced, as the journal's own.
+    assert_eq!(
+        finished().plan(&id("changed"), "a", &published_by(job()), Rerun::default()),
+        Ok(Plan::New {
+            replaces: Some("a".into())
+        })
+    );
+    // Gone: nothing to replace.
+    assert_eq!(
+        finished().plan(&id("changed"), "a", &empty(), Rerun::default()),
+        Ok(Plan::New {
+            replaces: Some("a".into())
+        })
+    );
+}
+
+#[test]
+fn a_journal_folder_sarvam_doc_never_makes_for_the_input_is_refused_even_with_overwrite() {
+    let overwrite = Rerun {
+        overwrite: true,
+        force: true,
+        ..Rerun::default()
+    };
+    for foreign in [
+        ".sarvam-doc",
+        "..",
+        "../x",
+        "/tmp/x",
+        "b",
+        "a-1",
+        ".a",
+        "a/b",
+    ] {
+        let path = || "a.pdf".to_owned();
+        let journal = Journal::from_records(&[
+            Record::Input {
+                input: id("x"),
+                folder: foreign.into(),
+            },
+            Record::Created {
+                path: path(),
+                job_id: job(),
+            },
+            Record::Published {
+                path: path(),
+                job_id: job(),
+                folder: foreign.into(),
+            },
+        ]);
+        let state = journal.get("a.pdf").cloned().unwrap_or_default();
+        assert_eq!(state.folder, None, "{foreign}: never taken");
+        assert_eq!(state.foreign_folder.as_deref(), Some(foreign));
+        assert_eq!(state.job, Some(job()), "{foreign}: the job id is kept");
+        for disk in [empty(), published_by(job())] {
+            let planned = journal.plan(&id("x"), "a", &disk, overwrite);
+            assert_eq!(
+                planned,
+                Err(Refusal::ForeignFolder {
+                    folder: foreign.into()
+                }),
+                "{foreign}"
+            );
+        }
+        // Nor is it taken when the driver gives it.
+        assert_eq!(
+            Journal::default().plan(&id("x"), foreign, &empty(), overwrite),
+            Err(Refusal::ForeignFolder {
+                folder: foreign.into()
+            })
+        );
+    }
+    let message = Refusal::ForeignFolder {
+        folder: ".sarvam-doc\u{1b}[2J".into(),
+    }
+    .to_string();
+    assert!(
+        message.contains("journal")
+            && message.contains(".sarvam-doc")
+            && !message.contains('\u{1b}'),
+        "{message}"
+    );
+    // The folders sarvam-doc makes for it still read.
+    for ours in ["a", "a-2", "a-17"] {
+        let journal = Journal::from_records(&[Record::Input {
+            input: id("x"),
+            folder: ours.into(),
+        }]);
+        assert_eq!(
+            journal.get("a.pdf").and_then(|s| s.folder.as_deref()),
+            Some(ours)
+        );
+    }
+}
+
+#[test]
+fn two_paths_that_differ_only_in_non_utf8_bytes_have_two_keys() {
+    let ff = path_key(b"/in/\xff/scan.pdf");
+    let fe = path_key(b"/in/\xfe/scan.pdf");
+    assert_ne!(ff, fe);
+    assert_ne!(ff, "/in/\u{fffd}/scan.pdf");
+    // A path that is UTF-8 keeps the key old journals wrote for it.
+    assert_eq!(
+        path_key("/in/%ff/scan ä.pdf".as_bytes()),
+        "/in/%ff/scan ä.pdf"
+    );
+    // The file name, always UTF-8, is left as it is, so the folder too.
+    assert!(ff.ends_with("/scan.pdf"));
+    let mut journal = Journal::default();
+    for key in [&ff, &fe] {
+        journal.apply(&Record::Input {
+            input: Identity::new(key.clone(), 10, "x", "legacy:hi-IN:md"),
+            folder: "scan".into(),
+        });
+    }
+    assert_eq!(journal.inputs().count(), 2);
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_path_key_gives_back_its_bytes_and_no_two_paths_share_one(
+        a in proptest::collection::vec(1u8..=255, 0..40),
+        b in proptest::collection::vec(1u8..=255, 0..40),
+    ) {
+        proptest::prop_assert_eq!(path_bytes(&path_key(&a)), a.clone());
+        if a != b {
+            proptest::prop_assert_ne!(path_key(&a), path_key(&b));
+        }
+        if let Ok(text) = std::str::from_utf8(&a) {
+            proptest::prop_assert_eq!(path_key(&a), text);
+        }
+    }
 }
 
 #[test]

@@ -140,20 +140,25 @@ pub fn distinct_name(name: &str, kind: EntryKind, mut taken: impl FnMut(&str) ->
     };
     let mut n: u64 = 2;
     loop {
-        let suffix = format!("-{n}");
-        let room = MAX_NAME
-            .max(name.len())
-            .saturating_sub(suffix.len() + ext.len());
-        let mut cut = stem.len().min(room);
-        while !stem.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let candidate = format!("{}{suffix}{ext}", &stem[..cut]);
+        let candidate = numbered(stem, ext, name.len(), n);
         if !taken(&candidate.to_lowercase()) {
             return candidate;
         }
         n += 1;
     }
+}
+
+/// `stem-n` followed by `ext`, the stem cut (at a character's boundary) so
+/// that the whole stays within the longer of 200 bytes and `len`, the
+/// length of the name it stands for.
+fn numbered(stem: &str, ext: &str, len: usize, n: u64) -> String {
+    let suffix = format!("-{n}");
+    let room = MAX_NAME.max(len).saturating_sub(suffix.len() + ext.len());
+    let mut cut = stem.len().min(room);
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}{ext}", &stem[..cut])
 }
 
 /// The folder an input's pages go to, from its file name: the stem made safe
@@ -198,13 +203,51 @@ impl FolderPlan {
 
     /// A distinct folder for the input at `path` (only its file name counts).
     pub fn assign(&mut self, path: &str) -> String {
-        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let folder = distinct_name(&folder_name(name), EntryKind::Dir, |c| {
+        let folder = distinct_name(&folder_name(file_name(path)), EntryKind::Dir, |c| {
             self.taken.contains(c)
         });
         self.taken.insert(folder.to_lowercase());
         folder
     }
+
+    /// Whether `folder` is one that [`FolderPlan::assign`] could have given
+    /// the input at `path`, whatever was taken: its [`folder_name`], or that
+    /// name numbered (`scan-2`, cut as [`distinct_name`] cuts it). Such a
+    /// name is one safe component, never hidden (so never the state folder
+    /// `.sarvam-doc`), never `..`, never absolute. A folder read back from a
+    /// journal is used only if it passes: the journal lives in the output
+    /// folder, which may be hostile.
+    ///
+    /// ```
+    /// use sarvam_doc_core::output::FolderPlan;
+    /// assert!(FolderPlan::could_assign("/in/scan.pdf", "scan"));
+    /// assert!(FolderPlan::could_assign("/in/scan.pdf", "scan-12"));
+    /// assert!(!FolderPlan::could_assign("/in/scan.pdf", "scan-1"));
+    /// assert!(!FolderPlan::could_assign("/in/scan.pdf", "other"));
+    /// assert!(!FolderPlan::could_assign("/in/.sarvam-doc.pdf", ".sarvam-doc"));
+    /// assert!(!FolderPlan::could_assign("/in/scan.pdf", "../scan"));
+    /// ```
+    #[must_use]
+    pub fn could_assign(path: &str, folder: &str) -> bool {
+        let base = folder_name(file_name(path));
+        if folder == base {
+            return true;
+        }
+        let Some((_, digits)) = folder.rsplit_once('-') else {
+            return false;
+        };
+        let n = match digits.parse::<u64>() {
+            Ok(n) if n >= 2 && digits.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => return false,
+        };
+        // Uncut (as folders were numbered before names were cut), or cut.
+        folder == format!("{base}-{n}") || folder == numbered(&base, "", base.len(), n)
+    }
+}
+
+/// The last component of `path`, as [`FolderPlan`] reads it.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// What kind of entry a ZIP holds.
@@ -237,6 +280,79 @@ mod tests {
                 prop_assert_eq!(joined.parent(), Some(std::path::Path::new("out")));
             }
         }
+    }
+
+    proptest! {
+        #[test]
+        fn every_folder_a_plan_assigns_is_one_it_could_assign(
+            names in proptest::collection::vec("\\PC{1,220}|[a.]{1,4}\\.pdf", 1..6),
+            taken in proptest::collection::vec("\\PC{0,12}(-[0-9]{1,2})?", 0..6),
+        ) {
+            let mut plan = FolderPlan::default();
+            for t in &taken {
+                plan.reserve(t);
+            }
+            for name in &names {
+                let path = format!("/in/{name}");
+                let folder = plan.assign(&path);
+                prop_assert!(FolderPlan::could_assign(&path, &folder), "{path} {folder}");
+            }
+        }
+
+        #[test]
+        fn no_folder_it_could_assign_leaves_the_output_folder_or_hides(
+            name in "\\PC{0,40}",
+            folder in "\\PC{0,40}|\\.[a-z-]{0,12}|\\.\\.?(/[a-z]{0,3})?",
+        ) {
+            let made = folder_name(file_name(&name));
+            let mut passed = 0;
+            for folder in [folder, format!("{made}-3"), made] {
+                if FolderPlan::could_assign(&name, &folder) {
+                    passed += 1;
+                    prop_assert!(!folder.is_empty() && !folder.starts_with('.'));
+                    prop_assert!(!folder.contains(['/', '\\', '\0']));
+                    let joined = std::path::Path::new("out").join(&folder);
+                    prop_assert_eq!(joined.parent(), Some(std::path::Path::new("out")));
+                }
+            }
+            prop_assert!(passed >= 2);
+        }
+    }
+
+    #[test]
+    fn a_folder_not_made_for_the_input_is_not_one_it_could_assign() {
+        for (path, folder) in [
+            ("/in/a.pdf", ".sarvam-doc"),
+            ("/in/.sarvam-doc.pdf", ".sarvam-doc"),
+            ("/in/a.pdf", ".."),
+            ("/in/a.pdf", "../a"),
+            ("/in/a.pdf", "/tmp/a"),
+            ("/in/a.pdf", "b"),
+            ("/in/a.pdf", "a-1"),
+            ("/in/a.pdf", "a-02"),
+            ("/in/a.pdf", "a-+2"),
+            ("/in/a.pdf", "a-"),
+            ("/in/a.pdf", "a/b"),
+            ("/in/a.pdf", "A"),
+        ] {
+            assert!(!FolderPlan::could_assign(path, folder), "{path} {folder}");
+        }
+        assert!(FolderPlan::could_assign(
+            "/in/.sarvam-doc.pdf",
+            "_sarvam-doc"
+        ));
+        assert!(FolderPlan::could_assign("/in/a-2.pdf", "a-2-2"));
+        // A long stem is cut to make room for its number.
+        let long = format!("/in/{}.pdf", "x".repeat(250));
+        let mut plan = FolderPlan::default();
+        let first = plan.assign(&long);
+        let second = plan.assign(&long);
+        assert!(
+            second.len() <= MAX_NAME && second.ends_with("-2"),
+            "{second}"
+        );
+        assert!(FolderPlan::could_assign(&long, &first));
+        assert!(FolderPlan::could_assign(&long, &second));
     }
 
     #[test]
