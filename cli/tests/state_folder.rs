@@ -238,7 +238,7 @@ fn a_run_into_a_folder_a_download_is_using_is_refused_and_the_download_ends_well
 }
 
 #[test]
-fn a_journal_that_is_a_fifo_ends_every_command_at_once_with_an_error() {
+fn a_journal_or_lock_that_is_a_fifo_ends_every_command_at_once_with_an_error() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "a.pdf", &sample::pdf(1, "x"));
@@ -259,6 +259,25 @@ fn a_journal_that_is_a_fifo_ends_every_command_at_once_with_an_error() {
         let (code, stderr) = run_or_hang(&mut cmd, &format!("run {extra:?}"));
         assert_refused(&sim, (code, &stderr), "journal.jsonl", "not a regular file");
     }
+    // A lock that is a FIFO: download and wait --out take it too.
+    std::fs::remove_file(out.join(".sarvam-doc/journal.jsonl")).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(out.join(".sarvam-doc/lock"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let job = "00000000-0000-4000-8000-000000000000";
+    for command in ["download", "wait"] {
+        let mut cmd = cli(&sim);
+        cmd.args([command, job, "--out"]).arg(&out);
+        let (code, stderr) = run_or_hang(&mut cmd, command);
+        assert_refused(&sim, (code, &stderr), "lock", "not a regular file");
+    }
+    let mut cmd = cli(&sim);
+    cmd.arg("run").arg(&input).arg("--out").arg(&out);
+    let (code, stderr) = run_or_hang(&mut cmd, "run with a FIFO lock");
+    assert_refused(&sim, (code, &stderr), "lock", "not a regular file");
+    assert_eq!(sim.requests().len(), 0, "nothing was sent");
 }
 
 #[test]

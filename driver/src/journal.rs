@@ -67,8 +67,14 @@ impl FolderLock {
             )
         })?;
         let path = state.join(LOCK);
+        // Read and write: a FIFO then opens at once (and is refused as one)
+        // rather than failing for want of a reader.
         let file = open_regular(
-            OpenOptions::new().create(true).truncate(false).write(true),
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true),
             &path,
         )?;
         if let Err(e) = file.try_lock() {
