@@ -379,8 +379,7 @@ const PROGRESS_STEP: u64 = 1024 * 1024;
 /// A temporary file in `dir` for a download in progress. Once renamed into
 /// place it is an ordinary file (rw-r--r--), not a private temporary one.
 pub(crate) fn part_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(crate::TEMP_PREFIX).suffix(".part");
+    let mut builder = crate::staging::part_builder();
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     builder.tempfile_in(dir)

@@ -17,9 +17,10 @@ use crate::clock::Clock;
 use crate::exchange::{Exchanged, Files, exchange};
 use crate::journal::JournalFile;
 use crate::record::RequestRecord;
+use crate::staging::Staging;
 use crate::transport::AsyncTransport;
 use crate::unpack::{Cancel, CancelOnDrop, Unpacked, publish_zips, unpack_and_publish};
-use crate::{Layout, Report, RunError, RunOptions, TEMP_PREFIX};
+use crate::{Layout, Report, RunError, RunOptions};
 
 /// The most request records a report keeps (a day of polls at the slowest
 /// cadence is fewer).
@@ -79,10 +80,7 @@ impl<T: AsyncTransport> Driver<'_, T> {
                     if refuse_existing && std::fs::symlink_metadata(&folder).is_ok() {
                         return Err((folder, std::io::ErrorKind::AlreadyExists.into()));
                     }
-                    tempfile::Builder::new()
-                        .prefix(TEMP_PREFIX)
-                        .tempdir_in(&out_dir)
-                        .map_err(|e| (out_dir, e))
+                    Staging::new(&out_dir).map_err(|e| (out_dir, e))
                 })
                 .await
         };

@@ -50,6 +50,7 @@ mod job;
 pub mod journal;
 pub mod preflight;
 mod record;
+mod staging;
 mod transport;
 mod unpack;
 
@@ -82,8 +83,13 @@ pub enum Roots {
 }
 
 /// The prefix of every temporary file and folder the driver makes in an
-/// output folder.
-pub const TEMP_PREFIX: &str = ".sarvam-doc-";
+/// output folder: a staging folder's name is this and 16 random letters and
+/// digits, and it holds a marker file written when it was made; a part file
+/// (a download in progress) is named the same way, followed by `.part`. When
+/// a run takes an output folder, it removes what killed runs left behind,
+/// and only entries of exactly that shape (a folder only with its marker,
+/// unlocked; never a link): a user's `.sarvam-doc-backup` stays.
+pub const TEMP_PREFIX: &str = ".sarvam-doc-tmp~";
 
 /// The document for the input file at `path`: the file must exist, be a
 /// regular file that can be opened, and pass the core's input rule
