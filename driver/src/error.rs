@@ -55,6 +55,9 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Core(e) => e.fmt(f),
+            RunError::Input { path, source } if crate::transport::Changed::is(source) => {
+                write!(f, "{} {source}", path.display())
+            }
             RunError::Input { path, source } => {
                 write!(f, "cannot read {}: {source}", path.display())
             }

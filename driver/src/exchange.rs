@@ -15,7 +15,7 @@ use sarvam_doc_core::{
 use tracing::Instrument;
 
 use crate::transport::{
-    AsyncTransport, Outgoing, ResponseBody, Sent, Timeouts, within, within_ticking,
+    AsyncTransport, Changed, Outgoing, ResponseBody, Timeouts, UploadBody, within, within_ticking,
 };
 
 /// The local files of a drive.
@@ -23,6 +23,9 @@ use crate::transport::{
 pub(crate) struct Files<'a> {
     /// The input file, for an upload.
     pub(crate) input: Option<&'a Path>,
+    /// The SHA-256 (hex) the input was planned with, when it was: what is
+    /// uploaded must hash to it, or the upload is stopped before its end.
+    pub(crate) sha256: Option<&'a str>,
     /// Where downloads are saved.
     pub(crate) out_dir: &'a Path,
     /// Whether a download may replace a file of its name.
@@ -33,6 +36,7 @@ impl Files<'_> {
     pub(crate) fn none() -> Files<'static> {
         Files {
             input: None,
+            sha256: None,
             out_dir: Path::new("."),
             overwrite: false,
         }
@@ -50,7 +54,8 @@ pub(crate) enum Exchanged {
     Transport(TransportError),
     /// A download passed its bound at this many bytes; nothing was kept.
     TooLarge(u64),
-    /// The input could not be read, or changed: stop.
+    /// The input could not be read, or changed (then the upload was cut
+    /// before its end): stop.
     Input(PathBuf, io::Error),
     /// An output could not be written: stop.
     Output(PathBuf, io::Error),
@@ -120,14 +125,14 @@ async fn exchange_inner<T: AsyncTransport>(
         Body::File { len, file_name } => match transport
             .blocking({
                 let input = files.input.map(Path::to_owned);
-                move || open_input(input.as_deref(), len)
+                let planned = files.sha256.map(str::to_owned);
+                move || open_input(input.as_deref(), len, planned.as_deref())
             })
             .await
         {
-            Ok(file) => {
-                let sent = Sent::default();
-                upload = Some((file_name, len, sent.clone()));
-                Outgoing::File { file, len, sent }
+            Ok(body) => {
+                upload = Some((file_name, len, body.sent(), body.verdict()));
+                Outgoing::File(body)
             }
             Err((path, e)) => return Exchanged::Input(path, e),
         },
@@ -148,9 +153,9 @@ async fn exchange_inner<T: AsyncTransport>(
     };
     let request = Request::from_parts(parts, outgoing);
     let send = transport.send(request, limits.timeouts);
-    let sending = match upload {
+    let sending = match &upload {
         // An upload says how far it has got, four times a second at most.
-        Some((name, len, sent)) => {
+        Some((name, len, sent, _)) => {
             let mut reported = 0;
             let mut tick = || {
                 let done = sent.get();
@@ -160,7 +165,7 @@ async fn exchange_inner<T: AsyncTransport>(
                         direction: Direction::Upload,
                         name: name.clone(),
                         done,
-                        total: Some(len),
+                        total: Some(*len),
                     });
                 }
             };
@@ -179,6 +184,14 @@ async fn exchange_inner<T: AsyncTransport>(
         }
         None => within(transport, limits.next_wait(), send).await,
     };
+    // A changed input cut its upload short: whatever the transport made of
+    // that (or of an answer that came anyway), the input is what failed.
+    if let Some((_, _, _, verdict)) = &upload
+        && let Some(changed) = verdict.get()
+        && let Some(path) = files.input
+    {
+        return Exchanged::Input(path.to_owned(), io::Error::other(*changed));
+    }
     let response = match sending {
         Some(Ok(response)) => response,
         Some(Err(e)) => return Exchanged::Transport(e),
@@ -234,8 +247,18 @@ async fn exchange_inner<T: AsyncTransport>(
     }
 }
 
-/// Opens the input and checks it is still the length the job was made for.
-fn open_input(input: Option<&Path>, len: u64) -> Result<std::fs::File, (PathBuf, io::Error)> {
+/// Opens the input as an upload's body, after checking it is still the
+/// length the job was made for; what is read of it must hash to `planned`.
+///
+/// Without a planned hash (a library `run`, which takes none: it has no
+/// journal and its manifest records no hash) nothing is compared: hashing
+/// at open would read every input twice to guard a claim nobody made. The
+/// length is checked all the same, at open and as the file is read.
+fn open_input(
+    input: Option<&Path>,
+    len: u64,
+    planned: Option<&str>,
+) -> Result<UploadBody, (PathBuf, io::Error)> {
     let Some(path) = input else {
         return Err((
             PathBuf::new(),
@@ -246,11 +269,9 @@ fn open_input(input: Option<&Path>, len: u64) -> Result<std::fs::File, (PathBuf,
     let file = std::fs::File::open(path).map_err(fail)?;
     let actual = file.metadata().map_err(fail)?.len();
     if actual != len {
-        return Err(fail(io::Error::other(format!(
-            "the file changed while the job ran: {actual} bytes, not {len}; run it again"
-        ))));
+        return Err(fail(io::Error::other(Changed::Length { actual, len })));
     }
-    Ok(file)
+    Ok(UploadBody::new(file, len, planned))
 }
 
 /// The bounds of one exchange.

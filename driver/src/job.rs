@@ -87,6 +87,7 @@ impl<T: AsyncTransport> Driver<'_, T> {
         let staging = staged.map_err(|(path, e)| out_err(path, e))?;
         let files = Files {
             input: target.input,
+            sha256: target.provenance.sha256.as_deref(),
             out_dir: staging.path(),
             overwrite: false,
         };

@@ -62,8 +62,8 @@ pub use clock::Clock;
 pub use error::{Layout, Report, RunError, RunOptions};
 pub use record::RequestRecord;
 pub use transport::{
-    AsyncTransport, Blocking, BlockingBody, Counted, Outgoing, ReadBody, ResponseBody, Sent,
-    Timeouts, Transport, block_on,
+    AsyncTransport, Blocking, BlockingBody, Outgoing, ReadBody, ResponseBody, Timeouts, Transport,
+    UploadBody, block_on,
 };
 pub use unpack::MANIFEST;
 

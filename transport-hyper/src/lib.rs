@@ -66,7 +66,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -77,7 +76,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sarvam_doc_core::http::{Request, Response, Uri};
 use sarvam_doc_core::{TransportError, TransportErrorKind};
-use sarvam_doc_driver::{AsyncTransport, Outgoing, ResponseBody, Timeouts};
+use sarvam_doc_driver::{AsyncTransport, Outgoing, ResponseBody, Timeouts, UploadBody};
 
 pub use sarvam_doc_core::{self, Config};
 pub use sarvam_doc_driver::{self, Layout, Report, Roots, RunError, RunOptions};
@@ -165,17 +164,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Hyper<C> {
                 .boxed(),
             Outgoing::Bytes(bytes) => Full::new(bytes).map_err(|never| match never {}).boxed(),
             // Streamed with the request's Content-Length, never chunked.
-            Outgoing::File { file, sent, .. } => {
-                let stream = tokio_util::io::ReaderStream::with_capacity(
-                    tokio::fs::File::from_std(file),
-                    64 * 1024,
-                )
-                .map_ok(move |chunk| {
-                    sent.add(chunk.len() as u64);
-                    Frame::data(chunk)
-                });
-                StreamBody::new(stream).boxed()
-            }
+            Outgoing::File(upload) => StreamBody::new(upload_stream(upload)).boxed(),
             _ => {
                 return Err(TransportError::new(
                     TransportErrorKind::Other,
@@ -205,6 +194,31 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Hyper<C> {
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
+}
+
+/// How much of an upload is read at once, off the async threads.
+const UPLOAD_CHUNK: usize = 256 * 1024;
+
+/// An upload as a stream of frames, each chunk read as blocking work (as
+/// `tokio::fs::File` does). A read that fails (the file changed) ends the
+/// stream with the error, and hyper cuts the request.
+fn upload_stream(
+    upload: UploadBody,
+) -> impl futures_util::Stream<Item = io::Result<Frame<Bytes>>> + Send + Sync + 'static {
+    futures_util::stream::try_unfold(upload, |mut upload| async move {
+        let (upload, read) = tokio::task::spawn_blocking(move || {
+            let mut chunk = vec![0u8; UPLOAD_CHUNK];
+            let read = std::io::Read::read(&mut upload, &mut chunk).map(|n| {
+                chunk.truncate(n);
+                chunk
+            });
+            (upload, read)
+        })
+        .await
+        .map_err(io::Error::other)?;
+        let chunk = read?;
+        Ok((!chunk.is_empty()).then(|| (Frame::data(Bytes::from(chunk)), upload)))
+    })
 }
 
 /// The body of an answer.

@@ -55,7 +55,7 @@ use std::time::Duration;
 
 use sarvam_doc_core::http::{Request, Response};
 use sarvam_doc_core::{TransportError, TransportErrorKind};
-use sarvam_doc_driver::{BlockingBody, Counted, Outgoing, Timeouts, Transport};
+use sarvam_doc_driver::{BlockingBody, Outgoing, Timeouts, Transport};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
@@ -165,12 +165,9 @@ impl Transport for Ureq {
             Outgoing::Empty => self.run(Request::from_parts(parts, ()), timeouts),
             Outgoing::Bytes(bytes) => self.run(Request::from_parts(parts, &bytes[..]), timeouts),
             // The request carries Content-Length, so ureq streams the file as
-            // is, never chunked.
-            Outgoing::File { file, sent, .. } => self.run(
-                Request::from_parts(
-                    parts,
-                    ureq::SendBody::from_owned_reader(Counted::new(file, sent)),
-                ),
+            // is, never chunked; a read that fails (the file changed) cuts it.
+            Outgoing::File(upload) => self.run(
+                Request::from_parts(parts, ureq::SendBody::from_owned_reader(upload)),
                 timeouts,
             ),
             _ => {
