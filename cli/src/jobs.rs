@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use sarvam_doc_core::{GiveUpReason, Outcome, model::StateClass};
-use sarvam_doc_driver::journal::FolderLock;
 use sarvam_doc_driver::{Report, RunError, RunOptions};
 
 use crate::args::{LimitArgs, OutputArgs};
@@ -58,7 +57,6 @@ pub(crate) async fn wait(
         return Ok(show(Ok((&outcome, &[])), json));
     };
     let options = options(output, limits)?;
-    let _lock = lock(output)?;
     let result = client
         .wait_and_download(job, &options, |e| progress.event(0, e))
         .await;
@@ -81,7 +79,6 @@ pub(crate) async fn download(
 ) -> Result<Exit, Failure> {
     let (job, client) = job_and_client(global, id, limits)?;
     let options = options(output, limits)?;
-    let _lock = lock(output)?;
     let progress = Progress::new(&[id.to_owned()]);
     let result = client
         .download(job, &options, |e| progress.event(0, e))
@@ -118,19 +115,6 @@ fn options(output: &OutputArgs, limits: &LimitArgs) -> Result<RunOptions, Failur
     Ok(RunOptions::new(&output.out)
         .with_overwrite(output.overwrite)
         .with_unpack_limits(limits.unpack()))
-}
-
-/// The lock of the output folder, held while outputs are fetched into it,
-/// as a run holds it: a run there meanwhile is refused (and would otherwise
-/// remove this download's staging folder), and so is this while one runs.
-fn lock(output: &OutputArgs) -> Result<FolderLock, Failure> {
-    FolderLock::take(&output.out).map_err(|e| {
-        Failure::error(if e.kind() == std::io::ErrorKind::ResourceBusy {
-            e.to_string()
-        } else {
-            format!("cannot use the output folder {}: {e}", output.out.display())
-        })
-    })
 }
 
 /// Prints how a job ended (its status, where its outputs are, or what went

@@ -755,7 +755,12 @@ pub(crate) fn print_summary(results: &[FileResult]) {
     );
     for r in results {
         if let Some(e) = &r.error {
-            err!("error: {}: {e}", r.file);
+            // An error that names its file first needs no second name.
+            if e.starts_with(&r.file) {
+                err!("error: {e}");
+            } else {
+                err!("error: {}: {e}", r.file);
+            }
         } else if let Some(Outcome::GaveUp { reason, job_id, .. }) = &r.outcome {
             err!("{}: gave up: {reason}{}", r.file, give_up_hint(reason));
             if let Some(job) = job_id {

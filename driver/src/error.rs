@@ -72,6 +72,9 @@ impl fmt::Display for RunError {
                         "{} exists already: remove it, choose another output folder, or allow overwriting",
                         path.display()
                     )?;
+                } else if source.kind() == io::ErrorKind::ResourceBusy {
+                    // It says which folder, and what to do.
+                    write!(f, "{source}")?;
                 } else {
                     write!(f, "cannot write {}: {source}", path.display())?;
                 }

@@ -260,7 +260,8 @@ impl<T: AsyncTransport> Client<T> {
     /// checked, bounded, unpacked under the limits, published in one rename.
     ///
     /// # Errors
-    /// As [`Client::run`]. A job that has not ended gives up at once with
+    /// As [`Client::run`]; [`RunError::Output`] when another run holds the
+    /// output folder. A job that has not ended gives up at once with
     /// [`sarvam_doc_core::GiveUpReason::NotEnded`] in the report.
     pub async fn download(
         &self,
@@ -288,7 +289,9 @@ impl<T: AsyncTransport> Client<T> {
     }
 
     /// Runs the watch `make` builds for `job` into the folder named after
-    /// the job's input.
+    /// the job's input, holding the output folder's lock as a batch run
+    /// does: a run into that folder meanwhile is refused (it would sweep
+    /// this fetch's staging folder), and so is this fetch while one runs.
     async fn fetch(
         &self,
         make: fn(Api, JobId, Policy, Instant) -> Watch,
@@ -296,6 +299,19 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<Report, RunError> {
+        let out_dir = options.out_dir.clone();
+        let _lock = self
+            .transport()
+            .blocking(move || {
+                std::fs::create_dir_all(&out_dir)?;
+                crate::journal::FolderLock::take(&out_dir)
+            })
+            .await
+            .map_err(|source| RunError::Output {
+                path: options.out_dir.clone(),
+                source,
+                job_id: None,
+            })?;
         let folder = self.folder_of(&job).await;
         let watch = paced(
             make(
