@@ -333,7 +333,7 @@ pub(crate) struct SimArgs {
     /// delay:MS, drop-before, drop-after, truncate,
     /// invalid-json, unknown-state, extra-fields; hostile: hang, stall-after-headers,
     /// endless-body, oversized:BYTES, huge-size, zip-bomb:MIB, zip-count:N, large-output:MIB, unsafe-names,
-    /// not-zip, other-job, echo-key, key-in-request-id, echo-key-id, key-at-cut. Repeatable.
+    /// not-zip, other-job, echo-key, key-in-request-id, echo-key-id, key-at-cut, echo-key-escaped. Repeatable.
     #[arg(long = "fault", value_name = "ROUTE=FAULTS")]
     pub(crate) faults: Vec<String>,
     /// Inject a random fault (429, 503, 500, drops, truncation, delays) into this percentage of requests.
