@@ -30,7 +30,10 @@ pub use api::{ApiError, Peer};
 pub use input::InputError;
 use protocol::What;
 pub use protocol::{ProtocolError, ProtocolErrorKind};
-pub(crate) use text::{BRIEF_MAX, bounded, excerpt, has_control, printable, redact, redact_body};
+pub(crate) use text::{
+    BRIEF_MAX, body_has_escape, bounded, excerpt, has_control, printable, redact, redact_body,
+    redact_body_escaped,
+};
 pub use transport::{TransportError, TransportErrorKind};
 
 /// How many bytes of a body an error keeps, at most.

@@ -34,6 +34,13 @@ pub(crate) fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Whether `text` holds a JSON or URL escape (`\\` or `%`), through which
+/// a decoder could spell the key. Two single-byte searches (each the
+/// standard library's vectorised `memchr`), not one search for either.
+pub(crate) fn has_escape(text: &str) -> bool {
+    text.contains('\\') || text.contains('%')
+}
+
 /// Whether `text` holds a control character.
 pub(crate) fn has_control(text: &str) -> bool {
     text.chars().any(char::is_control)
@@ -57,15 +64,32 @@ pub(crate) fn redact_body<'a>(
     text: Option<&str>,
     key: &str,
 ) -> std::borrow::Cow<'a, [u8]> {
+    redact_body_escaped(body, text, key, body_has_escape(body, text))
+}
+
+/// Whether `body` (`text`, when it is valid UTF-8) holds a JSON or URL
+/// escape: see [`has_escape`].
+pub(crate) fn body_has_escape(body: &[u8], text: Option<&str>) -> bool {
+    match text {
+        Some(text) => has_escape(text),
+        None => body.iter().any(|&b| b == b'\\' || b == b'%'),
+    }
+}
+
+/// [`redact_body`], told whether the body holds an escape
+/// ([`body_has_escape`]), by a caller that needs to know too.
+pub(crate) fn redact_body_escaped<'a>(
+    body: &'a [u8],
+    text: Option<&str>,
+    key: &str,
+    escaped: bool,
+) -> std::borrow::Cow<'a, [u8]> {
     if key.is_empty() {
         return std::borrow::Cow::Borrowed(body);
     }
-    let (present, escaped) = match text {
-        Some(text) => (text.contains(key), text.contains(['\\', '%'])),
-        None => (
-            contains(body, key.as_bytes()),
-            body.iter().any(|&b| b == b'\\' || b == b'%'),
-        ),
+    let present = match text {
+        Some(text) => text.contains(key),
+        None => contains(body, key.as_bytes()),
     };
     if !escaped {
         return if present {
@@ -210,7 +234,7 @@ pub(crate) fn redact(text: &mut String, key: &str) {
     if key.is_empty() {
         return;
     }
-    if text.contains(['\\', '%']) {
+    if has_escape(text) {
         if let std::borrow::Cow::Owned(bytes) = redact_body(text.as_bytes(), Some(text), key) {
             *text = String::from_utf8_lossy(&bytes).into_owned();
         }

@@ -13,7 +13,9 @@ use http::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::error::{bounded, excerpt, has_control, printable, redact, redact_body};
+use crate::error::{
+    body_has_escape, bounded, excerpt, has_control, printable, redact, redact_body_escaped,
+};
 use crate::{ApiError, Error, InputError, Peer, ProtocolError, ProtocolErrorKind};
 
 pub(crate) mod bodies;
@@ -75,9 +77,9 @@ impl<'a> View<'a> {
         let text = std::str::from_utf8(raw).ok();
         let (body, may_hold_key) = match key {
             Some(key) if !key.is_empty() => {
-                let body = redact_body(raw, text, key);
                 // A JSON escape or a URL one: a decoder may spell the key.
-                let escaped = text.is_none_or(|t| t.contains(['\\', '%']));
+                let escaped = body_has_escape(raw, text);
+                let body = redact_body_escaped(raw, text, key, escaped);
                 let may = matches!(body, Cow::Owned(_)) || escaped;
                 (body, may)
             }
