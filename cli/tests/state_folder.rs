@@ -100,6 +100,32 @@ fn a_journal_linked_out_of_the_folder_is_refused_and_nothing_is_written_there() 
 }
 
 #[test]
+fn a_journal_hard_linked_to_a_file_outside_is_refused_and_that_file_is_untouched() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "x.pdf", &sample::pdf(1, "x"));
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join(".sarvam-doc")).unwrap();
+    // Empty (appended to), and one line without its newline (trimmed as cut).
+    for contents in [&b""[..], b"export PATH=/usr/bin"] {
+        let outside = write(dir.path(), "profile", contents);
+        let journal = out.join(".sarvam-doc/journal.jsonl");
+        let _ = std::fs::remove_file(&journal);
+        std::fs::hard_link(&outside, &journal).unwrap();
+        for extra in [&["--dry-run"][..], &[]] {
+            let (code, _, stderr) = run_into(&sim, &input, &out, extra);
+            assert!(code == 1 || code == 2, "exit {code}: {stderr}");
+            assert!(
+                stderr.contains("journal.jsonl") && stderr.contains("hard links"),
+                "{stderr}"
+            );
+            assert_eq!(sim.jobs(), 0, "nothing was paid for");
+        }
+        assert_eq!(std::fs::read(&outside).unwrap(), contents);
+    }
+}
+
+#[test]
 fn a_lock_linked_to_a_missing_path_outside_is_refused_and_that_path_is_not_made() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();

@@ -390,10 +390,25 @@ pub(crate) fn open_regular(options: &mut OpenOptions, path: &Path) -> io::Result
         }
         Err(e) => return Err(with_path(path, e)),
     };
-    if !file.metadata().map_err(|e| with_path(path, e))?.is_file() {
+    let meta = file.metadata().map_err(|e| with_path(path, e))?;
+    if !meta.is_file() {
         return Err(refused(
             path,
             "is not a regular file (a FIFO, a device or a folder)",
+        ));
+    }
+    // A hard link is a file outside the folder too: appending (or trimming a
+    // cut last line) would change it wherever else it is.
+    #[cfg(unix)]
+    if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} has other hard links (it is also a file elsewhere, which writing it would \
+                 change): make it a file of its own (`cp` it to a new name and move that over \
+                 it), remove it, or choose another output folder",
+                path.display()
+            ),
         ));
     }
     Ok(file)
