@@ -161,13 +161,16 @@ impl Journal {
             }
             other => other,
         };
+        // A folder of outputs of one of this input's jobs: a link or a file
+        // left in their place is not, nor another input's outputs (a journal
+        // edited to name them).
+        let its_outputs = on_disk.manifest_job.as_ref().is_some_and(|job| {
+            self.get(&input.path)
+                .is_some_and(|state| state.had_job(job))
+        });
         let ours = match &plan {
-            // Its earlier outputs, if they are still a folder of outputs:
-            // a link or a file left in their place is not.
-            Plan::New { replaces } => {
-                replaces.as_deref() == Some(folder) && on_disk.manifest_job.is_some()
-            }
-            Plan::Resume { .. } => on_disk.manifest_job.is_some(),
+            Plan::New { replaces } => replaces.as_deref() == Some(folder) && its_outputs,
+            Plan::Resume { .. } => its_outputs,
             Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
         };
         if on_disk.folder_exists && !ours && !rerun.overwrite {

@@ -35,7 +35,33 @@ pub struct InputState {
     /// was changed by something else. That folder is never used, and
     /// [`Journal::plan`] refuses the input until the journal is mended.
     pub foreign_folder: Option<String>,
+    /// Every job the journal names for it, oldest first (at most
+    /// [`MAX_JOBS_KEPT`]): an output folder whose manifest names one of
+    /// them holds its outputs; any other is not its to replace.
+    jobs: Vec<JobId>,
     creating: bool,
+}
+
+/// The most job ids an input's history keeps.
+const MAX_JOBS_KEPT: usize = 64;
+
+impl InputState {
+    /// Whether `job` is one the journal names for this input, now or before.
+    #[must_use]
+    pub fn had_job(&self, job: &JobId) -> bool {
+        self.jobs.contains(job) || self.job.as_ref() == Some(job)
+    }
+
+    fn remember_job(&mut self) {
+        if let Some(job) = &self.job
+            && !self.jobs.contains(job)
+        {
+            if self.jobs.len() == MAX_JOBS_KEPT {
+                self.jobs.remove(0);
+            }
+            self.jobs.push(job.clone());
+        }
+    }
 }
 
 /// All the journal says, input by input.
@@ -59,6 +85,11 @@ impl Journal {
     /// [`InputState::foreign_folder`].
     pub fn apply(&mut self, record: &Record) {
         let state = self.inputs.entry(record.path().to_owned()).or_default();
+        Self::fold(state, record);
+        state.remember_job();
+    }
+
+    fn fold(state: &mut InputState, record: &Record) {
         if let Record::Input { folder, .. } | Record::Published { folder, .. } = record
             && !FolderPlan::could_assign(record.path(), folder)
         {
@@ -82,6 +113,7 @@ impl Journal {
                         lost_creates: lost,
                         folder: state.folder.clone(),
                         foreign_folder: state.foreign_folder.clone(),
+                        jobs: std::mem::take(&mut state.jobs),
                         ..InputState::default()
                     };
                 }

@@ -250,14 +250,19 @@ fn published_outputs_that_are_gone_or_another_jobs_are_fetched_again() {
         Err(Refusal::FolderTaken { folder: "a".into() }),
         "a folder without a manifest is not known to be ours"
     );
-    // The folder holds another job's outputs.
+    // The folder holds the outputs of a job that is not this input's (a
+    // journal edited to name another input's folder): not ours to replace,
+    // unless the user says so.
     assert_eq!(
-        plan(
-            &finished(),
-            &id("x"),
-            &published_by(other_job()),
-            Rerun::default()
-        ),
+        finished().plan(&id("x"), "a", &published_by(other_job()), Rerun::default()),
+        Err(Refusal::FolderTaken { folder: "a".into() }),
+    );
+    let overwrite = Rerun {
+        overwrite: true,
+        ..Rerun::default()
+    };
+    assert_eq!(
+        plan(&finished(), &id("x"), &published_by(other_job()), overwrite),
         again
     );
 }
@@ -600,4 +605,45 @@ fn records_are_one_json_object_a_line() {
         r#"{"event":"created","path":"a.pdf","job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6"}"#
     );
     assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record);
+}
+
+#[test]
+fn a_journal_edited_to_send_an_input_into_another_inputs_folder_is_refused() {
+    // x/a.pdf published into `a`, y/a.pdf into `a-2`; then x's line is
+    // edited to name `a-2`, a name the client could have made for x.
+    let (x, y) = ("x/a.pdf", "y/a.pdf");
+    let identity = |path: &str| Identity::new(path, 10, "s", "legacy:hi-IN:md");
+    let mut journal = Journal::default();
+    for (path, folder, job) in [(x, "a", job()), (y, "a-2", other_job())] {
+        journal.apply(&Record::Input {
+            input: identity(path),
+            folder: folder.into(),
+        });
+        journal.apply(&Record::Published {
+            path: path.into(),
+            job_id: job,
+            folder: folder.into(),
+        });
+    }
+    journal.apply(&Record::Input {
+        input: identity(x),
+        folder: "a-2".into(),
+    });
+    // x's job is not in `a-2`: y's is. Not x's to replace.
+    assert_eq!(
+        journal.plan(
+            &identity(x),
+            "a-2",
+            &published_by(other_job()),
+            Rerun::default()
+        ),
+        Err(Refusal::FolderTaken {
+            folder: "a-2".into()
+        })
+    );
+    // Its own earlier outputs, found where the journal says, are skipped.
+    assert!(matches!(
+        journal.plan(&identity(x), "a-2", &published_by(job()), Rerun::default()),
+        Ok(Plan::Skip { .. })
+    ));
 }
