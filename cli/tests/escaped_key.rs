@@ -220,6 +220,13 @@ fn an_extractions_download_that_is_not_a_zip_is_kept_beside_its_results() {
         .arg(&input));
     assert_ne!(code, 0, "a refused output is not a success: {stderr}");
     assert!(!stderr.contains("No such file"), "{stderr}");
+    // The message points at the refused download, not at the results.
+    assert!(
+        !stderr
+            .lines()
+            .any(|l| l.contains("kept") && l.contains("results.json")),
+        "{stderr}"
+    );
     // The paid results and the download, kept as they came.
     let folder = out.join("invoice");
     let results = std::fs::read_to_string(folder.join("results.json")).unwrap();

@@ -112,8 +112,17 @@ pub(crate) fn unpack_and_publish(
             });
             match kept {
                 Ok(()) => {
-                    let first = zips
-                        .first()
+                    // The download the refusal is about: the first archive
+                    // (an extraction's results.json comes first, and is fine).
+                    let refused = zips
+                        .iter()
+                        .find(|z| {
+                            z.file_name().is_some_and(|n| {
+                                sarvam_doc_core::output::is_archive(&n.to_string_lossy())
+                            })
+                        })
+                        .or(zips.first());
+                    let first = refused
                         .and_then(|z| z.file_name())
                         .map_or_else(|| target.to_owned(), |n| target.join(n));
                     Unpacked::Refused { raw: first, error }
