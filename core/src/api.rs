@@ -478,6 +478,11 @@ impl Api {
     }
 
     /// A view of an answer with the key redacted from it.
+    /// The key, for the redaction of what a server sends.
+    pub(crate) fn key(&self) -> &str {
+        self.config.api_key().expose_secret()
+    }
+
     pub(crate) fn view<'a, B: AsRef<[u8]>>(
         &'a self,
         response: &'a Response<B>,

@@ -219,13 +219,16 @@ impl Engine {
                 }
                 Reply::Outputs {
                     job: job.clone(),
-                    queue: crate::output::plan_downloads(answer),
+                    queue: crate::output::plan_downloads(answer, Some(api.key())),
                     step: |d| Fetch::Legacy(LegacyFetch::Files(Box::new(d))),
                 }
             }
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Url(job))) => Reply::Outputs {
                 job: job.clone(),
-                queue: crate::output::plan_download(api.doc_ai().parse_download_url(r)?),
+                queue: crate::output::plan_download(
+                    api.doc_ai().parse_download_url(r)?,
+                    Some(api.key()),
+                ),
                 step: |d| Fetch::DocAi(DocAiFetch::File(Box::new(d))),
             },
             Phase::Fetch(Fetch::DocAi(DocAiFetch::Results(job))) => {

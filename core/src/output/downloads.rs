@@ -19,22 +19,47 @@ pub(crate) struct PendingDownload {
     pub(crate) headers: BTreeMap<String, String>,
 }
 
-/// The legacy API's outputs to fetch, with safe and distinct local names.
+/// `name` made safe, and then rid of `key`: making a name safe turns
+/// characters into `_`, which can spell a key the server sent with control
+/// characters in its place (`sk\u0001live…`). Made safe again after, so
+/// `<redacted>` becomes `_redacted_`.
+fn safe_name_without(name: &str, key: Option<&str>) -> Option<String> {
+    let safe = safe_output_name(name)?;
+    match key {
+        Some(key) if !key.is_empty() && safe.contains(key) => {
+            safe_output_name(&safe.replace(key, "<redacted>"))
+        }
+        _ => Some(safe),
+    }
+}
+
+/// A server's name as the record keeps it: printable, bounded, without `key`.
+fn shown_name(name: &str, key: Option<&str>) -> String {
+    let mut shown = printable(name);
+    if let Some(key) = key {
+        crate::error::redact(&mut shown, key);
+    }
+    bounded(shown, 255)
+}
+
+/// The legacy API's outputs to fetch, with safe and distinct local names
+/// that do not spell `key`.
 pub(crate) fn plan_downloads(
     answer: crate::DownloadFilesResponse,
+    key: Option<&str>,
 ) -> std::collections::VecDeque<PendingDownload> {
     let mut taken: Vec<String> = Vec::new();
     let mut queue = std::collections::VecDeque::new();
     for (i, (server_name, url)) in answer.download_urls.into_iter().enumerate() {
         let base =
-            safe_output_name(&server_name).unwrap_or_else(|| format!("output-{}.zip", i + 1));
+            safe_name_without(&server_name, key).unwrap_or_else(|| format!("output-{}.zip", i + 1));
         // `distinct_name` asks with the candidate in lower case.
         let name = distinct_name(&base, EntryKind::File, |c| taken.iter().any(|t| t == c));
         taken.push(name.to_lowercase());
         queue.push_back(PendingDownload {
             announced: url.announced_size(),
             name,
-            server_name: bounded(printable(&server_name), 255),
+            server_name: shown_name(&server_name, key),
             url: url.file_url,
             headers: BTreeMap::new(),
         });
@@ -47,6 +72,7 @@ pub(crate) fn plan_downloads(
 /// extraction's inline results take.
 pub(crate) fn plan_download(
     target: crate::doc_ai::DownloadUrl,
+    key: Option<&str>,
 ) -> std::collections::VecDeque<PendingDownload> {
     let last = target
         .url
@@ -55,11 +81,11 @@ pub(crate) fn plan_download(
         .next()
         .map(crate::wire::percent_decoded)
         .unwrap_or_default();
-    let name = safe_output_name(&last)
+    let name = safe_name_without(&last, key)
         .filter(|n| !n.eq_ignore_ascii_case(crate::doc_ai::RESULTS_FILE))
         .unwrap_or_else(|| "output.zip".to_owned());
     std::collections::VecDeque::from([PendingDownload {
-        server_name: bounded(printable(&last), 255),
+        server_name: shown_name(&last, key),
         name,
         url: target.url,
         announced: None,
@@ -80,7 +106,7 @@ mod tests {
               "..":{"file_url":"https://s/3","file_metadata":{"fileSize":5}}}}"#,
         )
         .unwrap();
-        let names: Vec<_> = plan_downloads(answer)
+        let names: Vec<_> = plan_downloads(answer, None)
             .into_iter()
             .map(|p| (p.name, p.announced))
             .collect();
@@ -92,5 +118,32 @@ mod tests {
                 ("out-2.zip".to_owned(), None)
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_that_spells_the_key_once_made_safe_does_not_keep_it() {
+        let key = "sk_live_abc";
+        let answer: crate::DownloadFilesResponse = serde_json::from_str(
+            r#"{"job_id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","job_state":"Completed",
+            "storage_container_type":"Azure","download_urls":{
+              "sk\u0001live\u0001abc.zip":{"file_url":"https://s/1"}}}"#,
+        )
+        .unwrap();
+        let planned: Vec<_> = plan_downloads(answer, Some(key)).into_iter().collect();
+        assert!(!planned[0].name.contains(key), "{}", planned[0].name);
+        assert!(planned[0].name.contains("redacted"), "{}", planned[0].name);
+        assert!(!planned[0].server_name.contains(key));
+        let url: crate::doc_ai::DownloadUrl = serde_json::from_str(
+            r#"{"method":"GET","url":"https://s/out/sk%01live%1babc.json?sig=1","headers":{},"expires_at":""}"#,
+        )
+        .unwrap();
+        let planned: Vec<_> = plan_download(url, Some(key)).into_iter().collect();
+        assert!(!planned[0].name.contains(key), "{}", planned[0].name);
+        assert!(!planned[0].server_name.contains(key));
     }
 }
