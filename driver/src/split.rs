@@ -128,7 +128,8 @@ pub enum SplitError {
         /// Another, that shares pages with `first`.
         second: RangeInclusive<u32>,
     },
-    /// A chunk's name is not a plain file name, or two chunks share a name.
+    /// A chunk's name is not a plain file name, names two chunks, or names
+    /// the input itself.
     BadName {
         /// The input.
         file: PathBuf,
@@ -185,8 +186,8 @@ impl fmt::Display for SplitError {
             ),
             SplitError::BadName { file, name } => write!(
                 f,
-                "cannot cut {}: the chunk name {name:?} is not a plain file name, or names two chunks; \
-                 give each chunk a name of its own, without folders",
+                "cannot cut {}: the chunk name {name:?} is not a plain file name, or names two chunks \
+                 or the input itself; give each chunk a name of its own, without folders",
                 file.display()
             ),
             SplitError::Write { file, why } => write!(
@@ -216,7 +217,7 @@ pub fn cut_pdf(
     dir: &Path,
     name: impl Fn(&RangeInclusive<u32>) -> String,
 ) -> Result<Vec<Chunk>, SplitError> {
-    let names = names(input, ranges, &name)?;
+    let names = names(input, ranges, dir, &name)?;
     let book = Book::load(input)?;
     check_ranges(input, ranges, book.pages.len())?;
     let mut chunks = Vec::with_capacity(ranges.len());
@@ -261,7 +262,7 @@ pub fn cut_zip(
     dir: &Path,
     name: impl Fn(&RangeInclusive<u32>) -> String,
 ) -> Result<Vec<Chunk>, SplitError> {
-    let names = names(input, ranges, &name)?;
+    let names = names(input, ranges, dir, &name)?;
     let unreadable = |why: String| SplitError::Unreadable {
         file: input.to_owned(),
         why,
@@ -303,10 +304,12 @@ pub fn cut_zip(
     Ok(chunks)
 }
 
-/// Each range's chunk name, checked: a plain file name, one per chunk.
+/// Each range's chunk name, checked: a plain file name, one per chunk, and
+/// not the input's own (a chunk must never replace what it is cut from).
 fn names(
     input: &Path,
     ranges: &[RangeInclusive<u32>],
+    dir: &Path,
     name: &impl Fn(&RangeInclusive<u32>) -> String,
 ) -> Result<Vec<String>, SplitError> {
     if ranges.is_empty() {
@@ -314,6 +317,7 @@ fn names(
             file: input.to_owned(),
         });
     }
+    let source = input.canonicalize().ok();
     let mut seen = HashSet::new();
     ranges
         .iter()
@@ -324,7 +328,9 @@ fn names(
                 (parts.next(), parts.next()),
                 (Some(Component::Normal(part)), None) if part == chunk.as_str()
             ) && !chunk.contains(['/', '\\', '\0']);
-            if plain && seen.insert(chunk.clone()) {
+            let is_input =
+                plain && source.is_some() && dir.join(&chunk).canonicalize().ok() == source;
+            if plain && !is_input && seen.insert(chunk.clone()) {
                 Ok(chunk)
             } else {
                 Err(SplitError::BadName {

@@ -466,3 +466,69 @@ fn a_chunk_cut_again_replaces_an_earlier_file_of_its_name() {
     assert!(std::fs::read(&stale).unwrap().starts_with(b"%PDF-"));
     assert_reported_as_written(tmp.path(), &chunks);
 }
+
+#[test]
+fn a_chunk_is_never_written_over_the_input_it_is_cut_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = sarvam_doc_sim::sample::pdf(4, "B");
+    let input = write(tmp.path(), "book.pdf", &bytes);
+    // The same file, reached through another spelling of its folder.
+    let dir = tmp.path().join(".");
+    let err = cut_pdf(&input, &[1..=2], &dir, |_| "book.pdf".into()).unwrap_err();
+    assert_eq!(
+        err,
+        SplitError::BadName {
+            file: input.clone(),
+            name: "book.pdf".into()
+        }
+    );
+    let zip = write(
+        tmp.path(),
+        "pages.zip",
+        &sarvam_doc_sim::sample::image_zip(3),
+    );
+    let err = cut_zip(&zip, &[1..=2], tmp.path(), |_| "pages.zip".into()).unwrap_err();
+    assert!(matches!(err, SplitError::BadName { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&input).unwrap(), bytes);
+}
+
+#[test]
+fn cycles_and_missing_objects_in_a_hostile_pdf_are_cut_without_hanging() {
+    let mut doc = Document::with_version("1.4");
+    let root = doc.new_object_id();
+    let page = doc.new_object_id();
+    let missing: ObjectId = (9_999, 0);
+    let text = b"BT /F1 12 Tf (Page 1 of 1) Tj ET".to_vec();
+    let contents = doc.add_object(Stream::new(Dictionary::new(), text));
+    doc.objects.insert(
+        page,
+        Object::Dictionary(dictionary! {
+            "Type" => "Page", "Parent" => root, "Contents" => contents,
+            // The page reaches itself, its tree and an object that is not there.
+            "Self" => page, "Tree" => root, "Gone" => missing,
+        }),
+    );
+    // A root that is its own parent.
+    doc.objects.insert(
+        root,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Parent" => root, "Kids" => vec![page.into()], "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => root });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = write(tmp.path(), "hostile.src", &bytes);
+    let chunks = cut_pdf(&input, &[1..=1], tmp.path(), named).unwrap();
+    let cut = Document::load(&chunks[0].path).unwrap();
+    let pages = cut.get_pages();
+    assert_eq!(pages.len(), 1);
+    let id = pages[&1];
+    let page = cut.get_dictionary(id).unwrap();
+    assert_eq!(page.get(b"Self").unwrap().as_reference().unwrap(), id);
+    assert_eq!(page.get(b"Tree").unwrap(), &Object::Null);
+    assert_eq!(page.get(b"Gone").unwrap(), &Object::Null);
+    assert!(text_of(&cut, id).contains("(Page 1 of 1)"));
+}
