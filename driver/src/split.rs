@@ -37,7 +37,9 @@
 //! a temporary file in the chunks' folder (named as the driver's other
 //! temporary files, so a killed cut's leftovers are swept), synced, and
 //! renamed into place over any earlier cut of it; the folder is synced
-//! once all are in place.
+//! once all are in place. On an error, the chunks already written stay
+//! (each whole, and the same bytes a rerun would write); no temporary file
+//! is left.
 //!
 //! Both block: run them off the async threads.
 //!
