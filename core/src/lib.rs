@@ -186,6 +186,7 @@ pub mod model {
 }
 pub mod output;
 pub mod policy;
+pub mod split;
 mod status;
 pub mod wire;
 

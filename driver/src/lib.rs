@@ -50,6 +50,7 @@ mod job;
 pub mod journal;
 pub mod preflight;
 mod record;
+pub mod split;
 mod staging;
 mod transport;
 mod unpack;

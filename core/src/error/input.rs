@@ -52,6 +52,9 @@ pub enum InputError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A document's pages cannot be planned (none, too many, or a page
+    /// limit of 0), and why.
+    Pages(String),
     /// The core was used in a way it does not support (a bug in the caller,
     /// never caused by the network).
     Misuse(&'static str),
@@ -68,6 +71,7 @@ impl fmt::Display for InputError {
                 f,
                 "{name:?} cannot be uploaded: {reason}; rename the file (a PDF ending .pdf, or a ZIP of JPEG/PNG pages ending .zip)"
             ),
+            InputError::Pages(why) => f.write_str(why),
             InputError::FileSize(0) => {
                 f.write_str("the input file is empty: give a PDF, or a ZIP of JPEG/PNG pages")
             }
