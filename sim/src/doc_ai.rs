@@ -14,7 +14,8 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
 use crate::answer::{Answer, read, upload_body};
-use crate::jobs::{self, Job, LANGUAGES, Started, count_pages, rfc3339};
+use crate::jobs::{self, Job, LANGUAGES, Started, rfc3339};
+use crate::pages::{self, Unreadable};
 use crate::{ErrorShape, FailedResults, Route, Scenario, Shared, lock, unix_now};
 
 /// The path every `/doc-ai/v1` request starts with.
@@ -97,16 +98,19 @@ impl DocAiJob {
     }
 
     /// Page `n` (from 1) of the whole job, in `format`; `None` if it failed.
+    /// It carries the fingerprint of the input page it came from: a
+    /// `source: …` line in Markdown and HTML, a `source` field in JSON.
     fn page(&self, n: u32, failed: &[u32], format: &str) -> Option<String> {
         if failed.contains(&n) {
             return None;
         }
         let text = format!("Simulated text of page {n} ({}).", self.language);
+        let source = self.inner.fingerprint(n).unwrap_or_default();
         Some(match format {
-            "html" => format!("<h1>Page {n}</h1><p>{text}</p>"),
+            "html" => format!("<h1>Page {n}</h1><p>{text}</p><p class=\"source\">source: {source}</p>"),
             // A simulator's invented block format: labelled as such.
-            "json" => json!({"sim_block_format": 1, "blocks": [{"type": "heading", "text": format!("Page {n}")}, {"type": "paragraph", "text": text}]}).to_string(),
-            _ => format!("# Page {n}\n\n{text}\n"),
+            "json" => json!({"sim_block_format": 1, "source": source, "blocks": [{"type": "heading", "text": format!("Page {n}")}, {"type": "paragraph", "text": text}]}).to_string(),
+            _ => format!("# Page {n}\n\n{text}\n\nsource: {source}\n"),
         })
     }
 
@@ -169,7 +173,8 @@ impl DocAiJob {
             .collect();
         let document = match ext {
             "html" => format!("<html><body>{}</body></html>\n", pages.join("\n")),
-            "json" => json!({"pages": pages}).to_string(),
+            // The pages as JSON values, not as strings of JSON.
+            "json" => json!({"pages": pages.iter().map(|p| serde_json::from_str::<Value>(p).unwrap_or(Value::Null)).collect::<Vec<_>>()}).to_string(),
             _ => pages.join("\n"),
         };
         // Writing to memory cannot fail.
@@ -179,7 +184,7 @@ impl DocAiJob {
             let _ = zip.start_file(format!("metadata/page_{n:03}.json"), options);
             let ok = !p.failed_pages.contains(&n);
             let _ = zip.write_all(
-                json!({"page_number": n, "status": if ok { "succeeded" } else { "failed" }, "language": self.language})
+                json!({"page_number": n, "status": if ok { "succeeded" } else { "failed" }, "language": self.language, "source": self.inner.fingerprint(n).unwrap_or_default()})
                     .to_string()
                     .as_bytes(),
             );
@@ -780,6 +785,7 @@ async fn submit(shared: &Shared, operation: &str, content_type: &str, body: Byte
         }
     }
     let mut inputs = Vec::new();
+    let mut fingerprints = Vec::new();
     let mut rejected = false;
     for (name, bytes) in &documents {
         if bytes.len() as u64 > shared.config.max_file_bytes {
@@ -794,13 +800,16 @@ async fn submit(shared: &Shared, operation: &str, content_type: &str, body: Byte
             );
         }
         let pages = match sniff(bytes) {
-            Some("pdf") => count_pages("x.pdf", bytes),
-            Some("zip") => count_pages("x.zip", bytes),
-            Some(_) => Ok(1),
-            None => Err(jobs::Unreadable("not a PDF, PNG, JPEG or ZIP".into())),
+            Some("pdf") => pages::pdf_pages(bytes),
+            Some("zip") => pages::zip_pages(bytes),
+            Some(_) => Ok(vec![pages::image_fingerprint(name, bytes)]),
+            None => Err(Unreadable("not a PDF, PNG, JPEG or ZIP".into())),
         };
         match pages {
-            Ok(p) => inputs.push((name.clone(), p)),
+            Ok(p) => {
+                inputs.push((name.clone(), u32::try_from(p.len()).unwrap_or(u32::MAX)));
+                fingerprints.extend(p);
+            }
             Err(e) if shared.config.doc_ai.reject_unreadable => {
                 let _ = e;
                 rejected = true;
@@ -868,6 +877,7 @@ async fn submit(shared: &Shared, operation: &str, content_type: &str, body: Byte
         at: now,
         at_wall: SystemTime::now(),
         pages: total.max(1),
+        fingerprints,
         queue: shared.config.queue_time,
         page_time: shared.config.page_time,
     });

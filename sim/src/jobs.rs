@@ -4,7 +4,7 @@
 //! `Pending` for the queue time, then runs page by page at the configured
 //! pace, then ends as its scenario says. Nothing runs in the background.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
@@ -33,6 +33,9 @@ pub(crate) struct Started {
     pub(crate) at: Instant,
     pub(crate) at_wall: SystemTime,
     pub(crate) pages: u32,
+    /// The fingerprint of each input page, in page order (see
+    /// [`crate::pages`]); a page without one has none in its output.
+    pub(crate) fingerprints: Vec<String>,
     pub(crate) queue: Duration,
     pub(crate) page_time: Duration,
 }
@@ -197,8 +200,20 @@ impl Job {
         })
     }
 
+    /// The fingerprint of input page `n` (from 1), if it has one.
+    pub(crate) fn fingerprint(&self, n: u32) -> Option<&str> {
+        let at = usize::try_from(n.checked_sub(1)?).ok()?;
+        self.started
+            .as_ref()?
+            .fingerprints
+            .get(at)
+            .map(String::as_str)
+    }
+
     /// The output ZIP: one entry per page that succeeded, in the job's
-    /// format (or the hostile output a fault gave the job).
+    /// format (or the hostile output a fault gave the job). Each page
+    /// carries the fingerprint of the input page it came from: a
+    /// `source: …` line in Markdown and HTML, a `source` field in JSON.
     pub(crate) fn output_zip(&self, now: Instant) -> Vec<u8> {
         if let Some(bytes) = &self.output_override {
             return bytes.clone();
@@ -218,10 +233,11 @@ impl Job {
                 "Simulated text of page {page} of {file} ({lang}).",
                 lang = self.language
             );
+            let source = self.fingerprint(page).unwrap_or_default();
             let body = match ext {
-                "html" => format!("<html><body><h1>Page {page}</h1><p>{text}</p></body></html>\n"),
-                "json" => json!({"page_number": page, "language": self.language, "blocks": [{"type": "paragraph", "text": text}]}).to_string(),
-                _ => format!("# Page {page}\n\n{text}\n"),
+                "html" => format!("<html><body><h1>Page {page}</h1><p>{text}</p><p class=\"source\">source: {source}</p></body></html>\n"),
+                "json" => json!({"page_number": page, "language": self.language, "source": source, "blocks": [{"type": "paragraph", "text": text}]}).to_string(),
+                _ => format!("# Page {page}\n\n{text}\n\nsource: {source}\n"),
             };
             // Writing to memory cannot fail.
             let _ = zip.start_file(format!("page_{page:03}.{ext}"), options);
@@ -231,97 +247,9 @@ impl Job {
     }
 }
 
-/// Why a document cannot be processed.
 /// What the simulator says of a document it cannot read.
 pub(crate) const INVALID_PDF: &str =
     "Invalid PDF: the document could not be read (it is damaged or encrypted)";
-
-#[derive(Debug, PartialEq, Eq)]
-
-pub(crate) struct Unreadable(pub(crate) String);
-
-/// Counts the pages of an uploaded document, checking it as the API does:
-/// a PDF must parse; a ZIP may hold only JPEG/PNG images, at most one folder
-/// deep, and at least one.
-pub(crate) fn count_pages(file_name: &str, bytes: &[u8]) -> Result<u32, Unreadable> {
-    if file_name.to_ascii_lowercase().ends_with(".zip") {
-        count_zip_pages(bytes)
-    } else {
-        count_pdf_pages(bytes)
-    }
-}
-
-fn count_pdf_pages(bytes: &[u8]) -> Result<u32, Unreadable> {
-    if !bytes.starts_with(b"%PDF-") {
-        return Err(Unreadable(
-            "the file is not a PDF (it does not start with %PDF-)".into(),
-        ));
-    }
-    // Count page objects: "/Type /Page" not followed by "s" (which is /Pages).
-    let mut pages = 0u32;
-    let mut i = 0;
-    while let Some(at) = find(&bytes[i..], b"/Type") {
-        let mut j = i + at + 5;
-        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        if bytes[j..].starts_with(b"/Page")
-            && bytes.get(j + 5).is_none_or(|b| !b.is_ascii_alphanumeric())
-        {
-            pages += 1;
-        }
-        i = j;
-    }
-    if pages == 0 {
-        return Err(Unreadable(
-            "the PDF could not be parsed: no pages found".into(),
-        ));
-    }
-    Ok(pages)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn count_zip_pages(bytes: &[u8]) -> Result<u32, Unreadable> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| Unreadable(format!("the ZIP could not be read: {e}")))?;
-    let mut images = 0u32;
-    for i in 0..archive.len() {
-        let mut entry = archive
-            .by_index(i)
-            .map_err(|e| Unreadable(format!("the ZIP could not be read: {e}")))?;
-        if entry.is_dir() {
-            continue;
-        }
-        let name = entry
-            .name()
-            .map_err(|e| Unreadable(format!("the ZIP has an unreadable entry name: {e}")))?
-            .into_owned();
-        if name.trim_end_matches('/').matches('/').count() > 1 {
-            return Err(Unreadable(format!(
-                "the ZIP is not flat: {name} is nested more than one folder deep"
-            )));
-        }
-        let lower = name.to_ascii_lowercase();
-        let mut head = [0u8; 8];
-        let n = entry.read(&mut head).unwrap_or(0);
-        let is_png = head[..n].starts_with(b"\x89PNG\r\n\x1a\n");
-        let is_jpeg = head[..n].starts_with(&[0xFF, 0xD8, 0xFF]);
-        let named_image = [".png", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e));
-        if !(named_image && (is_png || is_jpeg)) {
-            return Err(Unreadable(format!(
-                "the ZIP holds {name}, which is not a JPEG or PNG image"
-            )));
-        }
-        images += 1;
-    }
-    if images == 0 {
-        return Err(Unreadable("the ZIP holds no images".into()));
-    }
-    Ok(images)
-}
 
 pub(crate) fn stem(file_name: &str) -> &str {
     file_name.rsplit_once('.').map_or(file_name, |(s, _)| s)
@@ -344,41 +272,6 @@ pub(crate) const LANGUAGES: [&str; 23] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pdf_pages_are_counted_and_pages_trees_are_not() {
-        let pdf = b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >> endobj\n\
-            2 0 obj << /Type /Page /Parent 1 0 R >> endobj\n3 0 obj <</Type/Page/Parent 1 0 R>> endobj\n%%EOF";
-        assert_eq!(count_pages("a.pdf", pdf), Ok(2));
-        assert!(count_pages("a.pdf", b"hello").is_err());
-        assert!(count_pages("a.pdf", b"%PDF-1.4 nothing").is_err());
-        assert!(count_pages("a.pdf", b"%PDF-1.4 /Type").is_err());
-    }
-
-    #[test]
-    fn zips_must_hold_only_images_at_most_one_folder_deep() {
-        let make = |entries: &[(&str, &[u8])]| {
-            let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-            for (name, data) in entries {
-                z.start_file(*name, zip::write::SimpleFileOptions::default())
-                    .unwrap();
-                z.write_all(data).unwrap();
-            }
-            z.finish().unwrap().into_inner()
-        };
-        let png: &[u8] = b"\x89PNG\r\n\x1a\nrest";
-        let jpg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2];
-        assert_eq!(
-            count_pages("p.zip", &make(&[("1.png", png), ("2.jpg", jpg)])),
-            Ok(2)
-        );
-        assert_eq!(count_pages("p.zip", &make(&[("scans/1.png", png)])), Ok(1));
-        assert!(count_pages("p.zip", &make(&[("a/b/1.png", png)])).is_err());
-        assert!(count_pages("p.zip", &make(&[("notes.txt", b"hi")])).is_err());
-        assert!(count_pages("p.zip", &make(&[("fake.png", b"not a png")])).is_err());
-        assert!(count_pages("p.zip", &make(&[])).is_err());
-        assert!(count_pages("p.zip", b"PK not really").is_err());
-    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {

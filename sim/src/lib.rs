@@ -63,6 +63,7 @@ mod doc_ai;
 mod faults;
 mod hostile;
 mod jobs;
+mod pages;
 pub mod sample;
 mod server;
 

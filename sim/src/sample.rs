@@ -111,6 +111,120 @@ pub fn image_zip(pages: u32) -> Vec<u8> {
     zip.finish().map(Cursor::into_inner).unwrap_or_default()
 }
 
+/// The fingerprint of each page of `document`, in page order: what the
+/// simulator writes into the output of that page, so a test can prove that
+/// an output page came from a given input page (page 17 of a stitched
+/// output is page 17 of the input).
+///
+/// `document` is a PDF or a ZIP of page images, told apart by their first
+/// bytes. A PDF's pages are those of its page tree, in its order; a page's
+/// fingerprint is the text it shows (the strings of its `Tj`, `TJ`, `'` and
+/// `"` operators, one space between two, white space collapsed), cut to 64
+/// characters plus the SHA-256 prefix of the whole text when it is longer
+/// than 96, or `no text, content sha256:…` for a page that shows none. A
+/// ZIP's pages are its image entries in the byte order of their names (the
+/// order `/doc-ai/v1` documents, "ordered by filename", taken for both
+/// APIs); an image's fingerprint is its entry name and the first 16 hex
+/// digits of its SHA-256. Fingerprints use a safe alphabet (ASCII letters,
+/// digits, space and `.,:;-_()/#+=?!'*[]@$^{}|~`; any other byte as `%XX`).
+///
+/// ```
+/// use sarvam_doc_sim::sample;
+///
+/// let pdf = sample::pdf(3, "Demo");
+/// assert_eq!(
+///     sample::fingerprints(&pdf)?,
+///     ["Demo Page 1 of 3", "Demo Page 2 of 3", "Demo Page 3 of 3"]
+/// );
+/// # Ok::<(), String>(())
+/// ```
+///
+/// # Errors
+/// The document is neither, or the simulator would refuse it as unreadable
+/// (the reason).
+pub fn fingerprints(document: &[u8]) -> Result<Vec<String>, String> {
+    let read = if document.starts_with(b"%PDF-") {
+        crate::pages::pdf_pages(document)
+    } else if document.starts_with(b"PK") {
+        crate::pages::zip_pages(document)
+    } else {
+        return Err("the document is neither a PDF nor a ZIP".to_owned());
+    };
+    read.map_err(|e| e.0)
+}
+
+/// The fingerprint of page `page` (from 1) of `document` (see
+/// [`fingerprints`]); `None` if there is no such page or the document is
+/// unreadable.
+///
+/// ```
+/// let zip = sarvam_doc_sim::sample::image_zip(2);
+/// let second = sarvam_doc_sim::sample::fingerprint_of_page(&zip, 2).unwrap();
+/// assert!(second.starts_with("page_002.png sha256:"));
+/// ```
+#[must_use]
+pub fn fingerprint_of_page(document: &[u8], page: u32) -> Option<String> {
+    let at = usize::try_from(page.checked_sub(1)?).ok()?;
+    fingerprints(document).ok()?.into_iter().nth(at)
+}
+
+/// The fingerprint an output file of the simulator carries: its first (see
+/// [`read_fingerprints`]).
+///
+/// ```
+/// use sarvam_doc_sim::sample::read_fingerprint;
+///
+/// assert_eq!(read_fingerprint("# Page 2\n\ntext\n\nsource: Demo Page 2 of 3\n").as_deref(), Some("Demo Page 2 of 3"));
+/// assert_eq!(read_fingerprint("<p class=\"source\">source: Demo Page 2 of 3</p>").as_deref(), Some("Demo Page 2 of 3"));
+/// assert_eq!(read_fingerprint(r#"{"page_number":2,"source":"Demo Page 2 of 3"}"#).as_deref(), Some("Demo Page 2 of 3"));
+/// assert_eq!(read_fingerprint("no fingerprint here"), None);
+/// ```
+#[must_use]
+pub fn read_fingerprint(output: &str) -> Option<String> {
+    read_fingerprints(output).into_iter().next()
+}
+
+/// Every fingerprint an output file of the simulator carries, in the order
+/// it holds them: one for a page file (`page_017.md`, `metadata/page_017.json`),
+/// one per page for a whole document (`document.md`). A file that is JSON
+/// carries them as `source` fields (found at any depth, arrays in order);
+/// any other as `source: ` followed by the fingerprint, which ends at the
+/// first character outside the fingerprint alphabet (a line's end, `<`).
+#[must_use]
+pub fn read_fingerprints(output: &str) -> Vec<String> {
+    fn walk(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(source) = map.get("source").and_then(serde_json::Value::as_str) {
+                    found.push(source.to_owned());
+                }
+                map.iter()
+                    .filter(|(k, _)| k.as_str() != "source")
+                    .for_each(|(_, v)| walk(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(output) {
+        walk(&value, &mut found);
+        return found;
+    }
+    const MARK: &str = "source: ";
+    let mut rest = output;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + MARK.len()..];
+        let end = after
+            .bytes()
+            .position(|b| !crate::pages::is_safe(b))
+            .unwrap_or(after.len());
+        found.push(after[..end].trim_end().to_owned());
+        rest = &after[end..];
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +233,7 @@ mod tests {
     fn the_sample_pdf_has_a_consistent_xref_table() {
         let doc = pdf(3, "A (test) \\ title");
         let text = String::from_utf8(doc.clone()).unwrap();
-        assert_eq!(crate::jobs::count_pages("x.pdf", &doc), Ok(3));
+        assert_eq!(crate::pages::read("x.pdf", &doc).map(|p| p.len()), Ok(3));
         // Every xref offset points at the start of its object.
         let xref_at: usize = text
             .rsplit("startxref\n")
@@ -145,7 +259,7 @@ mod tests {
     #[test]
     fn sample_zips_hold_valid_pngs() {
         let z = image_zip(4);
-        assert_eq!(crate::jobs::count_pages("x.zip", &z), Ok(4));
+        assert_eq!(crate::pages::read("x.zip", &z).map(|p| p.len()), Ok(4));
         let p = png(2, 2, 7);
         assert!(p.starts_with(b"\x89PNG\r\n\x1a\n"));
         assert!(p.ends_with(&[0xAE, 0x42, 0x60, 0x82])); // the CRC of an empty IEND

@@ -14,7 +14,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use serde_json::{Value, json};
 
 use crate::answer::{Answer, read, upload_body};
-use crate::jobs::{Job, LANGUAGES, Started, count_pages, stem};
+use crate::jobs::{Job, LANGUAGES, Started, stem};
 use crate::{Fault, LoggedRequest, Origin, RetryAfter, Route, Scenario, Shared};
 
 /// The largest JSON request body the API reads.
@@ -736,10 +736,11 @@ fn start(shared: &Shared, id: uuid::Uuid) -> Answer {
                 "The file is over the 200 MB limit",
             );
         }
-        let pages = match count_pages(name, bytes) {
-            Ok(p) => p,
+        let fingerprints = match crate::pages::read(name, bytes) {
+            Ok(f) => f,
             Err(e) => return Answer::error(400, "invalid_request_error", e.0),
         };
+        let pages = u32::try_from(fingerprints.len()).unwrap_or(u32::MAX);
         if pages > shared.config.max_pages {
             return Answer::error(
                 422,
@@ -762,6 +763,7 @@ fn start(shared: &Shared, id: uuid::Uuid) -> Answer {
             at: now,
             at_wall: SystemTime::now(),
             pages,
+            fingerprints,
             queue: shared.config.queue_time,
             page_time: shared.config.page_time,
         });
