@@ -106,14 +106,23 @@ pub(crate) struct BatchArgs {
     /// (each new job is paid for).
     #[arg(long)]
     pub(crate) force: bool,
-    /// The pages a document may have before a warning: the API documents
-    /// 10 a job (one source says 500).
-    #[arg(long, value_name = "N", default_value_t = sarvam_doc_core::model::LEGACY_PAGE_LIMIT)]
+    /// The most pages one job is sent. A longer document is cut into
+    /// chunks of at most N pages, each its own job (run side by side), and
+    /// their outputs stitched back into one folder: a page file per
+    /// original page and one merged document. 10 is the limit every source
+    /// of both APIs allows; raise it only if your account's jobs take more.
+    #[arg(long, value_name = "N", default_value_t = sarvam_doc_core::split::DEFAULT_PAGE_LIMIT,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) page_limit: u32,
-    /// Refuse (exit 2, nothing sent) a document over --page-limit instead of
-    /// warning.
+    /// Refuse (exit 2, nothing sent) a document over --page-limit instead
+    /// of cutting it.
     #[arg(long)]
     pub(crate) strict_pages: bool,
+    /// Refuse (exit 2, nothing sent) a batch that would send more than N
+    /// pages in all: a guard on what a run can spend. --dry-run shows the
+    /// total.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_pages: Option<u64>,
     /// With --api doc-ai: submit again a file whose submit got no answer
     /// (now or in an earlier run). A submit makes and starts a job, and the
     /// API cannot list jobs, so this may pay twice for one file.

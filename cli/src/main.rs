@@ -289,6 +289,11 @@ enum Command {
         /// Which API the simulator and the client speak: legacy or doc-ai.
         #[arg(long, value_enum)]
         api: Option<ApiArg>,
+        /// The sample's pages. Over 10 (a job's limit), it is cut into jobs
+        /// of at most 10 pages, run side by side, and stitched back.
+        #[arg(long, default_value_t = 3, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=300))]
+        pages: u32,
     },
 }
 
@@ -390,7 +395,7 @@ async fn dispatch(command: Command) -> Result<Exit, Failure> {
             run::run(&client, &args.batch, job).await
         }
         Command::Sim(args) => sim::sim(&args).await,
-        Command::Demo { out, api } => sim::demo(&out, ApiArg::version(api)).await,
+        Command::Demo { out, api, pages } => sim::demo(&out, ApiArg::version(api), pages).await,
     }
 }
 
@@ -609,7 +614,7 @@ mod tests {
         use sarvam_doc_core::output::UnpackLimits;
         use sarvam_doc_core::{
             Policy,
-            model::{LEGACY_PAGE_LIMIT, Language, OutputFormat},
+            model::{Language, OutputFormat},
         };
         use std::time::Duration;
 
@@ -657,7 +662,11 @@ mod tests {
                 Command::Sim(_) | Command::Demo { .. } => panic!("{words:?}"),
             };
             assert_limits_are_the_cores(&batch.limits, words[0]);
-            assert_eq!(batch.page_limit, LEGACY_PAGE_LIMIT, "{words:?}");
+            assert_eq!(
+                batch.page_limit,
+                sarvam_doc_core::split::DEFAULT_PAGE_LIMIT,
+                "{words:?}"
+            );
         }
         let defaults = args::LimitArgs::defaults().unwrap_or_else(|e| panic!("{e}"));
         assert_limits_are_the_cores(&defaults, "LimitArgs::defaults");

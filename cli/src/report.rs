@@ -214,6 +214,50 @@ pub(crate) struct FileResult {
     pub(crate) error: Option<String>,
     pub(crate) seconds: f64,
     pub(crate) output: Option<String>,
+    /// For an input cut into chunks: each chunk, for `--json`.
+    pub(crate) chunks: Vec<Value>,
+    /// For an input cut into chunks: its missing pages, by original number.
+    pub(crate) missing: Vec<u32>,
+    /// Lines to print after the table (a cut input's failed chunks).
+    pub(crate) notes: Vec<String>,
+}
+
+/// What to say when the API refused a job of `pages` pages for its pages:
+/// the limit it named, where the document was cut (`cut_at`, for a chunk),
+/// and what to run. Never "run the same command again": it would be
+/// refused again.
+pub(crate) fn page_limit_advice(
+    refusal: &sarvam_doc_core::error::ApiError,
+    pages: u32,
+    cut_at: Option<u32>,
+) -> String {
+    let named = refusal.page_limit().map_or_else(String::new, |n| {
+        format!(": it takes at most {}", count(n, "page"))
+    });
+    let cut = cut_at.map_or_else(
+        || " (it was sent whole: it is within --page-limit)".to_owned(),
+        |limit| format!(" (the document was cut at --page-limit {limit})"),
+    );
+    let next = refusal.page_limit().map_or_else(
+        || "a smaller --page-limit".to_owned(),
+        |n| format!("--page-limit {n}"),
+    );
+    format!(
+        "the API refused a job of {}{named}{cut}: run again with {next}; the refused job is \
+         ended in the journal, so only the new, smaller jobs are sent (API said: {} {})",
+        count(pages, "page"),
+        refusal.status.as_u16(),
+        crate::report::bounded_message(&refusal.message),
+    )
+}
+
+/// A server's message (scrubbed and made printable where it entered), short.
+pub(crate) fn bounded_message(message: &str) -> String {
+    let mut short: String = message.chars().take(160).collect();
+    if short.len() < message.len() {
+        short.push('…');
+    }
+    short
 }
 
 /// Progress of several files: bars when stderr is a terminal, else lines;
@@ -452,7 +496,7 @@ pub(crate) fn outcome_json(outcome: &Outcome, output: &[std::path::PathBuf]) -> 
     value
 }
 
-fn done_name(done: Done) -> &'static str {
+pub(crate) fn done_name(done: Done) -> &'static str {
     match done {
         Done::Ran => "ran",
         Done::Resumed => "resumed",
@@ -477,51 +521,82 @@ fn summary(results: &[FileResult]) -> Value {
     })
 }
 
-/// What a dry run would do, as a table or JSON.
+/// What a plan does with an input or a chunk, in words.
+fn plan_words(plan: &Plan) -> String {
+    match plan {
+        Plan::New { replaces: None } => "new job".to_owned(),
+        Plan::New { replaces: Some(_) } => "new job (changed, or forced)".to_owned(),
+        Plan::Resume { job, .. } => format!("resume job {job}"),
+        Plan::Skip { job, .. } => format!("skip: done by job {job}"),
+        Plan::Failed { job, .. } => format!("skip: job {job} failed (use --force)"),
+        Plan::Unconfirmed => {
+            "skip: an earlier submit got no answer (use --retry-unconfirmed)".to_owned()
+        }
+    }
+}
+
+/// What a dry run would do, as a table or JSON: each input's pages, the
+/// jobs it becomes (a cut input's chunks, a row each, with their pages),
+/// and the batch's total pages and jobs to send.
 pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
-    let rows: Vec<(String, u32, String, String)> = plan
+    let sends = |p: &Plan| matches!(p, Plan::New { .. } | Plan::Resume { .. });
+    let new: usize = plan
         .inputs
         .iter()
         .map(|i| {
-            let what = match &i.plan {
-                Plan::New { replaces: None } => "new job".to_owned(),
-                Plan::New { replaces: Some(_) } => "new job (changed, or forced)".to_owned(),
-                Plan::Resume { job, .. } => format!("resume job {job}"),
-                Plan::Skip { job, .. } => format!("skip: done by job {job}"),
-                Plan::Failed { job, .. } => format!("skip: job {job} failed (use --force)"),
-                Plan::Unconfirmed => {
-                    "skip: an earlier submit got no answer (use --retry-unconfirmed)".to_owned()
-                }
-            };
-            (
-                i.path.display().to_string(),
-                i.pages,
-                what,
-                i.folder.clone(),
-            )
+            if i.chunks.is_empty() {
+                usize::from(matches!(i.plan, Plan::New { .. }))
+            } else {
+                i.chunks
+                    .iter()
+                    .filter(|c| matches!(c.plan, Plan::New { .. }))
+                    .count()
+            }
         })
-        .collect();
-    let new = plan
-        .inputs
-        .iter()
-        .filter(|i| matches!(i.plan, Plan::New { .. }))
-        .count();
+        .sum();
     let skipped = plan
         .inputs
         .iter()
         .filter(|i| {
-            matches!(
-                i.plan,
-                Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed
-            )
+            if i.chunks.is_empty() {
+                !sends(&i.plan)
+            } else {
+                !i.chunks.iter().any(|c| sends(&c.plan))
+            }
         })
         .count();
     if as_json {
+        let files: Vec<Value> = plan
+            .inputs
+            .iter()
+            .map(|i| {
+                let mut value = json!({
+                    "file": i.path.display().to_string(),
+                    "pages": i.pages,
+                    "jobs": i.jobs(),
+                    "plan": if i.stitched { "skip: done before".to_owned() } else { plan_words(&i.plan) },
+                    "folder": i.folder,
+                    "pages_to_send": i.pages_to_send(),
+                });
+                if let Some(cut) = &i.chunk_plan {
+                    value["page_limit"] = json!(cut.limit());
+                    value["chunks"] = json!(i.chunks.iter().map(|c| json!({
+                        "pages": format!("{}-{}", c.chunk.first, c.chunk.last),
+                        "first": c.chunk.first,
+                        "last": c.chunk.last,
+                        "plan": plan_words(&c.plan),
+                    })).collect::<Vec<_>>());
+                }
+                value
+            })
+            .collect();
         print_json(&json!({
             "dry_run": true,
-            "files": rows.iter().map(|(f, p, w, d)| json!({"file": f, "pages": p, "plan": w, "folder": d})).collect::<Vec<_>>(),
+            "files": files,
             "jobs_to_create": new,
+            "jobs_to_send": plan.jobs_to_send(),
             "skipped": skipped,
+            "pages": plan.pages(),
             "pages_to_send": plan.pages_to_send(),
             "journal": plan.journal().display().to_string(),
             "possible_orphans": plan.possible_orphans,
@@ -529,17 +604,42 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
         return;
     }
     let header = ["FILE", "PAGES", "PLAN", "FOLDER"].map(str::to_owned);
-    let cells: Vec<[String; 4]> = rows
-        .iter()
-        .map(|(f, p, w, d)| [f.clone(), p.to_string(), w.clone(), d.clone()])
-        .collect();
+    let mut cells: Vec<[String; 4]> = Vec::new();
+    for i in &plan.inputs {
+        let what = match &i.chunk_plan {
+            Some(_) if i.stitched => format!("skip: done before ({})", count(i.jobs(), "job")),
+            Some(cut) => format!(
+                "cut into {} of at most {} pages",
+                count(i.jobs(), "job"),
+                cut.limit()
+            ),
+            None => plan_words(&i.plan),
+        };
+        cells.push([
+            i.path.display().to_string(),
+            i.pages.to_string(),
+            what,
+            i.folder.clone(),
+        ]);
+        if !i.stitched {
+            for c in &i.chunks {
+                cells.push([
+                    format!("  pages {}-{}", c.chunk.first, c.chunk.last),
+                    c.chunk.pages().to_string(),
+                    plan_words(&c.plan),
+                    String::new(),
+                ]);
+            }
+        }
+    }
     print_table(&header, &cells);
     out!(
-        "{}, {} to send; {}, {} to resume, {skipped} skipped. Dry run: nothing was sent.",
+        "{}, {} in all; {} to send in {}; {}, {skipped} skipped. Dry run: nothing was sent.",
         count(plan.inputs.len(), "file"),
+        count(plan.pages(), "page"),
         count(plan.pages_to_send(), "page"),
+        count(plan.jobs_to_send(), "job"),
         count(new, "new job"),
-        plan.inputs.len() - new - skipped,
     );
     if plan.possible_orphans > 0 {
         out!(
@@ -588,7 +688,7 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
                 (Some(o), None) => outcome_value(o),
                 (None, None) => json!({"kind": "unknown"}),
             };
-            json!({
+            let mut value = json!({
                 "file": r.file,
                 "done": done_name(r.done),
                 "pages": r.pages,
@@ -599,7 +699,22 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
                 "seconds": (r.seconds * 1000.0).round() / 1000.0,
                 "output": r.output,
                 "exit_code": r.exit as u8,
-            })
+            });
+            if !r.chunks.is_empty() {
+                value["jobs"] = json!(
+                    r.chunks
+                        .iter()
+                        .map(|c| c["job_id"].clone())
+                        .collect::<Vec<_>>()
+                );
+                value["chunks"] = json!(r.chunks);
+                value["missing_pages"] = json!(r.missing);
+                value["pages_ok"] = json!(
+                    r.pages
+                        .saturating_sub(u32::try_from(r.missing.len()).unwrap_or(u32::MAX))
+                );
+            }
+            value
         })
         .collect();
     json!({"files": files, "summary": summary(results)})
@@ -715,13 +830,21 @@ pub(crate) fn print_summary(results: &[FileResult]) {
                 .as_ref()
                 .and_then(Outcome::status)
                 .map(Status::pages);
+            let missing = u32::try_from(r.missing.len()).unwrap_or(u32::MAX);
+            let jobs = match (&r.job_id, r.chunks.len()) {
+                (Some(job), n) if n > 1 => format!("{job} +{}", n - 1),
+                (Some(job), _) => job.to_string(),
+                (None, _) => "-".into(),
+            };
             [
                 r.file.clone(),
-                r.job_id
-                    .as_ref()
-                    .map_or_else(|| "-".into(), ToString::to_string),
+                jobs,
                 r.label.clone(),
-                pages.map_or_else(|| "-".into(), |p| format!("{}/{}", p.succeeded, p.failed)),
+                if r.chunks.is_empty() {
+                    pages.map_or_else(|| "-".into(), |p| format!("{}/{}", p.succeeded, p.failed))
+                } else {
+                    format!("{}/{missing}", r.pages.saturating_sub(missing))
+                },
                 format!("{:.1}", r.seconds),
                 r.output.clone().unwrap_or_else(|| "-".into()),
                 r.reason.clone().unwrap_or_default(),
@@ -754,6 +877,9 @@ pub(crate) fn print_summary(results: &[FileResult]) {
         s["failed"]
     );
     for r in results {
+        for note in &r.notes {
+            err!("{}: {note}", r.file);
+        }
         if let Some(e) = &r.error {
             // An error that names its file first needs no second name.
             if e.starts_with(&r.file) {
@@ -761,6 +887,10 @@ pub(crate) fn print_summary(results: &[FileResult]) {
             } else {
                 err!("error: {}: {e}", r.file);
             }
+        } else if let Some(Outcome::GaveUp { reason, .. }) = &r.outcome
+            && let Some(refusal) = reason.page_limit_refusal()
+        {
+            err!("{}: {}", r.file, page_limit_advice(refusal, r.pages, None));
         } else if let Some(Outcome::GaveUp { reason, job_id, .. }) = &r.outcome {
             err!("{}: gave up: {reason}{}", r.file, give_up_hint(reason));
             if let Some(job) = job_id {

@@ -136,6 +136,16 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
             err!("warning: {}: {warning}", input.path.display());
         }
     }
+    if let Some(max) = args.max_pages
+        && plan.pages_to_send() > max
+    {
+        return Err(Failure::usage(format!(
+            "the batch would send {} in {}, over --max-pages {max}: nothing was sent; run \
+             fewer files, or raise --max-pages (--dry-run shows each file's pages and jobs)",
+            report::count(plan.pages_to_send(), "page"),
+            report::count(plan.jobs_to_send(), "job"),
+        )));
+    }
     if args.dry_run {
         report::print_plan(&plan, args.json);
         return Ok(Exit::Completed);
@@ -147,6 +157,25 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
         .collect();
     let progress = Arc::new(Progress::new(&names));
     for (i, input) in plan.inputs.iter().enumerate() {
+        if input.stitched {
+            progress.finish(
+                i,
+                &format!("done before ({})", report::count(input.jobs(), "job")),
+            );
+            continue;
+        }
+        if !input.chunks.is_empty() {
+            progress.note(
+                i,
+                &format!(
+                    "{} pages in {} of at most {}",
+                    input.pages,
+                    report::count(input.jobs(), "job"),
+                    input.chunk_plan.as_ref().map_or(0, |p| p.limit())
+                ),
+            );
+            continue;
+        }
         match &input.plan {
             Plan::Skip { job, .. } => progress.finish(i, &format!("done before (job {job})")),
             Plan::Resume { job, .. } => progress.note(i, &format!("resuming job {job}")),
@@ -185,7 +214,7 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let file = file_result(item, seconds);
+            let file = file_result(item, seconds, out);
             progress.finish(i, &file.label);
             file
         })
@@ -280,7 +309,10 @@ fn inputs(given: &[PathBuf], from: Option<&Path>) -> Result<Vec<PathBuf>, Failur
 }
 
 /// One input's result, for the summary.
-fn file_result(item: BatchItem, seconds: f64) -> FileResult {
+fn file_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
+    if !item.chunks.is_empty() {
+        return long_result(item, seconds, out);
+    }
     let mut file = FileResult {
         file: item.path.display().to_string(),
         job_id: item.job_id.clone(),
@@ -293,6 +325,9 @@ fn file_result(item: BatchItem, seconds: f64) -> FileResult {
         error: None,
         seconds,
         output: None,
+        chunks: Vec::new(),
+        missing: Vec::new(),
+        notes: Vec::new(),
     };
     match (item.done, item.result) {
         (Done::Skipped, _) => {
@@ -363,4 +398,158 @@ fn command_line() -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The result of an input cut into chunks: completed when every page came
+/// back, partially completed when some did (exit 3), else as its worst
+/// chunk; the missing pages by their original numbers.
+fn long_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
+    use sarvam_doc_core::split::ranges_text;
+    let jobs = item.chunks.len();
+    let mut file = FileResult {
+        file: item.path.display().to_string(),
+        job_id: item.job_id.clone(),
+        done: item.done,
+        pages: item.pages,
+        exit: Exit::Completed,
+        label: String::new(),
+        outcome: None,
+        reason: None,
+        error: None,
+        seconds,
+        output: None,
+        chunks: Vec::new(),
+        missing: item.missing_pages.clone(),
+        notes: Vec::new(),
+    };
+    let limit = item
+        .chunks
+        .first()
+        .map(|c| c.chunk.pages())
+        .unwrap_or_default();
+    let mut resumable = false;
+    let mut worst = Exit::Completed;
+    let mut first_reason = None;
+    for chunk in &item.chunks {
+        let (exit, outcome, reason) = match (&chunk.result, chunk.done) {
+            (Err(e), _) => (
+                Exit::Error,
+                "error".to_owned(),
+                Some(report::error_brief(e)),
+            ),
+            (Ok(Some(r)), _) => (
+                report::exit_of(&r.outcome),
+                r.outcome.kind().to_owned(),
+                r.outcome.reason(),
+            ),
+            (Ok(None), Done::FailedBefore) => (
+                Exit::Failed,
+                "failed_before".to_owned(),
+                Some("its job failed in an earlier run; nothing sent".to_owned()),
+            ),
+            (Ok(None), Done::Unconfirmed) => (
+                Exit::Error,
+                "unconfirmed".to_owned(),
+                Some("an earlier submit got no answer; nothing sent".to_owned()),
+            ),
+            (Ok(None), _) => (Exit::Completed, "done_before".to_owned(), None),
+        };
+        if exit.severity() > worst.severity() {
+            worst = exit;
+        }
+        if first_reason.is_none()
+            && let Some(reason) = &reason
+        {
+            first_reason = Some(format!("{}: {reason}", chunk.chunk));
+        }
+        match &chunk.result {
+            Ok(Some(r)) => match &r.outcome {
+                sarvam_doc_core::Outcome::GaveUp { reason, job_id, .. } => {
+                    if let Some(refusal) = reason.page_limit_refusal() {
+                        file.notes.push(format!(
+                            "{}: {}",
+                            chunk.chunk,
+                            report::page_limit_advice(refusal, chunk.chunk.pages(), Some(limit))
+                        ));
+                    } else {
+                        file.notes.push(format!(
+                            "{}: gave up: {reason}{}",
+                            chunk.chunk,
+                            report::give_up_hint(reason)
+                        ));
+                        resumable |= job_id.is_some();
+                    }
+                }
+                sarvam_doc_core::Outcome::Failed { status } => file.notes.push(format!(
+                    "{}: the job failed{}",
+                    chunk.chunk,
+                    Some(status.error_message())
+                        .filter(|m| !m.is_empty())
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                )),
+                _ => {}
+            },
+            Err(e) => file
+                .notes
+                .push(format!("{}: {}", chunk.chunk, report::error_line(e))),
+            Ok(None) => {
+                if let Some(reason) = &reason {
+                    file.notes.push(format!("{}: {reason}", chunk.chunk));
+                }
+            }
+        }
+        file.chunks.push(serde_json::json!({
+            "pages": format!("{}-{}", chunk.chunk.first, chunk.chunk.last),
+            "job_id": chunk.job_id.as_ref().map(ToString::to_string),
+            "done": report::done_name(chunk.done),
+            "outcome": outcome,
+            "reason": reason,
+        }));
+    }
+    let missing = u32::try_from(item.missing_pages.len()).unwrap_or(u32::MAX);
+    let (exit, word) = if let Err(e) = &item.result {
+        file.reason = Some(report::error_brief(e));
+        file.error = Some(report::error_line(e));
+        (Exit::Error, "error")
+    } else if missing == 0 && worst == Exit::Completed {
+        (Exit::Completed, "completed")
+    } else if missing < item.pages {
+        (Exit::PartiallyCompleted, "partially completed")
+    } else {
+        (
+            if worst == Exit::Completed {
+                Exit::Failed
+            } else {
+                worst
+            },
+            "failed",
+        )
+    };
+    file.exit = exit;
+    file.label = match item.done {
+        Done::Skipped => format!("done before ({})", report::count(jobs.max(1), "job")),
+        Done::Resumed => format!("{word} ({}, resumed)", report::count(jobs, "job")),
+        _ => format!("{word} ({})", report::count(jobs, "job")),
+    };
+    if missing > 0 && file.reason.is_none() {
+        file.reason = Some(format!(
+            "{} of {} pages missing ({}){}",
+            missing,
+            item.pages,
+            ranges_text(&item.missing_pages),
+            first_reason.map(|r| format!("; {r}")).unwrap_or_default()
+        ));
+    }
+    if item.result.is_ok() {
+        file.output = Some(out.join(&item.folder).display().to_string());
+    }
+    if resumable {
+        file.notes.push(
+            "the jobs it gave up on are in the journal: run the same command again to go on \
+             with them (the finished chunks are not sent again)"
+                .to_owned(),
+        );
+    }
+    file
 }

@@ -87,7 +87,7 @@ pub(crate) async fn sim(args: &SimArgs) -> Result<Exit, Failure> {
     Ok(Exit::Completed)
 }
 
-pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failure> {
+pub(crate) async fn demo(out: &Path, version: ApiVersion, pages: u32) -> Result<Exit, Failure> {
     let sim = Simulator::start(SimConfig::default())
         .map_err(|e| Failure::error(format!("cannot start the simulator: {e}")))?;
     // One passing hiccup, to show the client riding it out.
@@ -98,7 +98,12 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
     sim.inject(status, [Fault::HighLoad]);
     let input = out.join("sarvam-demo.pdf");
     std::fs::create_dir_all(out)
-        .and_then(|()| std::fs::write(&input, sample::pdf(3, "Sarvam Document Intelligence demo")))
+        .and_then(|()| {
+            std::fs::write(
+                &input,
+                sample::pdf(pages, "Sarvam Document Intelligence demo"),
+            )
+        })
         .map_err(|e| {
             Failure::usage(format!(
                 "cannot write the sample document into {}: {e}",
@@ -113,9 +118,19 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             _ => "/doc-digitization/job/v1",
         }
     );
+    let limit = sarvam_doc_core::split::DEFAULT_PAGE_LIMIT;
     err!(
-        "Sample document: {}, 3 pages. One 503 is injected to show a retry.\n",
-        input.display()
+        "Sample document: {}, {}{}. One 503 is injected to show a retry.\n",
+        input.display(),
+        crate::report::count(pages, "page"),
+        if pages > limit {
+            format!(
+                ", over the {limit} a job takes: it is cut into {} and stitched back",
+                crate::report::count(pages.div_ceil(limit), "job")
+            )
+        } else {
+            String::new()
+        }
     );
     let config =
         Config::builder(ApiKey::new(sim.api_key()).map_err(|e| Failure::error(e.to_string()))?)
@@ -143,7 +158,7 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
                 verbose: false,
                 log_format: crate::LogFormat::Text,
             },
-            concurrency: 1,
+            concurrency: 4,
             limits: LimitArgs {
                 timeout: 120,
                 ..LimitArgs::defaults().map_err(|e| Failure::error(e.to_string()))?
@@ -151,8 +166,9 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
             dry_run: false,
             // The demo runs its sample afresh each time, journal or not.
             force: true,
-            page_limit: sarvam_doc_core::model::LEGACY_PAGE_LIMIT,
+            page_limit: sarvam_doc_core::split::DEFAULT_PAGE_LIMIT,
             strict_pages: false,
+            max_pages: None,
             retry_unconfirmed: false,
             json: false,
         },
@@ -160,8 +176,8 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion) -> Result<Exit, Failur
     let job = crate::run::job(&args, version)?;
     let exit = crate::run::run(&client, &args.batch, job).await?;
     let pages = out.join("sarvam-demo");
-    // Legacy outputs are a file a page; /doc-ai/v1's one document.
-    let first = ["page_001.md", "document.md"]
+    // Every output folder holds the merged document.
+    let first = ["document.md", "page_001.md"]
         .into_iter()
         .find_map(|name| Some((name, std::fs::read_to_string(pages.join(name)).ok()?)));
     if let Some((name, text)) = first {

@@ -24,6 +24,14 @@ impl Job {
         }
     }
 
+    /// Whether an input over a job's page limit may be cut into chunks,
+    /// each its own job, for this job: every job but an extraction, whose
+    /// fields cannot be joined across jobs.
+    #[must_use]
+    pub fn can_split(&self) -> bool {
+        !matches!(self, Job::DocAi(Task::Extract(_)))
+    }
+
     /// What it asks, as one line for a journal: the same line means the
     /// same work (`legacy:hi-IN:md`, `doc-ai:digitise:…`).
     #[must_use]

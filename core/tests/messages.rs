@@ -222,6 +222,53 @@ fn documented_and_undocumented_error_codes_are_typed() {
     }
 }
 
+#[test]
+fn a_page_limit_refusal_is_known_by_its_code_or_its_words_and_names_the_limit() {
+    for (status, code, message, limit) in [
+        (
+            422,
+            "max_page_limit_exceeded",
+            "The document has 25 pages, over the limit of 10",
+            Some(Some(10)),
+        ),
+        (422, "max_page_limit_exceeded", "too long", Some(None)),
+        (
+            400,
+            "invalid_request_error",
+            "invalid_request_error: the job has 25 pages, over the limit of 5.",
+            Some(Some(5)),
+        ),
+        (
+            400,
+            "invalid_request_error",
+            "a job takes at most 30 pages",
+            Some(Some(30)),
+        ),
+        (
+            400,
+            "invalid_request_error",
+            "the language is not supported",
+            None,
+        ),
+        (
+            500,
+            "internal_server_error",
+            "page limit service down",
+            None,
+        ),
+    ] {
+        let body = serde_json::json!({"error": {"message": message, "code": code}}).to_string();
+        let err = api()
+            .parse_status(&response(status, &body), &job())
+            .unwrap_err();
+        let Error::Api(e) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(e.is_page_limit(), limit.is_some(), "{message}");
+        assert_eq!(e.page_limit(), limit.flatten(), "{message}");
+    }
+}
+
 /// Every status from 100 to 599: 2xx with a valid body succeeds, anything
 /// else is one ApiError carrying that status, whatever the body.
 #[test]

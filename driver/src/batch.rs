@@ -17,8 +17,14 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 use sarvam_doc_core::journal::{Identity, Journal, OnDisk, Plan, Record, Rerun, path_key};
+use sarvam_doc_core::model::PageCounts;
 use sarvam_doc_core::output::FolderPlan;
+use sarvam_doc_core::split::{Chunk, ChunkPlan};
 use sarvam_doc_core::{Document, Event, JobId, Run, model::Job};
+
+use long::{Prepared, summary_plan};
+
+mod long;
 
 use crate::job::{Provenance, Target, paced};
 use crate::journal::JournalFile;
@@ -35,21 +41,18 @@ pub struct BatchOptions {
     pub run: RunOptions,
     /// Make a new job for every input, whatever the journal says.
     pub force: bool,
-    /// Pages a document may have before it gets a warning (the API's limit;
-    /// its sources say 10, or 500). `None`: no check.
-    pub page_limit: Option<u32>,
-    /// Refuse a document over `page_limit` instead of warning.
+    /// Refuse an input over the page limit (`run.page_limit`) instead of
+    /// cutting it.
     pub strict_pages: bool,
 }
 
 impl BatchOptions {
-    /// A batch into `run.out_dir`, warning above 10 pages.
+    /// A batch into `run.out_dir`, cutting inputs over `run`'s page limit.
     #[must_use]
     pub fn new(run: RunOptions) -> Self {
         BatchOptions {
             run,
             force: false,
-            page_limit: Some(10),
             strict_pages: false,
         }
     }
@@ -61,10 +64,10 @@ impl BatchOptions {
         self
     }
 
-    /// With this page limit, warning or (`strict`) refusing above it.
+    /// With this page limit, cutting or (`strict`) refusing inputs above it.
     #[must_use]
     pub fn with_page_limit(mut self, limit: Option<u32>, strict: bool) -> Self {
-        self.page_limit = limit;
+        self.run.page_limit = limit;
         self.strict_pages = strict;
         self
     }
@@ -84,9 +87,58 @@ pub struct PlannedInput {
     pub identity: Identity,
     /// What the run will do with it.
     pub plan: Plan,
-    /// A warning to show (over the page limit).
+    /// A warning to show.
     pub warning: Option<String>,
+    /// Its chunks, when it is over the page limit and cut: each its own
+    /// job. Empty when it is sent whole.
+    pub chunks: Vec<PlannedChunk>,
+    /// The chunk plan it is cut by, when it is cut.
+    pub chunk_plan: Option<ChunkPlan>,
+    /// Whether its stitched outputs are in place from an earlier run: done.
+    pub stitched: bool,
     document: Document,
+}
+
+/// One chunk of a long input, planned.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PlannedChunk {
+    /// Its pages, numbered as in the input.
+    pub chunk: Chunk,
+    /// What the journal knows it by: its input's identity under the
+    /// chunk's key ([`Chunk::key`]).
+    pub identity: Identity,
+    /// Where its job's outputs go until they are stitched, inside the
+    /// output folder.
+    pub folder: String,
+    /// What the run will do with it.
+    pub plan: Plan,
+}
+
+impl PlannedInput {
+    /// The pages that will be sent, new or resumed.
+    #[must_use]
+    pub fn pages_to_send(&self) -> u64 {
+        let sends = |plan: &Plan| matches!(plan, Plan::New { .. } | Plan::Resume { .. });
+        if self.chunks.is_empty() {
+            return if sends(&self.plan) {
+                u64::from(self.pages)
+            } else {
+                0
+            };
+        }
+        self.chunks
+            .iter()
+            .filter(|c| sends(&c.plan))
+            .map(|c| u64::from(c.chunk.pages()))
+            .sum()
+    }
+
+    /// The jobs it becomes: one, or one a chunk.
+    #[must_use]
+    pub fn jobs(&self) -> usize {
+        self.chunks.len().max(1)
+    }
 }
 
 /// What a batch will do, before anything is sent.
@@ -115,11 +167,30 @@ impl BatchPlan {
     /// All pages of the inputs that will be sent (new or resumed).
     #[must_use]
     pub fn pages_to_send(&self) -> u64 {
+        self.inputs.iter().map(PlannedInput::pages_to_send).sum()
+    }
+
+    /// The jobs that will be sent, new or resumed (one a chunk of a cut
+    /// input).
+    #[must_use]
+    pub fn jobs_to_send(&self) -> usize {
+        let sends = |plan: &Plan| matches!(plan, Plan::New { .. } | Plan::Resume { .. });
         self.inputs
             .iter()
-            .filter(|i| matches!(i.plan, Plan::New { .. } | Plan::Resume { .. }))
-            .map(|i| u64::from(i.pages))
+            .map(|i| {
+                if i.chunks.is_empty() {
+                    usize::from(sends(&i.plan))
+                } else {
+                    i.chunks.iter().filter(|c| sends(&c.plan)).count()
+                }
+            })
             .sum()
+    }
+
+    /// The pages of every input, sent or not.
+    #[must_use]
+    pub fn pages(&self) -> u64 {
+        self.inputs.iter().map(|i| u64::from(i.pages)).sum()
     }
 }
 
@@ -158,7 +229,29 @@ pub struct BatchItem {
     /// How its job ended in an earlier run, when nothing was sent this
     /// time (for a skipped input, as its manifest says).
     pub earlier_state: Option<sarvam_doc_core::model::JobState>,
-    /// The report of what ran (none for a skipped input), or the error.
+    /// The report of what ran (none for a skipped input, or one cut into
+    /// chunks: see `chunks`), or the error.
+    pub result: Result<Option<Report>, RunError>,
+    /// For an input cut into chunks: what became of each, in order.
+    pub chunks: Vec<ChunkItem>,
+    /// For an input cut into chunks: the original pages missing from its
+    /// stitched outputs (their chunk's job failed, or failed them).
+    pub missing_pages: Vec<u32>,
+}
+
+/// What became of one chunk of a long input.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ChunkItem {
+    /// Its pages, numbered as in the input.
+    pub chunk: Chunk,
+    /// What was done.
+    pub done: Done,
+    /// Its job (none if none was ever made).
+    pub job_id: Option<JobId>,
+    /// How its job ended in an earlier run, when nothing was sent this time.
+    pub earlier_state: Option<sarvam_doc_core::model::JobState>,
+    /// The report of what ran (none when nothing was sent), or the error.
     pub result: Result<Option<Report>, RunError>,
 }
 
@@ -235,24 +328,64 @@ impl<T: AsyncTransport> Client<T> {
             );
             let known = journal.get(&key).and_then(|s| s.folder.clone());
             let folder = known.unwrap_or_else(|| folders.assign(&key));
-            let on_disk = self.look(&out_dir, &folder).await;
-            let plan = journal.plan(&identity, &folder, &on_disk, self.rerun(options));
-            let mut warning = None;
-            if let Some(limit) = options.page_limit
-                && inspection.pages > limit
-            {
+            let over = options
+                .run
+                .page_limit
+                .filter(|limit| inspection.pages > *limit);
+            if let Some(limit) = over {
                 let why = format!(
-                    "it has {} pages, over the limit of {limit} a job is documented to take",
+                    "it has {} pages, over the {limit} one job is sent (--page-limit)",
                     inspection.pages
                 );
                 if options.strict_pages {
-                    refused.push((path, format!("{why} (--strict-pages); split it")));
+                    refused.push((
+                        path,
+                        format!(
+                            "{why}, and --strict-pages refuses to cut it: drop --strict-pages to \
+                             send it as jobs of at most {limit} pages, stitched back"
+                        ),
+                    ));
                     continue;
                 }
-                warning = Some(format!("{why}; the server may refuse it"));
+                if !document.job().can_split() {
+                    refused.push((
+                        path,
+                        format!(
+                            "{why}, and an extraction's fields cannot be joined across jobs: \
+                             extract from a document of at most {limit} pages, or raise \
+                             --page-limit if your account's jobs take more"
+                        ),
+                    ));
+                    continue;
+                }
             }
-            let plan = match plan {
-                Ok(plan) => plan,
+            let cut = match over
+                .map(|limit| ChunkPlan::new(inspection.pages, limit))
+                .transpose()
+            {
+                Ok(cut) => cut,
+                Err(why) => {
+                    refused.push((path, why.to_string()));
+                    continue;
+                }
+            };
+            let rerun = self.rerun(options);
+            let planned_input = match &cut {
+                None => {
+                    let on_disk = self.look(&out_dir, &folder).await;
+                    journal
+                        .plan(&identity, &folder, &on_disk, rerun)
+                        .map(|plan| (plan, Vec::new(), false))
+                }
+                Some(cut) => self
+                    .plan_chunks(&journal, &identity, &folder, cut, &out_dir, rerun)
+                    .await
+                    .map(|(chunks, split)| {
+                        (summary_plan(&chunks, &folder), chunks, split.stitched)
+                    }),
+            };
+            let (plan, chunks, stitched) = match planned_input {
+                Ok(planned) => planned,
                 Err(why) => {
                     refused.push((path, why.to_string()));
                     continue;
@@ -264,7 +397,10 @@ impl<T: AsyncTransport> Client<T> {
                 pages: inspection.pages,
                 identity,
                 plan,
-                warning,
+                warning: None,
+                chunks,
+                chunk_plan: cut,
+                stitched,
                 document,
             });
         }
@@ -277,13 +413,16 @@ impl<T: AsyncTransport> Client<T> {
         })
     }
 
-    /// Carries out `plan`, at most `concurrency` inputs at once, in this
-    /// task; the items come back in the order of the plan. `on_event` gets
-    /// each event with the index of its input.
+    /// Carries out `plan`, at most `concurrency` jobs at once (an input cut
+    /// into chunks is one job a chunk), in this task; the items come back in
+    /// the order of the plan. `on_event` gets each event with the index of
+    /// its input (a cut input's page counts summed over its chunks).
     ///
     /// It first takes the output folder (its journal's lock) and settles each
     /// input's plan on the journal as it is now, so a run that raced this
-    /// one since the plan never makes a job twice.
+    /// one since the plan never makes a job twice. A cut input's chunks are
+    /// cut (again, to the same bytes) before any job is sent; once they have
+    /// all ended, their outputs are stitched into the input's folder.
     ///
     /// # Errors
     /// The output folder cannot be used: not writable, or another run is
@@ -311,63 +450,150 @@ impl<T: AsyncTransport> Client<T> {
             job_id: None,
         })?;
         let (journal, records) = (&journal, &records);
-        let on_event = &on_event;
-        let mut items: Vec<(usize, BatchItem)> =
-            futures_util::stream::iter(plan.inputs.into_iter().enumerate())
-                .map(|(i, input)| async move {
-                    let mut each = |e: &Event| on_event(i, e);
-                    (
-                        i,
-                        self.run_planned(input, records, options, journal, &mut each)
-                            .await,
+        let mut items = Vec::with_capacity(plan.inputs.len());
+        let mut units = Vec::new();
+        let mut long = Vec::new();
+        for (i, input) in plan.inputs.into_iter().enumerate() {
+            let mut item = BatchItem {
+                path: input.path.clone(),
+                folder: input.folder.clone(),
+                pages: input.pages,
+                done: Done::Ran,
+                job_id: None,
+                earlier_state: None,
+                result: Ok(None),
+                chunks: Vec::new(),
+                missing_pages: Vec::new(),
+            };
+            if input.chunk_plan.is_none() {
+                units.push(Unit::whole(i, input));
+            } else {
+                match self.prepare_long(input, records, options, journal).await {
+                    Ok(Prepared::Done(chunks)) => {
+                        item.done = Done::Skipped;
+                        item.job_id = chunks.iter().find_map(|c| c.job_id.clone());
+                        item.chunks = chunks;
+                    }
+                    Ok(Prepared::Run(long_input, chunk_units, chunks)) => {
+                        item.chunks = chunks;
+                        units.extend(chunk_units.into_iter().map(|mut u| {
+                            u.index = i;
+                            u
+                        }));
+                        long.push((i, long_input));
+                    }
+                    Err(e) => item.result = Err(e),
+                }
+            }
+            items.push(item);
+        }
+        // Each cut input's page counts, a slot a chunk, summed for its events.
+        let counts: Vec<Option<std::sync::Mutex<Vec<PageCounts>>>> = (0..items.len())
+            .map(|i| {
+                long.iter().find(|(j, _)| *j == i).map(|(_, l)| {
+                    std::sync::Mutex::new(
+                        l.plan
+                            .chunks()
+                            .iter()
+                            .map(|c| PageCounts {
+                                total: c.pages(),
+                                ..PageCounts::default()
+                            })
+                            .collect(),
                     )
                 })
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await;
-        items.sort_by_key(|(i, _)| *i);
-        Ok(items.into_iter().map(|(_, item)| item).collect())
+            })
+            .collect();
+        let (on_event, counts) = (&on_event, &counts);
+        let ran: Vec<(Unit, UnitResult)> = futures_util::stream::iter(units)
+            .map(|unit| async move {
+                let (i, chunk) = (unit.index, unit.chunk);
+                let mut each = |e: &Event| match (e, chunk, counts.get(i).and_then(Option::as_ref))
+                {
+                    (Event::Pages(p), Some(c), Some(slots)) => {
+                        let sum = slots.lock().ok().map(|mut slots| {
+                            if let Some(slot) = slots.get_mut(c) {
+                                *slot = *p;
+                            }
+                            slots.iter().fold(PageCounts::default(), |a, p| PageCounts {
+                                total: a.total + p.total,
+                                processed: a.processed + p.processed,
+                                succeeded: a.succeeded + p.succeeded,
+                                failed: a.failed + p.failed,
+                            })
+                        });
+                        if let Some(sum) = sum {
+                            on_event(i, &Event::Pages(sum));
+                        }
+                    }
+                    _ => on_event(i, e),
+                };
+                let result = self
+                    .run_unit(&unit, records, options, journal, &mut each)
+                    .await;
+                (unit, result)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        for (unit, result) in ran {
+            let Some(item) = items.get_mut(unit.index) else {
+                continue;
+            };
+            match unit.chunk.and_then(|c| item.chunks.get_mut(c)) {
+                Some(chunk) => {
+                    chunk.done = result.done;
+                    chunk.job_id = result.job_id;
+                    chunk.earlier_state = result.earlier_state;
+                    chunk.result = result.result;
+                }
+                None => {
+                    item.done = result.done;
+                    item.job_id = result.job_id;
+                    item.earlier_state = result.earlier_state;
+                    item.result = result.result;
+                }
+            }
+        }
+        for (i, long_input) in long {
+            if let Some(item) = items.get_mut(i) {
+                self.finish_long(long_input, item, options, journal).await;
+            }
+        }
+        Ok(items)
     }
 
-    /// Settles `input`'s plan on the journal as it is now (`records`) and
-    /// the folder as it is now, and carries it out.
-    async fn run_planned(
+    /// Settles one unit's plan (a whole input, or a chunk) on the journal as
+    /// it is now (`records`) and the folder as it is now, and carries it out.
+    async fn run_unit(
         &self,
-        mut input: PlannedInput,
+        unit: &Unit,
         records: &Journal,
         options: &BatchOptions,
         journal: &JournalFile,
         on_event: &mut (dyn FnMut(&Event) + Send),
-    ) -> BatchItem {
-        let mut item = BatchItem {
-            path: input.path.clone(),
-            folder: input.folder.clone(),
-            pages: input.pages,
+    ) -> UnitResult {
+        let mut item = UnitResult {
             done: Done::Ran,
             job_id: None,
             earlier_state: None,
             result: Ok(None),
         };
         let out_dir = &options.run.out_dir;
-        let on_disk = self.look(out_dir, &input.folder).await;
-        match records.plan(
-            &input.identity,
-            &input.folder,
-            &on_disk,
-            self.rerun(options),
-        ) {
-            Ok(plan) => input.plan = plan,
+        let on_disk = self.look(out_dir, &unit.folder).await;
+        let plan = match records.plan(&unit.identity, &unit.folder, &on_disk, self.rerun(options)) {
+            Ok(plan) => plan,
             Err(why) => {
-                tracing::warn!(folder = %input.folder, "{why}");
+                tracing::warn!(folder = %unit.folder, "{why}");
                 item.result = Err(RunError::Output {
-                    path: out_dir.join(&input.folder),
+                    path: out_dir.join(&unit.folder),
                     source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why),
                     job_id: None,
                 });
                 return item;
             }
-        }
-        let (machine, replace) = match &input.plan {
+        };
+        let (machine, replace) = match &plan {
             Plan::Skip { job, folder } => {
                 item.done = Done::Skipped;
                 item.job_id = Some(job.clone());
@@ -391,11 +617,11 @@ impl<T: AsyncTransport> Client<T> {
             }
             Plan::New { replaces } => {
                 let replace =
-                    options.run.overwrite || replaces.as_deref() == Some(input.folder.as_str());
+                    options.run.overwrite || replaces.as_deref() == Some(unit.folder.as_str());
                 let run = paced(
                     Run::new(
                         self.api().clone(),
-                        input.document,
+                        unit.document.clone(),
                         self.machine_policy(),
                         self.clock().now(),
                     ),
@@ -409,7 +635,7 @@ impl<T: AsyncTransport> Client<T> {
                 let run = paced(
                     Run::resume(
                         self.api().clone(),
-                        input.document,
+                        unit.document.clone(),
                         job.clone(),
                         self.machine_policy(),
                         self.clock().now(),
@@ -419,10 +645,10 @@ impl<T: AsyncTransport> Client<T> {
                 (run, true)
             }
         };
-        let key = input.identity.path.clone();
+        let key = unit.identity.path.clone();
         let record = Record::Input {
-            input: input.identity.clone(),
-            folder: input.folder.clone(),
+            input: unit.identity.clone(),
+            folder: unit.folder.clone(),
         };
         if let Err(source) = self.driver().write(journal, record).await {
             item.result = Err(RunError::Output {
@@ -433,14 +659,14 @@ impl<T: AsyncTransport> Client<T> {
             return item;
         }
         let provenance = Provenance {
-            path: Some(input.path.display().to_string()),
-            size: Some(input.identity.size),
-            sha256: Some(input.identity.sha256.clone()),
-            request: Some(input.identity.request.clone()),
+            path: Some(unit.shown.clone()),
+            size: Some(unit.size),
+            sha256: Some(unit.sha256.clone()),
+            request: Some(unit.identity.request.clone()),
         };
         let target = Target {
-            input: Some(&input.path),
-            folder: &input.folder,
+            input: Some(&unit.path),
+            folder: &unit.folder,
             options: &options.run,
             replace,
             journal: Some((journal, &key)),
@@ -458,6 +684,49 @@ impl<T: AsyncTransport> Client<T> {
         item.result = result.map(Some);
         item
     }
+}
+
+/// One job's worth of a batch: a whole input, or one chunk of a long one.
+struct Unit {
+    /// The index of its input in the plan.
+    index: usize,
+    /// The index of its chunk, for a chunk.
+    chunk: Option<usize>,
+    /// The file it uploads: the input, or the chunk cut from it.
+    path: PathBuf,
+    /// The input, as the manifest shows it.
+    shown: String,
+    /// The size and SHA-256 of the file it uploads (the upload is checked
+    /// against the hash).
+    size: u64,
+    sha256: String,
+    folder: String,
+    identity: Identity,
+    document: Document,
+}
+
+impl Unit {
+    fn whole(index: usize, input: PlannedInput) -> Unit {
+        Unit {
+            index,
+            chunk: None,
+            shown: input.path.display().to_string(),
+            size: input.identity.size,
+            sha256: input.identity.sha256.clone(),
+            path: input.path,
+            folder: input.folder,
+            identity: input.identity,
+            document: input.document,
+        }
+    }
+}
+
+/// What became of one unit.
+struct UnitResult {
+    done: Done,
+    job_id: Option<JobId>,
+    earlier_state: Option<sarvam_doc_core::model::JobState>,
+    result: Result<Option<Report>, RunError>,
 }
 
 /// An input that passed: its document, what preflight learned, and the key
@@ -508,32 +777,35 @@ impl<T: AsyncTransport> Client<T> {
                 let found = std::fs::symlink_metadata(&target);
                 // Only a folder of its own holds outputs: not a link to one.
                 let folder = found.as_ref().is_ok_and(std::fs::Metadata::is_dir);
+                let manifest = folder
+                    .then(|| read_manifest(&target.join(MANIFEST)))
+                    .flatten();
+                let job = |v: &serde_json::Value| v.as_str()?.parse::<JobId>().ok();
                 OnDisk {
                     folder_exists: found.is_ok(),
-                    manifest_job: folder
-                        .then(|| manifest_field(&target.join(MANIFEST), "job_id"))
-                        .flatten()
-                        .and_then(|job| job.parse().ok()),
+                    manifest_job: manifest.as_ref().and_then(|m| job(m.get("job_id")?)),
+                    chunk_jobs: manifest
+                        .as_ref()
+                        .and_then(|m| m.get("chunks")?.as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|c| c.get("job_id").and_then(job))
+                        .collect(),
                 }
             })
             .await
     }
 }
 
-/// The string field `name` of the manifest at `path`, if it has one. The
-/// output folder may be hostile: only a regular file is read, and at most
-/// 1 MiB of it.
+/// The string field `name` of the manifest at `path`, if it has one.
 fn manifest_field(path: &Path, name: &str) -> Option<String> {
-    use std::io::Read;
-    if !std::fs::symlink_metadata(path).ok()?.is_file() {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(1024 * 1024)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Some(value.get(name)?.as_str()?.to_owned())
+    Some(read_manifest(path)?.get(name)?.as_str()?.to_owned())
+}
+
+/// The manifest at `path`, if it is one that can be read. The output folder
+/// may be hostile: only a regular file is read (never through a link), and
+/// at most 1 MiB of it.
+fn read_manifest(path: &Path) -> Option<serde_json::Value> {
+    let bytes = crate::stitch::read_bounded(path, 1024 * 1024).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }

@@ -151,6 +151,13 @@ pub struct RunOptions {
     pub overwrite: bool,
     /// What an output ZIP may hold.
     pub unpack: UnpackLimits,
+    /// The most pages one job is sent: a batch cuts an input with more
+    /// into contiguous chunks of at most this many pages, each its own job,
+    /// and stitches their outputs back into one folder
+    /// ([`sarvam_doc_core::split`]). `None`: every input is sent whole.
+    /// Default: [`DEFAULT_PAGE_LIMIT`](sarvam_doc_core::split::DEFAULT_PAGE_LIMIT)
+    /// (10), the limit every source allows.
+    pub page_limit: Option<u32>,
 }
 
 impl RunOptions {
@@ -163,7 +170,15 @@ impl RunOptions {
             layout: Layout::Pages,
             overwrite: false,
             unpack: UnpackLimits::default(),
+            page_limit: Some(sarvam_doc_core::split::DEFAULT_PAGE_LIMIT),
         }
+    }
+
+    /// Cutting inputs over `limit` pages into chunks (`None`: never).
+    #[must_use]
+    pub fn with_page_limit(mut self, limit: Option<u32>) -> Self {
+        self.page_limit = limit;
+        self
     }
 
     /// With `job`: a [`CreateJobRequest`] for the legacy API, a

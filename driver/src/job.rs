@@ -74,13 +74,18 @@ impl<T: AsyncTransport> Driver<'_, T> {
         let refuse_existing = target.options.layout == Layout::Pages && !target.replace;
         let staged = {
             let (out_dir, folder) = (out_dir.clone(), folder.clone());
+            // Beside the folder, so it is published in one rename: in the
+            // output folder, or in a chunks' folder the batch made.
+            let parent = folder
+                .parent()
+                .map_or_else(|| out_dir.clone(), Path::to_path_buf);
             self.transport
                 .blocking(move || {
                     std::fs::create_dir_all(&out_dir).map_err(|e| (out_dir.clone(), e))?;
                     if refuse_existing && std::fs::symlink_metadata(&folder).is_ok() {
                         return Err((folder, std::io::ErrorKind::AlreadyExists.into()));
                     }
-                    Staging::new(&out_dir).map_err(|e| (out_dir, e))
+                    Staging::new(&parent).map_err(|e| (parent, e))
                 })
                 .await
         };
@@ -147,8 +152,13 @@ impl<T: AsyncTransport> Driver<'_, T> {
         if zips.is_empty() {
             self.transport.blocking(move || drop(staging)).await;
             if let Outcome::GaveUp { reason, .. } = &outcome {
-                self.stopped(&target, job_id.as_ref(), &reason.to_string())
-                    .await;
+                if refused_for_good(reason, job_id.as_ref()) {
+                    self.refused(&target, job_id.as_ref(), &reason.to_string())
+                        .await;
+                } else {
+                    self.stopped(&target, job_id.as_ref(), &reason.to_string())
+                        .await;
+                }
             }
             return Ok(Report {
                 outcome,
@@ -376,6 +386,18 @@ impl<T: AsyncTransport> Driver<'_, T> {
         Ok(())
     }
 
+    async fn refused(&self, target: &Target<'_>, job: Option<&JobId>, reason: &str) {
+        if let Some((file, path)) = target.journal {
+            let record = Record::Refused {
+                path: path.to_owned(),
+                job_id: job.cloned(),
+                reason: reason.chars().take(500).collect(),
+            };
+            // Best effort, as a stop is: without it a rerun tries again.
+            let _ = self.write(file, record).await;
+        }
+    }
+
     async fn stopped(&self, target: &Target<'_>, job: Option<&JobId>, reason: &str) {
         if let Some((file, path)) = target.journal {
             let record = Record::Stopped {
@@ -386,6 +408,23 @@ impl<T: AsyncTransport> Driver<'_, T> {
             // Best effort: the run is stopping anyway, and says why.
             let _ = self.write(file, record).await;
         }
+    }
+}
+
+/// Whether a give-up ends the input's job for good (the journal records it
+/// refused, not stopped): the API refused the job for its pages, which no
+/// rerun changes; or refused, with a 4xx that took no effect, a request
+/// that would have made the job (a create, or a `/doc-ai/v1` submit), so
+/// no job runs that a rerun could find.
+fn refused_for_good(reason: &sarvam_doc_core::GiveUpReason, job: Option<&JobId>) -> bool {
+    if reason.page_limit_refusal().is_some() {
+        return true;
+    }
+    match reason {
+        sarvam_doc_core::GiveUpReason::Refused(sarvam_doc_core::Error::Api(e)) => {
+            job.is_none() && e.status.is_client_error() && !e.may_have_taken_effect()
+        }
+        _ => false,
     }
 }
 

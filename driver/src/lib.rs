@@ -52,12 +52,13 @@ pub mod preflight;
 mod record;
 pub mod split;
 mod staging;
+mod stitch;
 mod transport;
 mod unpack;
 
 use std::path::Path;
 
-pub use batch::{BatchItem, BatchOptions, BatchPlan, Done, PlannedInput};
+pub use batch::{BatchItem, BatchOptions, BatchPlan, ChunkItem, Done, PlannedChunk, PlannedInput};
 pub use client::{BlockingClient, Client};
 pub use clock::Clock;
 pub use error::{Layout, Report, RunError, RunOptions};

@@ -82,6 +82,27 @@ pub fn inspect(path: &Path, kind: DocumentKind) -> Result<Inspection, PreflightE
     })
 }
 
+/// The SHA-256 of the file at `path`, read as a stream, in lowercase hex;
+/// at most `size` + 1 bytes are read (a file that grew has another hash).
+///
+/// # Errors
+/// It cannot be read.
+pub(crate) fn sha256_of(path: &Path, size: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path)?.take(size.saturating_add(1));
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -80,6 +80,14 @@ pub(crate) fn unpack_and_publish(
 ) -> Unpacked {
     let pages = staging.join("pages");
     let unpacked = unpack_all(zips, &pages, limits, cancel).and_then(|()| {
+        // Every output folder looks alike: a whole job's pages get the
+        // merged document a long input's stitch has.
+        let total = manifest["pages"]["total"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok());
+        let max_files = usize::try_from(limits.max_entries).unwrap_or(usize::MAX);
+        crate::stitch::add_document(&pages, total, limits.max_total_bytes, max_files)
+            .map_err(|e| Stop::Io(pages.clone(), e))?;
         write_manifest(&pages, manifest, None).map_err(|e| Stop::Io(pages.clone(), e))
     });
     match unpacked {

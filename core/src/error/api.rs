@@ -78,6 +78,50 @@ impl ApiError {
         !matches!(self.status.as_u16(), 400..=499 | 503)
     }
 
+    /// Whether the API refused a job for its pages: `422
+    /// max_page_limit_exceeded` (the legacy API), or a 400 or 422 whose
+    /// message speaks of pages over a limit (`/doc-ai/v1` documents no
+    /// code for it). Such a job can never run: it is ended, not resumed.
+    #[must_use]
+    pub fn is_page_limit(&self) -> bool {
+        if self.peer != Peer::Api {
+            return false;
+        }
+        if self.code == Some(ErrorCode::MaxPageLimitExceeded) {
+            return true;
+        }
+        let message = self.message.to_ascii_lowercase();
+        matches!(self.status.as_u16(), 400 | 422)
+            && message.contains("page")
+            && (message.contains("limit")
+                || message.contains("at most")
+                || message.contains("maximum"))
+    }
+
+    /// The most pages a job may have, as a page-limit refusal
+    /// ([`ApiError::is_page_limit`]) names it: the first number after
+    /// "limit", "at most" or "maximum" in its message.
+    #[must_use]
+    pub fn page_limit(&self) -> Option<u32> {
+        if !self.is_page_limit() {
+            return None;
+        }
+        let message = self.message.to_ascii_lowercase();
+        ["limit", "at most", "maximum"]
+            .iter()
+            .filter_map(|word| message.find(word).map(|at| at + word.len()))
+            .min()
+            .and_then(|from| {
+                let rest = &message[from..];
+                let start = rest.find(|c: char| c.is_ascii_digit())?;
+                let digits: String = rest[start..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            })
+    }
+
     /// What the user can do about it, in a few words.
     #[must_use]
     pub fn hint(&self) -> &'static str {
@@ -98,7 +142,9 @@ impl ApiError {
             }
             (_, 409) => "the job has not ended yet; wait for it, then ask again",
             (_, 413) => "the file is over the size limit; split it into smaller documents",
-            (Some(ErrorCode::MaxPageLimitExceeded), _) => "split the document into fewer pages",
+            (Some(ErrorCode::MaxPageLimitExceeded), _) => {
+                "the job has more pages than the API takes; send fewer pages a job"
+            }
             (Some(ErrorCode::NotFound), _) | (_, 404) => "check the job id",
             (_, 429) => "slow down and retry later",
             (_, 500..=599) => "the service is having trouble; retry later",

@@ -33,6 +33,6 @@ mod state;
 mod tests;
 
 pub use identity::{Identity, path_bytes, path_key};
-pub use plan::{OnDisk, Plan, Refusal, Rerun};
+pub use plan::{OnDisk, Plan, Refusal, Rerun, SplitPlan};
 pub use record::Record;
 pub use state::{InputState, Journal};

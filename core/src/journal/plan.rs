@@ -57,6 +57,24 @@ pub struct OnDisk {
     /// The job its manifest names, when it is a folder (not a link to one)
     /// holding a manifest that can be read.
     pub manifest_job: Option<JobId>,
+    /// The jobs of the chunks its manifest lists, in order, when it holds
+    /// the stitched outputs of a long input (each `None` for a chunk with
+    /// no job).
+    pub chunk_jobs: Vec<Option<JobId>>,
+}
+
+/// What a rerun does with an input cut into chunks: each chunk's plan, and
+/// whether the stitched outputs are in place already.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitPlan {
+    /// Each chunk's plan, in order.
+    pub chunks: Vec<Plan>,
+    /// Whether the input's folder holds the stitch of exactly the jobs the
+    /// journal says published each chunk: nothing to do at all.
+    pub stitched: bool,
+    /// Whether the input's folder may be replaced by the stitch (it is this
+    /// input's, or `overwrite`).
+    pub replace: bool,
 }
 
 /// What the user allows a rerun beyond the journal's word.
@@ -164,10 +182,7 @@ impl Journal {
         // A folder of outputs of one of this input's jobs: a link or a file
         // left in their place is not, nor another input's outputs (a journal
         // edited to name them).
-        let its_outputs = on_disk.manifest_job.as_ref().is_some_and(|job| {
-            self.get(&input.path)
-                .is_some_and(|state| state.had_job(job))
-        });
+        let its_outputs = self.holds_outputs_of(&input.path, on_disk);
         let ours = match &plan {
             Plan::New { replaces } => replaces.as_deref() == Some(folder) && its_outputs,
             Plan::Resume { .. } => its_outputs,
@@ -179,6 +194,98 @@ impl Journal {
             });
         }
         Ok(plan)
+    }
+
+    /// What a rerun does with `input`, cut into `chunks` (each the chunk's
+    /// identity, under its [`crate::split::Chunk::key`], its folder, and
+    /// what is on disk there), whose stitched outputs go to `folder`, given
+    /// what is on disk there (`on_disk`):
+    ///
+    /// - each chunk is planned as an input of its own ([`Journal::plan`]);
+    /// - when `folder`'s manifest lists, chunk by chunk, the very jobs the
+    ///   journal says published each chunk, the input is done: every chunk
+    ///   is [`Plan::Skip`], whatever is left of the chunks' folders;
+    /// - `folder` is the input's to replace when its manifest names a job
+    ///   the journal gave the input or one of its chunks, at any limit.
+    ///
+    /// # Errors
+    /// A chunk's [`Refusal`]; [`Refusal::ForeignFolder`] when `folder` is
+    /// not one sarvam-doc makes for the input; [`Refusal::FolderTaken`] when
+    /// `folder` exists and is not the input's, unless `overwrite`.
+    pub fn plan_split(
+        &self,
+        input: &Identity,
+        folder: &str,
+        on_disk: &OnDisk,
+        chunks: &[(Identity, String, OnDisk)],
+        rerun: Rerun,
+    ) -> Result<SplitPlan, Refusal> {
+        let foreign = self
+            .get(&input.path)
+            .and_then(|state| state.foreign_folder.as_deref())
+            .or_else(|| (!FolderPlan::could_assign(&input.path, folder)).then_some(folder));
+        if let Some(foreign) = foreign {
+            return Err(Refusal::ForeignFolder {
+                folder: foreign.to_owned(),
+            });
+        }
+        let published: Vec<Option<JobId>> = chunks
+            .iter()
+            .map(
+                |(chunk, _, _)| match self.journal_plan(chunk, rerun.force) {
+                    Plan::Skip { job, .. } => Some(job),
+                    _ => None,
+                },
+            )
+            .collect();
+        let stitched = !rerun.force
+            && !chunks.is_empty()
+            && published.iter().all(Option::is_some)
+            && on_disk.chunk_jobs == published;
+        let ours = self.holds_outputs_of(&input.path, on_disk);
+        if on_disk.folder_exists && !ours && !rerun.overwrite {
+            return Err(Refusal::FolderTaken {
+                folder: folder.to_owned(),
+            });
+        }
+        let plans = if stitched {
+            // Every chunk has its job (checked above).
+            published
+                .into_iter()
+                .flatten()
+                .zip(chunks)
+                .map(|(job, (_, folder, _))| Plan::Skip {
+                    job,
+                    folder: folder.clone(),
+                })
+                .collect()
+        } else {
+            chunks
+                .iter()
+                .map(|(chunk, folder, on_disk)| self.plan(chunk, folder, on_disk, rerun))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(SplitPlan {
+            chunks: plans,
+            stitched,
+            replace: on_disk.folder_exists,
+        })
+    }
+
+    /// Whether the folder found (`on_disk`) holds outputs of a job the
+    /// journal gave the input at `path` or one of its chunks.
+    fn holds_outputs_of(&self, path: &str, on_disk: &OnDisk) -> bool {
+        let mut jobs = on_disk
+            .manifest_job
+            .iter()
+            .chain(on_disk.chunk_jobs.iter().flatten());
+        jobs.any(|job| {
+            self.get(path).is_some_and(|state| state.had_job(job))
+                || self.inputs_from(path).any(|(key, state)| {
+                    crate::split::parse_chunk_key(key).is_some_and(|(of, _, _)| of == path)
+                        && state.had_job(job)
+                })
+        })
     }
 
     /// What the journal alone says of `input`.

@@ -76,6 +76,17 @@ pub enum Record {
         /// The folder, inside the output folder.
         folder: String,
     },
+    /// The API refused the job for good (for its pages, say): a job that
+    /// can never run is ended, never resumed; a refused `/doc-ai/v1` submit
+    /// made no job, so nothing is running that a rerun could find.
+    Refused {
+        /// The input.
+        path: String,
+        /// The job, if one was made.
+        job_id: Option<JobId>,
+        /// Why, in a line.
+        reason: String,
+    },
     /// The client stopped on this input without an end: it gave up, was
     /// refused, or could not write.
     Stopped {
@@ -102,6 +113,7 @@ impl Record {
             | Record::Started { path, .. }
             | Record::Ended { path, .. }
             | Record::Published { path, .. }
+            | Record::Refused { path, .. }
             | Record::Stopped { path, .. } => path,
         }
     }

@@ -178,6 +178,26 @@ impl Journal {
                 state.published = true;
                 state.stopped = None;
             }
+            Record::Refused {
+                job_id: Some(job),
+                reason,
+                ..
+            } => {
+                // A job that can never run: ended, as a failed one is.
+                state.job = Some(job.clone());
+                state.ended = Some(JobState::Failed);
+                state.stopped = Some(reason.clone());
+            }
+            Record::Refused {
+                job_id: None,
+                reason,
+                ..
+            } => {
+                // Refused before any job was made: nothing runs, nothing to find.
+                state.creating = false;
+                state.start_sent = false;
+                state.stopped = Some(reason.clone());
+            }
             Record::Stopped { reason, .. } => state.stopped = Some(reason.clone()),
         }
     }
@@ -186,6 +206,20 @@ impl Journal {
     #[must_use]
     pub fn get(&self, path: &str) -> Option<&InputState> {
         self.inputs.get(path)
+    }
+
+    /// The inputs whose key is `prefix` or starts with it, by key.
+    pub(crate) fn inputs_from<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a InputState)> {
+        self.inputs
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v))
     }
 
     /// Every input the journal knows, by path.

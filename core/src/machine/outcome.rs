@@ -67,6 +67,17 @@ pub enum GiveUpReason {
 }
 
 impl GiveUpReason {
+    /// The API's refusal of the job for its pages, if that is why
+    /// ([`crate::error::ApiError::is_page_limit`]): the job can never run,
+    /// so it is ended, never resumed, and only fewer pages a job help.
+    #[must_use]
+    pub fn page_limit_refusal(&self) -> Option<&crate::error::ApiError> {
+        match self {
+            GiveUpReason::Refused(Error::Api(e)) if e.is_page_limit() => Some(e),
+            _ => None,
+        }
+    }
+
     /// A stable name for scripts: `deadline`, `stalled`, `no_progress`,
     /// `retries_exhausted`, `refused`, `retry_after_too_long`, `not_ended`,
     /// `submit_unconfirmed`, `too_large`.

@@ -227,8 +227,30 @@ impl FolderPlan {
     /// assert!(!FolderPlan::could_assign("/in/.sarvam-doc.pdf", ".sarvam-doc"));
     /// assert!(!FolderPlan::could_assign("/in/scan.pdf", "../scan"));
     /// ```
+    ///
+    /// For a chunk of a long input (a [`crate::split::Chunk::key`]), it is
+    /// the chunk's folder ([`crate::split::Chunk::folder`]) under a folder
+    /// that could be its input's.
+    ///
+    /// ```
+    /// use sarvam_doc_core::output::FolderPlan;
+    /// let chunk = "/in/book.pdf#pages=11-20/10";
+    /// assert!(FolderPlan::could_assign(chunk, ".sarvam-doc/chunks/book/pages-011-020-limit-10"));
+    /// assert!(FolderPlan::could_assign(chunk, ".sarvam-doc/chunks/book-2/pages-011-020-limit-10"));
+    /// assert!(!FolderPlan::could_assign(chunk, ".sarvam-doc/chunks/book/pages-001-010-limit-10"));
+    /// assert!(!FolderPlan::could_assign(chunk, ".sarvam-doc/chunks/../pages-011-020-limit-10"));
+    /// assert!(!FolderPlan::could_assign(chunk, "book"));
+    /// ```
     #[must_use]
     pub fn could_assign(path: &str, folder: &str) -> bool {
+        if let Some((input, chunk, limit)) = crate::split::parse_chunk_key(path) {
+            return folder
+                .strip_prefix(crate::split::CHUNKS_DIR)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.strip_suffix(chunk.name(limit).as_str()))
+                .and_then(|rest| rest.strip_suffix('/'))
+                .is_some_and(|parent| Self::could_assign(input, parent));
+        }
         let base = folder_name(file_name(path));
         if folder == base {
             return true;

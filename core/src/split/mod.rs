@@ -24,6 +24,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::InputError;
 
+mod stitch;
+
+pub use stitch::{ChunkFiles, Part, Section, Stitch, StitchCopy, merge_document};
+
 /// The pages a job takes unless told otherwise, on either API: 10.
 ///
 /// The sources conflict: the legacy API refuses more than 10 at start
@@ -71,8 +75,71 @@ impl Chunk {
     /// at another limit is other work, never mistaken for this.
     #[must_use]
     pub fn key_suffix(&self, limit: u32) -> String {
-        format!("#pages={}-{}/{limit}", self.first, self.last)
+        format!("{KEY_MARK}{}-{}/{limit}", self.first, self.last)
     }
+
+    /// Its journal key: the input's key (`input_key`) and [`Chunk::key_suffix`].
+    /// No input's own key looks like one: an input is a `.pdf` or `.zip`
+    /// file, and a chunk's key ends in digits.
+    ///
+    /// ```
+    /// use sarvam_doc_core::split::{Chunk, parse_chunk_key};
+    /// let chunk = Chunk { first: 11, last: 20 };
+    /// let key = chunk.key("/in/book.pdf", 10);
+    /// assert_eq!(key, "/in/book.pdf#pages=11-20/10");
+    /// assert_eq!(parse_chunk_key(&key), Some(("/in/book.pdf", chunk, 10)));
+    /// assert_eq!(parse_chunk_key("/in/book.pdf"), None);
+    /// ```
+    #[must_use]
+    pub fn key(&self, input_key: &str, limit: u32) -> String {
+        format!("{input_key}{}", self.key_suffix(limit))
+    }
+
+    /// Its name among the input's chunks, cut at `limit`:
+    /// `pages-011-020-limit-10`. The limit is in it, as in its key, so the
+    /// same pages cut at another limit are other work in another place.
+    #[must_use]
+    pub fn name(&self, limit: u32) -> String {
+        format!("pages-{:03}-{:03}-limit-{limit}", self.first, self.last)
+    }
+
+    /// The folder, inside the output folder, its job's outputs go to for
+    /// the input whose output folder is `input_folder`:
+    /// `.sarvam-doc/chunks/book/pages-011-020-limit-10`. Its cut file lies
+    /// beside it, the same name with the input's extension.
+    #[must_use]
+    pub fn folder(&self, input_folder: &str, limit: u32) -> String {
+        format!("{CHUNKS_DIR}/{input_folder}/{}", self.name(limit))
+    }
+}
+
+/// What a chunk's key adds to its input's, before the pages.
+const KEY_MARK: &str = "#pages=";
+
+/// Where, inside the output folder, the chunks of long inputs are cut to
+/// and their jobs' outputs kept until they are stitched: inside the state
+/// folder, which holds only what sarvam-doc made.
+pub const CHUNKS_DIR: &str = ".sarvam-doc/chunks";
+
+/// The input's key, the chunk and the limit of a chunk's journal key
+/// ([`Chunk::key`]); `None` for any other key.
+#[must_use]
+pub fn parse_chunk_key(key: &str) -> Option<(&str, Chunk, u32)> {
+    let (input, rest) = key.rsplit_once(KEY_MARK)?;
+    let (range, limit) = rest.split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    let number = |s: &str| -> Option<u32> {
+        // Digits only, no sign, no leading zero: one spelling per number.
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0'))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let chunk = Chunk {
+        first: number(first)?,
+        last: number(last)?,
+    };
+    let limit = number(limit)?;
+    (chunk.first <= chunk.last && chunk.pages() <= limit).then_some((input, chunk, limit))
 }
 
 impl fmt::Display for Chunk {
@@ -161,42 +228,6 @@ impl ChunkPlan {
         let i = usize::try_from(page.checked_sub(1)? / self.limit).ok()?;
         self.chunks.get(i)
     }
-
-    /// The merged document's order: each page in turn, with the pages of
-    /// chunks that brought nothing (`missing`) as gaps, one per run of
-    /// missing pages, never claimed as pages.
-    #[must_use]
-    pub fn merge_order(&self, missing: &[u32]) -> Vec<Piece> {
-        let mut pieces: Vec<Piece> = Vec::new();
-        for page in 1..=self.pages {
-            if missing.contains(&page) {
-                match pieces.last_mut() {
-                    Some(Piece::Gap { last, .. }) if *last + 1 == page => *last = page,
-                    _ => pieces.push(Piece::Gap {
-                        first: page,
-                        last: page,
-                    }),
-                }
-            } else {
-                pieces.push(Piece::Page(page));
-            }
-        }
-        pieces
-    }
-}
-
-/// One piece of a merged document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Piece {
-    /// An original page, present.
-    Page(u32),
-    /// Original pages `first..=last`, absent (their chunk failed).
-    Gap {
-        /// The first absent page.
-        first: u32,
-        /// The last absent page.
-        last: u32,
-    },
 }
 
 /// The file name of original page `page` of a document of `pages` pages:
@@ -320,19 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn a_merged_document_marks_each_run_of_missing_pages_once() {
-        let plan = ChunkPlan::new(8, 3).unwrap();
-        assert_eq!(
-            plan.merge_order(&[4, 5, 6, 8]),
-            [
-                Piece::Page(1),
-                Piece::Page(2),
-                Piece::Page(3),
-                Piece::Gap { first: 4, last: 6 },
-                Piece::Page(7),
-                Piece::Gap { first: 8, last: 8 },
-            ]
-        );
+    fn page_ranges_read_short() {
         assert_eq!(ranges_text(&[9, 1, 2, 3, 7, 10]), "1-3, 7, 9-10");
         assert_eq!(ranges_text(&[]), "");
     }
