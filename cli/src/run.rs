@@ -445,7 +445,10 @@ fn long_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
             (Ok(None), Done::FailedBefore) => (
                 Exit::Failed,
                 "failed_before".to_owned(),
-                Some("its job failed in an earlier run; nothing sent".to_owned()),
+                Some(chunk.earlier_reason.as_ref().map_or_else(
+                    || "its job failed in an earlier run; nothing sent (--force pays for a new one)".to_owned(),
+                    |why| format!("its job ended in an earlier run ({why}); nothing sent"),
+                )),
             ),
             (Ok(None), Done::Unconfirmed) => (
                 Exit::Error,

@@ -251,6 +251,9 @@ pub struct ChunkItem {
     pub job_id: Option<JobId>,
     /// How its job ended in an earlier run, when nothing was sent this time.
     pub earlier_state: Option<sarvam_doc_core::model::JobState>,
+    /// Why the client stopped on it in an earlier run, as the journal says
+    /// (a refusal of its pages, say), when nothing was sent this time.
+    pub earlier_reason: Option<String>,
     /// The report of what ran (none when nothing was sent), or the error.
     pub result: Result<Option<Report>, RunError>,
 }

@@ -71,6 +71,26 @@ impl Job {
 
     /// The pages that fail under this job's scenario.
     fn failing_pages(&self, pages: u32) -> Vec<u32> {
+        // A page that says so fails; one that says its job fails fails them all.
+        let said = |word: &str| -> Vec<u32> {
+            let prints = self
+                .started
+                .as_ref()
+                .map(|s| s.fingerprints.as_slice())
+                .unwrap_or_default();
+            (1..=pages)
+                .zip(prints)
+                .filter(|(_, f)| f.contains(word))
+                .map(|(n, _)| n)
+                .collect()
+        };
+        if !said(FAIL_JOB).is_empty() {
+            return (1..=pages).collect();
+        }
+        let marked = said(FAIL_PAGE);
+        if !marked.is_empty() && self.scenario == Scenario::Completed {
+            return marked;
+        }
         match self.scenario {
             Scenario::Completed => Vec::new(),
             // Every second page fails; a one-page document cannot partly fail,
@@ -246,6 +266,12 @@ impl Job {
         zip.finish().map(Cursor::into_inner).unwrap_or_default()
     }
 }
+
+/// A page whose text holds this fails.
+pub(crate) const FAIL_PAGE: &str = "sim:fail-page";
+
+/// A job with a page whose text holds this fails whole.
+pub(crate) const FAIL_JOB: &str = "sim:fail-job";
 
 /// What the simulator says of a document it cannot read.
 pub(crate) const INVALID_PDF: &str =

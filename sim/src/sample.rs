@@ -11,15 +11,35 @@ use std::io::{Cursor, Write};
 /// ```
 #[must_use]
 pub fn pdf(pages: u32, title: &str) -> Vec<u8> {
+    let titles = vec![title; usize::try_from(pages).unwrap_or(0)];
+    pdf_of_pages(&titles)
+}
+
+/// A valid PDF with one page a title of `titles`, each page showing its
+/// title and its page number: a page's fingerprint (see [`fingerprints`]) is
+/// `"{title} Page {n} of {pages}"`. A title holding `sim:fail-page` makes
+/// the simulator fail that page; `sim:fail-job`, the whole job it is in.
+///
+/// ```
+/// use sarvam_doc_sim::sample;
+/// let pdf = sample::pdf_of_pages(&["Cover", "Body sim:fail-page"]);
+/// assert_eq!(sample::fingerprints(&pdf)?, ["Cover Page 1 of 2", "Body sim:fail-page Page 2 of 2"]);
+/// # Ok::<(), String>(())
+/// ```
+#[must_use]
+pub fn pdf_of_pages(titles: &[&str]) -> Vec<u8> {
+    let pages = u32::try_from(titles.len()).unwrap_or(u32::MAX);
     // Keep the text printable ASCII, escaped for a PDF string.
-    let title: String = title
-        .chars()
-        .filter(|c| c.is_ascii_graphic() || *c == ' ')
-        .flat_map(|c| match c {
-            '(' | ')' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
+    let escape = |title: &str| -> String {
+        title
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .flat_map(|c| match c {
+                '(' | ')' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect()
+    };
     let mut objects: Vec<String> = Vec::new();
     // 1: catalog, 2: page tree, 3: font, then a page and its content per page.
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
@@ -29,9 +49,10 @@ pub fn pdf(pages: u32, title: &str) -> Vec<u8> {
         kids.join(" ")
     ));
     objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned());
-    for i in 0..pages {
+    for (i, title) in (0..pages).zip(titles) {
         let content = format!(
-            "BT /F1 24 Tf 72 720 Td ({title}) Tj 0 -40 Td /F1 14 Tf (Page {} of {pages}) Tj ET",
+            "BT /F1 24 Tf 72 720 Td ({}) Tj 0 -40 Td /F1 14 Tf (Page {} of {pages}) Tj ET",
+            escape(title),
             i + 1
         );
         objects.push(format!(

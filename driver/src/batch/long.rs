@@ -39,9 +39,10 @@ pub(super) struct LongInput {
     pub(super) folder: String,
     pub(super) identity: Identity,
     pub(super) plan: ChunkPlan,
-    /// Each chunk's folder, inside the output folder.
+    /// Each chunk's folder, inside the output folder, in order; then those
+    /// of chunks cut at other limits in earlier runs (removed with them).
     pub(super) chunk_folders: Vec<String>,
-    /// Each chunk's cut file, inside the output folder.
+    /// Each chunk's cut file, inside the output folder, in the same order.
     pub(super) chunk_files: Vec<String>,
     /// Whether its folder may be replaced: the plan found it the input's,
     /// or `--overwrite`.
@@ -172,6 +173,7 @@ impl<T: AsyncTransport> Client<T> {
                         _ => None,
                     },
                     earlier_state: None,
+                    earlier_reason: None,
                     result: Ok(None),
                 })
                 .collect();
@@ -195,13 +197,27 @@ impl<T: AsyncTransport> Client<T> {
             .iter()
             .map(|c| format!("{}.{ext}", c.folder))
             .collect();
+        // Chunks of this input cut at other limits in earlier runs: theirs
+        // too, to remove once the input is whole.
+        let mut chunk_files = chunk_files;
+        let mut chunk_folders: Vec<String> = chunks.iter().map(|c| c.folder.clone()).collect();
+        for (key, _) in records.inputs() {
+            if let Some((of, chunk, limit)) = sarvam_doc_core::split::parse_chunk_key(key)
+                && of == input.identity.path
+                && limit != cut.limit()
+            {
+                let folder = chunk.folder(&input.folder, limit);
+                chunk_files.push(format!("{folder}.{ext}"));
+                chunk_folders.push(folder);
+            }
+        }
         let long = LongInput {
             path: input.path.clone(),
             folder: input.folder.clone(),
             identity: input.identity.clone(),
             plan: cut.clone(),
-            chunk_folders: chunks.iter().map(|c| c.folder.clone()).collect(),
-            chunk_files: chunk_files.clone(),
+            chunk_folders,
+            chunk_files,
             replace: split.replace || options.run.overwrite,
         };
         let items: Vec<ChunkItem> = chunks
@@ -221,6 +237,10 @@ impl<T: AsyncTransport> Client<T> {
                     done,
                     job_id,
                     earlier_state,
+                    earlier_reason: records
+                        .get(&c.identity.path)
+                        .and_then(|state| state.stopped.clone())
+                        .filter(|_| done == Done::FailedBefore),
                     result: Ok(None),
                 }
             })
@@ -416,6 +436,9 @@ fn cut_chunks(
     real_dir(&chunks_dir).map_err(|e| output(chunks_dir.clone(), e))?;
     let dir = chunks_dir.join(folder);
     real_dir(&dir).map_err(|e| output(dir.clone(), e))?;
+    // A killed run's leftovers in it (only folders it marked and no live
+    // process holds, and its cut's temporary files).
+    crate::staging::sweep(&dir);
     let name = |range: &std::ops::RangeInclusive<u32>| {
         ranges
             .iter()
@@ -478,7 +501,7 @@ fn stitch_long(
     // manifest of its job.
     let mut found = Vec::with_capacity(long.chunk_folders.len());
     let mut manifests = Vec::with_capacity(long.chunk_folders.len());
-    for folder in &long.chunk_folders {
+    for folder in long.chunk_folders.iter().take(long.plan.chunks().len()) {
         let dir = out_dir.join(folder);
         let manifest = std::fs::symlink_metadata(&dir)
             .is_ok_and(|m| m.is_dir())
@@ -583,7 +606,10 @@ fn stitch_long(
             .first()
             .and_then(|f| Path::new(f).parent())
         {
+            crate::staging::sweep(&out_dir.join(parent));
+            // Each only if empty: what else is there is not this input's.
             let _ = std::fs::remove_dir(out_dir.join(parent));
+            let _ = std::fs::remove_dir(out_dir.join(CHUNKS_DIR));
         }
     }
     Ok(stitch)
