@@ -92,7 +92,8 @@ fn a_dry_run_prints_the_plan_and_sends_nothing() {
         .arg("--dry-run"));
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("3 files, 9 pages to send; 3 new jobs, 0 to resume, 0 skipped"),
+        stdout
+            .contains("3 files, 9 pages in all; 9 pages to send in 3 jobs; 3 new jobs, 0 skipped"),
         "{stdout}"
     );
     assert!(stdout.contains("Dry run: nothing was sent"), "{stdout}");
@@ -183,8 +184,8 @@ fn a_rerun_skips_what_is_done_and_resumes_from_a_list_and_a_folder() {
     );
     assert_eq!(
         std::fs::read_dir(out.join("a")).unwrap().count(),
-        4,
-        "3 pages and the manifest"
+        5,
+        "3 pages, the merged document and the manifest"
     );
     assert!(out.join("b").join("page_001.md").exists());
     assert_eq!(report["summary"]["resumed"], 1);
@@ -200,10 +201,8 @@ fn a_rerun_skips_what_is_done_and_resumes_from_a_list_and_a_folder() {
 }
 
 #[test]
-fn a_document_over_the_page_limit_warns_by_default_and_is_refused_when_strict() {
-    let mut config = fast();
-    config.max_pages = 20;
-    let sim = Simulator::start(config).unwrap();
+fn a_document_over_the_page_limit_is_cut_by_default_and_refused_when_strict() {
+    let sim = Simulator::start(fast()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let big = write(dir.path(), "big.pdf", &sample::pdf(12, "twelve"));
     let (code, _, stderr) = run(cli(&sim)
@@ -214,20 +213,20 @@ fn a_document_over_the_page_limit_warns_by_default_and_is_refused_when_strict() 
         .arg("--strict-pages"));
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("12 pages, over the limit of 10"),
+        stderr.contains("12 pages, over the 10 one job is sent")
+            && stderr.contains("--strict-pages"),
         "{stderr}"
     );
     assert!(sim.requests().is_empty());
-    let (code, _, stderr) = run(cli(&sim)
+    let (code, stdout, stderr) = run(cli(&sim)
         .arg("run")
         .arg(&big)
         .arg("--out")
         .arg(dir.path().join("o2")));
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("warning:") && stderr.contains("12 pages"),
-        "{stderr}"
-    );
+    assert!(stdout.contains("completed (2 jobs)"), "{stdout}");
+    assert_eq!(sim.started_jobs(), 2);
+    assert!(dir.path().join("o2/big/page_012.md").exists());
 }
 
 /// A job on `sim` for `name` (its pages say how it ends), started by a run
@@ -262,7 +261,11 @@ fn download_and_wait_out_fetch_completed_partial_and_failed_jobs() {
         if pages > 0 {
             assert!(stdout.contains(&folder.display().to_string()), "{stdout}");
             let files = std::fs::read_dir(&folder).unwrap().count();
-            assert_eq!(files, pages + 1, "{name}: pages and the manifest");
+            assert_eq!(
+                files,
+                pages + 2,
+                "{name}: pages, the merged document and the manifest"
+            );
         } else {
             assert!(
                 stderr.contains("the job failed: it has no outputs"),

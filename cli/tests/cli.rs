@@ -73,6 +73,7 @@ fn demo_runs_end_to_end_without_a_key_or_network() {
     assert_eq!(
         names,
         [
+            "document.md",
             "page_001.md",
             "page_002.md",
             "page_003.md",
@@ -202,8 +203,8 @@ fn run_unzips_each_file_into_its_own_folder_and_prints_a_summary() {
         "{stdout}"
     );
     assert!(stdout.contains("2 files, 5 pages: 2 completed"), "{stdout}");
-    // Two pages and the manifest.
-    assert_eq!(std::fs::read_dir(out.join("alpha")).unwrap().count(), 3);
+    // Two pages, the merged document and the manifest.
+    assert_eq!(std::fs::read_dir(out.join("alpha")).unwrap().count(), 4);
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(out.join("alpha/sarvam-doc-manifest.json")).unwrap())
             .unwrap();

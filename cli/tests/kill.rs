@@ -122,9 +122,11 @@ fn a_batch_killed_anywhere_and_run_again_loses_nothing_and_pays_once() {
                 .unwrap_or_else(|e| panic!("{what}: {stem}: {e}"))
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
                 .collect();
+            // The pages, the merged document (not for a ZIP of images,
+            // whose outputs are the same Markdown pages) and the manifest.
             assert_eq!(
                 files.len() as u32,
-                expected + 1,
+                expected + 2,
                 "{what}: {stem}: {files:?}"
             );
         }

@@ -24,7 +24,7 @@ use sarvam_doc_core::{Document, Event, JobId, Run, model::Job};
 
 use long::{Prepared, summary_plan};
 
-mod long;
+pub(crate) mod long;
 
 use crate::job::{Provenance, Target, paced};
 use crate::journal::JournalFile;

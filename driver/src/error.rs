@@ -237,4 +237,23 @@ pub struct Report {
     pub output: Vec<PathBuf>,
     /// Every request sent, with its answer's status and request id.
     pub requests: Vec<crate::record::RequestRecord>,
+    /// For an input cut into chunks ([`RunOptions::page_limit`]): each
+    /// chunk, in order, with how its job ended. The report's `outcome` is
+    /// then the first chunk's that did not complete, else the last's.
+    pub chunks: Vec<ChunkReport>,
+    /// For an input cut into chunks: the original pages missing from its
+    /// stitched outputs (their chunk's job failed, or failed them).
+    pub missing_pages: Vec<u32>,
+}
+
+/// How one chunk of a long input ended.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ChunkReport {
+    /// Its pages, numbered as in the input.
+    pub chunk: sarvam_doc_core::split::Chunk,
+    /// How its job ended, when it ran to an end.
+    pub outcome: Option<Outcome>,
+    /// What stopped it, when something did before its job's end.
+    pub error: Option<String>,
 }

@@ -164,6 +164,8 @@ impl<T: AsyncTransport> Driver<'_, T> {
                 outcome,
                 output: Vec::new(),
                 requests,
+                chunks: Vec::new(),
+                missing_pages: Vec::new(),
             });
         }
         let published = match target.options.layout {
@@ -232,6 +234,8 @@ impl<T: AsyncTransport> Driver<'_, T> {
                     outcome,
                     output,
                     requests,
+                    chunks: Vec::new(),
+                    missing_pages: Vec::new(),
                 })
             }
             Err(e @ RunError::Unpack { .. }) => {

@@ -61,7 +61,7 @@ use std::path::Path;
 pub use batch::{BatchItem, BatchOptions, BatchPlan, ChunkItem, Done, PlannedChunk, PlannedInput};
 pub use client::{BlockingClient, Client};
 pub use clock::Clock;
-pub use error::{Layout, Report, RunError, RunOptions};
+pub use error::{ChunkReport, Layout, Report, RunError, RunOptions};
 pub use record::RequestRecord;
 pub use transport::{
     AsyncTransport, Blocking, BlockingBody, Outgoing, ReadBody, ResponseBody, Timeouts, Transport,

@@ -453,8 +453,9 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// What a published folder holds besides its manifest, sorted; panics when
-/// the manifest is missing or does not name the job.
+/// What a published folder holds besides its manifest and its merged
+/// document, sorted; panics when the manifest is missing or does not name
+/// the job, or when page files came without the merged document of them.
 #[must_use]
 pub fn published_in(dir: &Path) -> Vec<String> {
     let manifest = std::fs::read_to_string(dir.join(sarvam_doc_driver::MANIFEST))
@@ -467,9 +468,20 @@ pub fn published_in(dir: &Path) -> Vec<String> {
             .is_some(),
         "the manifest names its job: {manifest}"
     );
-    files_in(dir)
+    let files: Vec<String> = files_in(dir)
         .into_iter()
         .filter(|n| n != sarvam_doc_driver::MANIFEST)
+        .collect();
+    let pages = files.iter().filter(|n| n.starts_with("page_")).count();
+    let document = files.iter().any(|n| n.starts_with("document."));
+    assert!(
+        pages == 0 || document,
+        "{}: pages without their merged document: {files:?}",
+        dir.display()
+    );
+    files
+        .into_iter()
+        .filter(|n| !n.starts_with("document."))
         .collect()
 }
 

@@ -25,6 +25,7 @@ fn published_by(job: JobId) -> OnDisk {
     OnDisk {
         folder_exists: true,
         manifest_job: Some(job),
+        ..OnDisk::default()
     }
 }
 
@@ -244,6 +245,7 @@ fn published_outputs_that_are_gone_or_another_jobs_are_fetched_again() {
     let no_manifest = OnDisk {
         folder_exists: true,
         manifest_job: None,
+        ..OnDisk::default()
     };
     assert_eq!(
         finished().plan(&id("x"), "a", &no_manifest, Rerun::default()),
@@ -294,6 +296,7 @@ fn a_folder_that_is_not_the_runs_is_refused_unless_overwrite() {
     let taken = OnDisk {
         folder_exists: true,
         manifest_job: None,
+        ..OnDisk::default()
     };
     let never_seen = Journal::default();
     let refused = never_seen.plan(&id("x"), "a", &taken, Rerun::default());
@@ -335,6 +338,7 @@ fn a_link_or_file_left_where_earlier_outputs_were_is_not_replaced_unasked() {
     let left = OnDisk {
         folder_exists: true,
         manifest_job: None,
+        ..OnDisk::default()
     };
     assert_eq!(
         finished().plan(&id("changed"), "a", &left, Rerun::default()),

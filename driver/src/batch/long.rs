@@ -33,20 +33,20 @@ use crate::transport::AsyncTransport;
 use crate::unpack::{MANIFEST, publish};
 use crate::{Client, RunError};
 
-/// A long input whose chunks run in this batch, for its stitch.
-pub(super) struct LongInput {
-    pub(super) path: PathBuf,
-    pub(super) folder: String,
-    pub(super) identity: Identity,
-    pub(super) plan: ChunkPlan,
+/// A long input whose chunks ran, for its stitch.
+pub(crate) struct LongInput {
+    pub(crate) path: PathBuf,
+    pub(crate) folder: String,
+    pub(crate) identity: Identity,
+    pub(crate) plan: ChunkPlan,
     /// Each chunk's folder, inside the output folder, in order; then those
     /// of chunks cut at other limits in earlier runs (removed with them).
-    pub(super) chunk_folders: Vec<String>,
+    pub(crate) chunk_folders: Vec<String>,
     /// Each chunk's cut file, inside the output folder, in the same order.
-    pub(super) chunk_files: Vec<String>,
+    pub(crate) chunk_files: Vec<String>,
     /// Whether its folder may be replaced: the plan found it the input's,
     /// or `--overwrite`.
-    pub(super) replace: bool,
+    pub(crate) replace: bool,
 }
 
 /// What a long input needs this run.
@@ -87,7 +87,7 @@ pub(super) fn summary_plan(chunks: &[PlannedChunk], folder: &str) -> Plan {
 }
 
 /// The extension of a chunk's cut file.
-fn extension(kind: DocumentKind) -> &'static str {
+pub(crate) fn extension(kind: DocumentKind) -> &'static str {
     match kind {
         DocumentKind::Zip => "zip",
         _ => "pdf",
@@ -400,17 +400,17 @@ impl<T: AsyncTransport> Client<T> {
 }
 
 /// What the stitch's manifest says of a chunk, besides its folder's.
-struct ChunkState {
-    job_id: Option<String>,
-    outcome: String,
-    reason: Option<String>,
+pub(crate) struct ChunkState {
+    pub(crate) job_id: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) reason: Option<String>,
 }
 
 /// One chunk, cut.
-struct CutFile {
-    path: PathBuf,
-    len: u64,
-    sha256: String,
+pub(crate) struct CutFile {
+    pub(crate) path: PathBuf,
+    pub(crate) len: u64,
+    pub(crate) sha256: String,
 }
 
 /// Cuts `ranges` of the input into the chunks' folder of `folder`, named
@@ -439,22 +439,7 @@ fn cut_chunks(
     // A killed run's leftovers in it (only folders it marked and no live
     // process holds, and its cut's temporary files).
     crate::staging::sweep(&dir);
-    let name = |range: &std::ops::RangeInclusive<u32>| {
-        ranges
-            .iter()
-            .position(|r| r == range)
-            .and_then(|i| names.get(i))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let cut = match kind {
-        DocumentKind::Zip => crate::split::cut_zip(input, ranges, &dir, name),
-        _ => crate::split::cut_pdf(input, ranges, &dir, name),
-    }
-    .map_err(|e| RunError::Input {
-        path: input.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-    })?;
+    let cut = cut_into(input, &dir, kind, ranges, names)?;
     let now = crate::preflight::sha256_of(input, size).map_err(|source| RunError::Input {
         path: input.to_owned(),
         source,
@@ -469,6 +454,34 @@ fn cut_chunks(
             ),
         });
     }
+    Ok(cut)
+}
+
+/// Cuts `ranges` of the input (a document of `kind`) into `dir`, named
+/// `names`. Blocking.
+pub(crate) fn cut_into(
+    input: &Path,
+    dir: &Path,
+    kind: DocumentKind,
+    ranges: &[std::ops::RangeInclusive<u32>],
+    names: &[String],
+) -> Result<Vec<CutFile>, RunError> {
+    let name = |range: &std::ops::RangeInclusive<u32>| {
+        ranges
+            .iter()
+            .position(|r| r == range)
+            .and_then(|i| names.get(i))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let cut = match kind {
+        DocumentKind::Zip => crate::split::cut_zip(input, ranges, dir, name),
+        _ => crate::split::cut_pdf(input, ranges, dir, name),
+    }
+    .map_err(|e| RunError::Input {
+        path: input.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+    })?;
     Ok(cut
         .into_iter()
         .map(|c| CutFile {
@@ -485,7 +498,7 @@ fn cut_chunks(
 /// missing. On an error, the path (inside the input's folder, or the
 /// folder itself) and what went wrong.
 #[allow(clippy::too_many_arguments)]
-fn stitch_long(
+pub(crate) fn stitch_long(
     long: &LongInput,
     out_dir: &Path,
     states: &[ChunkState],

@@ -10,6 +10,7 @@
 mod blocking;
 mod concurrent;
 mod endpoints;
+mod long;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -203,6 +204,14 @@ impl<T: AsyncTransport> Client<T> {
     /// temporary folder inside the output folder; the pages are published in
     /// one rename once all are written, so a reader never sees half of them.
     ///
+    /// An input over `options.page_limit` pages (10 by default) is cut into
+    /// chunks of at most that many, each its own job (a few at once), and
+    /// their outputs stitched into the one folder: a page file per original
+    /// page, a merged document, a manifest of the chunks; the report's
+    /// `chunks` and `missing_pages` say how each ended. (A batch,
+    /// [`Client::run_batch`], does the same with a journal, so a rerun
+    /// resumes it chunk by chunk.)
+    ///
     /// # Errors
     /// [`RunError::Core`] with an input error for a file the API refuses;
     /// [`RunError::Input`] if it cannot be read; [`RunError::Output`] if an
@@ -228,6 +237,11 @@ impl<T: AsyncTransport> Client<T> {
         options: &RunOptions,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<Report, RunError> {
+        if let Some(pages) = self.pages_over_limit(input, &document, options).await {
+            return self
+                .run_long(input, document, folder, pages, options, on_event)
+                .await;
+        }
         let provenance = Provenance {
             path: Some(input.display().to_string()),
             size: Some(document.len()),
