@@ -42,65 +42,13 @@ fn book(pages: u32, marked: impl Fn(u32) -> Option<&'static str>) -> Vec<u8> {
     sample::pdf_of_pages(&titles)
 }
 
-/// The fingerprint of each page file `page_NNN.EXT` (or `metadata/page_NNN.json`)
-/// in `folder`, by page number.
-fn page_files(folder: &Path, sub: &str, ext: &str) -> BTreeMap<u32, String> {
-    let dir = folder.join(sub);
-    let mut found = BTreeMap::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some(n) = name
-            .strip_prefix("page_")
-            .and_then(|r| r.strip_suffix(&format!(".{ext}")))
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
-        found.insert(n, sample::read_fingerprint(&text).unwrap_or_default());
-    }
-    found
-}
-
-/// Asserts `folder` holds page `n` of `input` as its page `n`, for every
-/// page but `missing`, and no file for those; and that the merged document
-/// holds the pages in order, `missing` not among them.
+/// Asserts `folder` holds page N of `input` as its page N, for every page
+/// but `missing`, and the merged document the pages in order
+/// ([`sample::check_outputs`]).
 fn assert_stitched(input: &[u8], folder: &Path, api: &str, missing: &[u32]) {
-    let expected = sample::fingerprints(input).unwrap();
-    let (sub, ext) = if api == "doc-ai" {
-        ("metadata", "json")
-    } else {
-        ("", "md")
-    };
-    let pages = page_files(folder, sub, ext);
-    for (i, print) in expected.iter().enumerate() {
-        let n = u32::try_from(i + 1).unwrap();
-        if missing.contains(&n) {
-            if api != "doc-ai" {
-                assert!(
-                    !pages.contains_key(&n),
-                    "page {n} is there, but its chunk failed"
-                );
-            }
-            continue;
-        }
-        assert_eq!(
-            pages.get(&n),
-            Some(print),
-            "page {n} of {}",
-            folder.display()
-        );
+    if let Err(e) = sample::check_outputs(input, folder, missing) {
+        panic!("{api}: {e}");
     }
-    let document = std::fs::read_to_string(folder.join("document.md")).unwrap();
-    let in_document = sample::read_fingerprints(&document);
-    let wanted: Vec<&String> = expected
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !missing.contains(&(u32::try_from(*i).unwrap() + 1)))
-        .map(|(_, p)| p)
-        .collect();
-    let in_document: Vec<&String> = in_document.iter().collect();
-    assert_eq!(in_document, wanted, "the merged document's pages, in order");
 }
 
 fn manifest(folder: &Path) -> Value {

@@ -246,6 +246,71 @@ pub fn read_fingerprints(output: &str) -> Vec<String> {
     found
 }
 
+/// Checks that the output folder `folder` holds `input` page for page, as
+/// the simulator made it: each page file (`page_NNN.md`, `.html`, `.json`,
+/// and `metadata/page_NNN.json`) carries the fingerprint of page NNN of
+/// `input`; no page file is there for a page in `missing`; and the merged
+/// document (`document.md`, `.html` or `.json`) carries every other page's
+/// fingerprint, in order, once. What a test of stitching asserts.
+///
+/// # Errors
+/// What is wrong, in words: the first page out of place, or a file that
+/// cannot be read.
+pub fn check_outputs(input: &[u8], folder: &std::path::Path, missing: &[u32]) -> Result<(), String> {
+    let expected = fingerprints(input)?;
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let mut seen = 0;
+    for sub in ["", "metadata"] {
+        let dir = folder.join(sub);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
+            let Some(n) = name
+                .strip_prefix("page_")
+                .and_then(|rest| rest.split_once('.'))
+                .and_then(|(digits, _)| digits.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let got = read_fingerprint(&read(&dir.join(&name))?);
+            let want = usize::try_from(n).ok().and_then(|n| expected.get(n.checked_sub(1)?));
+            if missing.contains(&n) && sub.is_empty() {
+                return Err(format!("{name} is there, but page {n} is missing"));
+            }
+            if got.as_ref() != want {
+                return Err(format!("{sub}/{name} carries {got:?}, not page {n}'s {want:?}"));
+            }
+            seen += 1;
+        }
+    }
+    if seen == 0 {
+        return Err(format!("{} holds no page files", folder.display()));
+    }
+    let document = ["md", "html", "json"]
+        .iter()
+        .map(|ext| folder.join(format!("document.{ext}")))
+        .find(|p| p.exists())
+        .ok_or_else(|| format!("{} holds no merged document", folder.display()))?;
+    let got = read_fingerprints(&read(&document)?);
+    let want: Vec<String> = expected
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !missing.contains(&(u32::try_from(*i).unwrap_or(u32::MAX).saturating_add(1))))
+        .map(|(_, f)| f)
+        .collect();
+    if got != want {
+        return Err(format!(
+            "{} holds the pages {got:?}, not {want:?}",
+            document.display()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
