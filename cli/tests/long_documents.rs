@@ -415,3 +415,83 @@ fn a_path_to_the_help_of_run_names_the_page_flags() {
     }
     let _ = PathBuf::new();
 }
+
+#[cfg(unix)]
+#[test]
+fn a_chunks_folder_linked_out_of_the_output_folder_is_refused_and_what_it_points_to_survives() {
+    let sim = sim(fast());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = book(25, |n| {
+        (11..=20).contains(&n).then_some("Book sim:fail-job")
+    });
+    let input = write(dir.path(), "book.pdf", &bytes);
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = run_into(&sim, "legacy", &input, &out, &[]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    // The good chunks' outputs stay while a page is missing; move them out
+    // of OUT and leave a link in their place.
+    let chunks = out.join(".sarvam-doc/chunks");
+    let outside = dir.path().join("outside");
+    std::fs::rename(&chunks, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &chunks).unwrap();
+    let before: Vec<_> = walk(&outside);
+    assert!(!before.is_empty());
+    let (code, stdout, stderr) = run_into(&sim, "legacy", &input, &out, &[]);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("is not a folder sarvam-doc made"),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(
+        walk(&outside),
+        before,
+        "what the link points to was changed"
+    );
+}
+
+/// Every path under `dir`, sorted.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p.clone());
+            }
+            found.push(p);
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_done_book_is_not_paid_for_again_when_the_page_limit_changes() {
+    let sim = sim(fast());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = book(25, |_| None);
+    let input = write(dir.path(), "book.pdf", &bytes);
+    let short = write(dir.path(), "short.pdf", &book(8, |_| None));
+    let out = dir.path().join("out");
+    for input in [&input, &short] {
+        let (code, stdout, stderr) = run_into(&sim, "legacy", input, &out, &[]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+    }
+    let requests = sim.requests().len();
+    // The book cut at 10 is whole at 30; the short one, whole at 10, is cut at 5.
+    for limit in ["30", "5", "7"] {
+        for input in [&input, &short] {
+            let (code, stdout, stderr) =
+                run_into(&sim, "legacy", input, &out, &["--page-limit", limit]);
+            assert_eq!(code, 0, "{limit}: {stdout}{stderr}");
+            assert!(stdout.contains("done before"), "{limit}: {stdout}");
+        }
+    }
+    assert_eq!(
+        sim.requests().len(),
+        requests,
+        "a done input was sent again"
+    );
+    assert_stitched(&bytes, &out.join("book"), "legacy", &[]);
+}

@@ -94,7 +94,9 @@ pub struct PlannedInput {
     pub chunks: Vec<PlannedChunk>,
     /// The chunk plan it is cut by, when it is cut.
     pub chunk_plan: Option<ChunkPlan>,
-    /// Whether its stitched outputs are in place from an earlier run: done.
+    /// Whether its outputs are in place from an earlier run, as a whole
+    /// job or a complete stitch at any page limit, or its stitch at this
+    /// one: done, nothing is sent.
     pub stitched: bool,
     document: Document,
 }
@@ -331,6 +333,33 @@ impl<T: AsyncTransport> Client<T> {
             );
             let known = journal.get(&key).and_then(|s| s.folder.clone());
             let folder = known.unwrap_or_else(|| folders.assign(&key));
+            // Done before, as a whole job or a complete stitch at any limit:
+            // nothing to send, whatever the page limit is now.
+            let on_disk = self.look(&out_dir, &folder).await;
+            if !options.force && journal.outputs_in_place(&identity, &on_disk) {
+                let job = on_disk
+                    .manifest_job
+                    .clone()
+                    .or_else(|| on_disk.chunk_jobs.iter().flatten().next().cloned());
+                if let Some(job) = job {
+                    planned.push(PlannedInput {
+                        path,
+                        plan: Plan::Skip {
+                            job,
+                            folder: folder.clone(),
+                        },
+                        folder,
+                        pages: inspection.pages,
+                        identity,
+                        warning: None,
+                        chunks: Vec::new(),
+                        chunk_plan: None,
+                        stitched: true,
+                        document,
+                    });
+                    continue;
+                }
+            }
             let over = options
                 .run
                 .page_limit
@@ -468,7 +497,15 @@ impl<T: AsyncTransport> Client<T> {
                 chunks: Vec::new(),
                 missing_pages: Vec::new(),
             };
-            if input.chunk_plan.is_none() {
+            if input.stitched && input.chunk_plan.is_none() {
+                // Done before (the journal and the manifest agree): nothing.
+                item.done = Done::Skipped;
+                // In place only when every page came back.
+                item.earlier_state = Some(sarvam_doc_core::model::JobState::Completed);
+                if let Plan::Skip { job, .. } = &input.plan {
+                    item.job_id = Some(job.clone());
+                }
+            } else if input.chunk_plan.is_none() {
                 units.push(Unit::whole(i, input));
             } else {
                 match self.prepare_long(input, records, options, journal).await {
@@ -794,6 +831,9 @@ impl<T: AsyncTransport> Client<T> {
                         .iter()
                         .map(|c| c.get("job_id").and_then(job))
                         .collect(),
+                    complete: manifest.as_ref().is_some_and(|m| {
+                        m.get("state").and_then(|s| s.as_str()) == Some("Completed")
+                    }),
                 }
             })
             .await

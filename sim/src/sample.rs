@@ -256,7 +256,11 @@ pub fn read_fingerprints(output: &str) -> Vec<String> {
 /// # Errors
 /// What is wrong, in words: the first page out of place, or a file that
 /// cannot be read.
-pub fn check_outputs(input: &[u8], folder: &std::path::Path, missing: &[u32]) -> Result<(), String> {
+pub fn check_outputs(
+    input: &[u8],
+    folder: &std::path::Path,
+    missing: &[u32],
+) -> Result<(), String> {
     let expected = fingerprints(input)?;
     let read = |path: &std::path::Path| {
         std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -268,7 +272,11 @@ pub fn check_outputs(input: &[u8], folder: &std::path::Path, missing: &[u32]) ->
             continue;
         };
         for entry in entries {
-            let name = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
+            let name = entry
+                .map_err(|e| e.to_string())?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             let Some(n) = name
                 .strip_prefix("page_")
                 .and_then(|rest| rest.split_once('.'))
@@ -277,12 +285,16 @@ pub fn check_outputs(input: &[u8], folder: &std::path::Path, missing: &[u32]) ->
                 continue;
             };
             let got = read_fingerprint(&read(&dir.join(&name))?);
-            let want = usize::try_from(n).ok().and_then(|n| expected.get(n.checked_sub(1)?));
+            let want = usize::try_from(n)
+                .ok()
+                .and_then(|n| expected.get(n.checked_sub(1)?));
             if missing.contains(&n) && sub.is_empty() {
                 return Err(format!("{name} is there, but page {n} is missing"));
             }
             if got.as_ref() != want {
-                return Err(format!("{sub}/{name} carries {got:?}, not page {n}'s {want:?}"));
+                return Err(format!(
+                    "{sub}/{name} carries {got:?}, not page {n}'s {want:?}"
+                ));
             }
             seen += 1;
         }
@@ -299,7 +311,9 @@ pub fn check_outputs(input: &[u8], folder: &std::path::Path, missing: &[u32]) ->
     let want: Vec<String> = expected
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| !missing.contains(&(u32::try_from(*i).unwrap_or(u32::MAX).saturating_add(1))))
+        .filter(|(i, _)| {
+            !missing.contains(&(u32::try_from(*i).unwrap_or(u32::MAX).saturating_add(1)))
+        })
         .map(|(_, f)| f)
         .collect();
     if got != want {

@@ -15,7 +15,13 @@ use sarvam_doc_tests::*;
 /// A book of `pages` pages; the pages `failing` say their job fails.
 fn book(pages: u32, failing: std::ops::RangeInclusive<u32>) -> Vec<u8> {
     let titles: Vec<&str> = (1..=pages)
-        .map(|n| if failing.contains(&n) { "Book sim:fail-job" } else { "Book" })
+        .map(|n| {
+            if failing.contains(&n) {
+                "Book sim:fail-job"
+            } else {
+                "Book"
+            }
+        })
         .collect();
     sample::pdf_of_pages(&titles)
 }
@@ -30,7 +36,11 @@ fn check(input: &[u8], folder: &Path, missing: &[u32], name: &str) {
 fn run_cuts_a_25_page_pdf_into_3_jobs_and_stitches_every_page_in_place() {
     for doc_ai in [false, true] {
         let sim = Simulator::start(fast_sim()).unwrap();
-        let config = if doc_ai { doc_ai_config(&sim) } else { config_for(&sim) };
+        let config = if doc_ai {
+            doc_ai_config(&sim)
+        } else {
+            config_for(&sim)
+        };
         let bytes = book(25, 0..=0);
         let mut jobs_before = 0;
         for_each_client!(config.clone(), fast_policy(), |name, client| {
@@ -40,14 +50,22 @@ fn run_cuts_a_25_page_pdf_into_3_jobs_and_stitches_every_page_in_place() {
                 .run(&input, &RunOptions::new(out.path()), |_| {})
                 .await
                 .unwrap();
-            assert!(matches!(report.outcome, Outcome::Completed { .. }), "{name}: {}", report.outcome);
+            assert!(
+                matches!(report.outcome, Outcome::Completed { .. }),
+                "{name}: {}",
+                report.outcome
+            );
             assert_eq!(report.chunks.len(), 3, "{name}");
             assert!(report.missing_pages.is_empty(), "{name}");
             assert_eq!(report.output, [out.path().join("book")], "{name}");
             check(&bytes, &out.path().join("book"), &[], name);
             // The work folder (the cut chunks, their jobs' outputs) is gone.
             assert_eq!(files_in(out.path()), ["book"], "{name}");
-            let jobs = if doc_ai { sim.doc_ai_jobs() } else { sim.started_jobs() };
+            let jobs = if doc_ai {
+                sim.doc_ai_jobs()
+            } else {
+                sim.started_jobs()
+            };
             assert_eq!(jobs - jobs_before, 3, "{name}: one job a chunk");
             jobs_before = jobs;
         });
@@ -65,9 +83,22 @@ fn run_of_a_long_input_with_a_failed_chunk_keeps_the_rest_and_names_the_missing_
             .run(&input, &RunOptions::new(out.path()), |_| {})
             .await
             .unwrap();
-        assert_eq!(report.missing_pages, (11..=20).collect::<Vec<_>>(), "{name}");
-        assert!(matches!(report.outcome, Outcome::Failed { .. }), "{name}: the failed chunk's");
-        assert!(report.chunks[1].outcome.as_ref().is_some_and(|o| o.kind() == "failed"), "{name}");
+        assert_eq!(
+            report.missing_pages,
+            (11..=20).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert!(
+            matches!(report.outcome, Outcome::Failed { .. }),
+            "{name}: the failed chunk's"
+        );
+        assert!(
+            report.chunks[1]
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.kind() == "failed"),
+            "{name}"
+        );
         let missing: Vec<u32> = (11..=20).collect();
         check(&bytes, &out.path().join("book"), &missing, name);
     });
@@ -90,7 +121,11 @@ fn run_all_cuts_long_inputs_and_sends_short_ones_whole() {
             .run_all(vec![a, b], &RunOptions::new(&out), 4, |_, _| {})
             .await;
         assert!(results.iter().all(Result::is_ok), "{name}: {results:?}");
-        assert_eq!(sim.started_jobs() - before, 4, "{name}: 3 chunks and 1 whole");
+        assert_eq!(
+            sim.started_jobs() - before,
+            4,
+            "{name}: 3 chunks and 1 whole"
+        );
         check(&long, &out.join("long"), &[], name);
         check(&short, &out.join("short"), &[], name);
     });
@@ -104,21 +139,33 @@ fn a_batch_on_both_transports_cuts_stitches_and_skips_the_book_on_a_rerun() {
         let (_d, input) = input_file("book.pdf", &bytes);
         let out = tempfile::tempdir().unwrap();
         let options = BatchOptions::new(RunOptions::new(out.path()).with_page_limit(Some(7)));
-        let plan = client.plan_batch(vec![input.clone()], &options).await.unwrap();
+        let plan = client
+            .plan_batch(vec![input.clone()], &options)
+            .await
+            .unwrap();
         assert_eq!(plan.inputs[0].chunks.len(), 4, "{name}");
         assert_eq!(plan.jobs_to_send(), 4, "{name}");
         let before = sim.started_jobs();
-        let items = client.run_batch(plan, &options, 4, |_, _| {}).await.unwrap();
+        let items = client
+            .run_batch(plan, &options, 4, |_, _| {})
+            .await
+            .unwrap();
         assert!(items[0].result.is_ok(), "{name}: {:?}", items[0].result);
         assert!(items[0].missing_pages.is_empty(), "{name}");
         assert_eq!(sim.started_jobs() - before, 4, "{name}");
         check(&bytes, &out.path().join("book"), &[], name);
 
         let plan = client.plan_batch(vec![input], &options).await.unwrap();
-        assert!(plan.inputs[0].stitched, "{name}: the rerun finds the book done");
+        assert!(
+            plan.inputs[0].stitched,
+            "{name}: the rerun finds the book done"
+        );
         assert_eq!(plan.jobs_to_send(), 0, "{name}");
         let requests = sim.requests().len();
-        let items = client.run_batch(plan, &options, 4, |_, _| {}).await.unwrap();
+        let items = client
+            .run_batch(plan, &options, 4, |_, _| {})
+            .await
+            .unwrap();
         assert_eq!(items[0].done, Done::Skipped, "{name}");
         assert_eq!(sim.requests().len(), requests, "{name}: nothing sent");
     });
@@ -139,7 +186,10 @@ fn an_extraction_over_the_limit_is_refused_by_run_before_anything_is_sent() {
         let Err(RunError::Core(e)) = &result else {
             panic!("{name}: {result:?}")
         };
-        assert!(e.to_string().contains("cannot be joined across jobs"), "{name}: {e}");
+        assert!(
+            e.to_string().contains("cannot be joined across jobs"),
+            "{name}: {e}"
+        );
         assert_eq!(sim.requests().len(), before, "{name}");
     });
 }

@@ -61,6 +61,8 @@ pub struct OnDisk {
     /// the stitched outputs of a long input (each `None` for a chunk with
     /// no job).
     pub chunk_jobs: Vec<Option<JobId>>,
+    /// Whether its manifest says every page came back (`Completed`).
+    pub complete: bool,
 }
 
 /// What a rerun does with an input cut into chunks: each chunk's plan, and
@@ -270,6 +272,38 @@ impl Journal {
             stitched,
             replace: on_disk.folder_exists,
         })
+    }
+
+    /// Whether the folder found (`on_disk`) holds every page of `input`,
+    /// published by jobs the journal gave this very work (same content, same
+    /// request): the outputs of its whole job, or a complete stitch of its
+    /// chunks cut at any limit. Such an input is done whatever the page
+    /// limit is now: changing the limit never pays for a book again.
+    #[must_use]
+    pub fn outputs_in_place(&self, input: &Identity, on_disk: &OnDisk) -> bool {
+        if !on_disk.complete {
+            return false;
+        }
+        let published = |key: &str, job: &JobId| {
+            self.get(key).is_some_and(|state| {
+                state.published
+                    && state.job.as_ref() == Some(job)
+                    && state.identity.as_ref().is_some_and(|i| i.same_work(input))
+            })
+        };
+        if let Some(job) = &on_disk.manifest_job {
+            return published(&input.path, job);
+        }
+        !on_disk.chunk_jobs.is_empty()
+            && on_disk.chunk_jobs.iter().all(|job| {
+                job.as_ref().is_some_and(|job| {
+                    self.inputs_from(&input.path).any(|(key, _)| {
+                        crate::split::parse_chunk_key(key)
+                            .is_some_and(|(of, _, _)| of == input.path)
+                            && published(key, job)
+                    })
+                })
+            })
     }
 
     /// Whether the folder found (`on_disk`) holds outputs of a job the

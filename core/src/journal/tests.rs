@@ -651,3 +651,157 @@ fn a_journal_edited_to_send_an_input_into_another_inputs_folder_is_refused() {
         Ok(Plan::Skip { .. })
     ));
 }
+
+/// The journal of a 25-page `a.pdf` cut at `limit`, each chunk of `done`
+/// published by the job of its number; returns it and the chunks'
+/// (identity, folder) in order.
+fn cut(limit: u32, done: &[usize]) -> (Journal, Vec<(Identity, String)>) {
+    let plan = crate::split::ChunkPlan::new(25, limit).unwrap();
+    let input = id("x");
+    let mut records = vec![Record::Input {
+        input: input.clone(),
+        folder: "a".into(),
+    }];
+    let mut chunks = Vec::new();
+    for (i, chunk) in plan.chunks().iter().enumerate() {
+        let key = chunk.key("a.pdf", limit);
+        let identity = Identity::new(key.clone(), 10, "x", "legacy:hi-IN:md");
+        let folder = chunk.folder("a", limit);
+        records.push(Record::Input {
+            input: identity.clone(),
+            folder: folder.clone(),
+        });
+        if done.contains(&i) {
+            let job = chunk_job(i);
+            records.push(Record::Created {
+                path: key.clone(),
+                job_id: job.clone(),
+            });
+            records.push(Record::Published {
+                path: key,
+                job_id: job,
+                folder: folder.clone(),
+            });
+        }
+        chunks.push((identity, folder));
+    }
+    (Journal::from_records(&records), chunks)
+}
+
+fn chunk_job(i: usize) -> JobId {
+    format!("00000000-0000-4000-8000-{i:012}").parse().unwrap()
+}
+
+fn with_disk(
+    chunks: &[(Identity, String)],
+    disk: impl Fn(usize) -> OnDisk,
+) -> Vec<(Identity, String, OnDisk)> {
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, (identity, folder))| (identity.clone(), folder.clone(), disk(i)))
+        .collect()
+}
+
+#[test]
+fn a_cut_input_plans_each_chunk_and_skips_the_finished_ones() {
+    let (journal, chunks) = cut(10, &[0, 2]);
+    let found = with_disk(&chunks, |i| {
+        if i == 1 {
+            empty()
+        } else {
+            published_by(chunk_job(i))
+        }
+    });
+    let split = journal
+        .plan_split(&id("x"), "a", &empty(), &found, Rerun::default())
+        .unwrap();
+    assert!(!split.stitched);
+    assert!(matches!(split.chunks[0], Plan::Skip { .. }));
+    assert_eq!(split.chunks[1], Plan::New { replaces: None });
+    assert!(matches!(split.chunks[2], Plan::Skip { .. }));
+}
+
+#[test]
+fn a_stitch_of_exactly_the_published_chunks_is_done_even_without_their_folders() {
+    let (journal, chunks) = cut(10, &[0, 1, 2]);
+    let stitch = OnDisk {
+        folder_exists: true,
+        chunk_jobs: (0..3).map(|i| Some(chunk_job(i))).collect(),
+        complete: true,
+        ..OnDisk::default()
+    };
+    let gone = with_disk(&chunks, |_| empty());
+    let split = journal
+        .plan_split(&id("x"), "a", &stitch, &gone, Rerun::default())
+        .unwrap();
+    assert!(split.stitched);
+    assert!(split.chunks.iter().all(|p| matches!(p, Plan::Skip { .. })));
+    // A stitch naming another job for a chunk is not this journal's: the
+    // chunks are planned, and the folder is refused as another's.
+    let foreign = OnDisk {
+        chunk_jobs: vec![Some(other_job())],
+        ..stitch.clone()
+    };
+    assert!(matches!(
+        journal.plan_split(&id("x"), "a", &foreign, &gone, Rerun::default()),
+        Err(Refusal::FolderTaken { .. })
+    ));
+    // Forced: every chunk is a new job.
+    let split = journal
+        .plan_split(&id("x"), "a", &stitch, &gone, forced())
+        .unwrap();
+    assert!(!split.stitched);
+    assert!(split.chunks.iter().all(|p| matches!(p, Plan::New { .. })));
+}
+
+#[test]
+fn a_complete_stitch_at_another_limit_is_in_place_and_a_changed_input_is_not() {
+    let (journal, _) = cut(10, &[0, 1, 2]);
+    let stitch = OnDisk {
+        folder_exists: true,
+        chunk_jobs: (0..3).map(|i| Some(chunk_job(i))).collect(),
+        complete: true,
+        ..OnDisk::default()
+    };
+    assert!(journal.outputs_in_place(&id("x"), &stitch));
+    assert!(!journal.outputs_in_place(&id("changed"), &stitch));
+    let partial = OnDisk {
+        complete: false,
+        ..stitch.clone()
+    };
+    assert!(!journal.outputs_in_place(&id("x"), &partial));
+    // A whole job's outputs, published for this work.
+    assert!(finished().outputs_in_place(
+        &id("x"),
+        &OnDisk {
+            complete: true,
+            ..published_by(job())
+        }
+    ));
+    assert!(!finished().outputs_in_place(
+        &id("x"),
+        &OnDisk {
+            complete: true,
+            ..published_by(other_job())
+        }
+    ));
+}
+
+#[test]
+fn a_chunk_folder_the_journal_names_for_another_range_is_foreign() {
+    let (_, chunks) = cut(10, &[]);
+    let (identity, _) = &chunks[1];
+    assert!(!crate::output::FolderPlan::could_assign(
+        &identity.path,
+        ".sarvam-doc/chunks/a/pages-001-010-limit-10"
+    ));
+    let journal = Journal::from_records(&[Record::Input {
+        input: identity.clone(),
+        folder: ".sarvam-doc".into(),
+    }]);
+    assert!(matches!(
+        journal.plan(identity, &chunks[1].1, &empty(), Rerun::default()),
+        Err(Refusal::ForeignFolder { .. })
+    ));
+}

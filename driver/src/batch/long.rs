@@ -56,7 +56,7 @@ pub(super) enum Prepared {
     Done(Vec<ChunkItem>),
     /// Its chunks to run (none, if only the stitch is missing), and what
     /// each chunk is so far.
-    Run(LongInput, Vec<Unit>, Vec<ChunkItem>),
+    Run(Box<LongInput>, Vec<Unit>, Vec<ChunkItem>),
 }
 
 /// The plan an input cut into `chunks` shows as a whole: a new job if any
@@ -250,7 +250,7 @@ impl<T: AsyncTransport> Client<T> {
             .filter(|&c| sends(&chunks[c].plan))
             .collect();
         if needed.is_empty() {
-            return Ok(Prepared::Run(long, Vec::new(), items));
+            return Ok(Prepared::Run(Box::new(long), Vec::new(), items));
         }
         // Cut them, off the async threads, then check the input is still
         // the one planned: the chunks are of the bytes the journal names.
@@ -302,14 +302,14 @@ impl<T: AsyncTransport> Client<T> {
                 document,
             });
         }
-        Ok(Prepared::Run(long, units, items))
+        Ok(Prepared::Run(Box::new(long), units, items))
     }
 
     /// Stitches a long input's chunks into its folder, once they have all
     /// ended, and says in `item` what became of it.
     pub(super) async fn finish_long(
         &self,
-        long: LongInput,
+        long: Box<LongInput>,
         item: &mut BatchItem,
         options: &BatchOptions,
         journal: &JournalFile,
@@ -510,6 +510,39 @@ pub(crate) fn stitch_long(
 ) -> Result<Stitch, (PathBuf, std::io::Error)> {
     let max = limits.max_total_bytes;
     let max_files = usize::try_from(limits.max_entries).unwrap_or(usize::MAX);
+    // The chunks' folders are read, copied from and at last removed: every
+    // folder on the way to them must be a real one, never a link out.
+    if let Some(parent) = long
+        .chunk_folders
+        .first()
+        .and_then(|f| Path::new(f).parent())
+    {
+        let mut path = out_dir.to_owned();
+        for part in parent.components() {
+            path.push(part);
+            let found = std::fs::symlink_metadata(&path);
+            if found
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            {
+                // Nothing there: no chunk brought anything to read.
+                break;
+            }
+            if !found.is_ok_and(|m| m.is_dir()) {
+                return Err((
+                    PathBuf::new(),
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!(
+                            "{} is not a folder sarvam-doc made (a link or a file is in its \
+                             place): nothing was stitched; remove it and run again",
+                            path.display()
+                        ),
+                    ),
+                ));
+            }
+        }
+    }
     // A chunk brought outputs when its folder is a real folder holding a
     // manifest of its job.
     let mut found = Vec::with_capacity(long.chunk_folders.len());
