@@ -387,3 +387,35 @@ mod tests {
         assert!(parse_rate("fast").is_err());
     }
 }
+
+/// `sarvam-doc mcp`: the tools' limits, where inputs may come from, where
+/// outputs go.
+#[derive(Debug, Args)]
+pub(crate) struct McpArgs {
+    /// A folder the tools may read inputs from (give it again for more). A
+    /// path an agent names is resolved, links followed, and must lie inside
+    /// one; a relative path is taken from the first. Default: the working
+    /// directory.
+    #[arg(long = "root", value_name = "DIR")]
+    pub(crate) roots: Vec<PathBuf>,
+    /// Where outputs go, one folder an input, with the journal
+    /// (.sarvam-doc/journal.jsonl) that makes a retried call free.
+    #[arg(long, default_value = "sarvam-output", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// The most pages one job is sent: a longer document is cut into jobs
+    /// and stitched back, as `run` does.
+    #[arg(long, value_name = "N", default_value_t = sarvam_doc_core::split::DEFAULT_PAGE_LIMIT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) page_limit: u32,
+    /// How many jobs of one document run at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+    /// The most bytes of a document a tool result carries; past it, the
+    /// first part and the path of the whole file.
+    #[arg(long, value_name = "BYTES", default_value_t = 100_000)]
+    pub(crate) max_text: usize,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+    #[command(flatten)]
+    pub(crate) global: crate::Global,
+}

@@ -113,6 +113,24 @@ Examples:
 
 Exit codes: 0 stopped with Ctrl-C, 2 bad options or an address it cannot take.";
 
+pub(crate) const MCP: &str = "\
+Serves sarvam-doc to AI agents as Model Context Protocol tools on stdio (stdin and stdout are
+the protocol's; the log goes to stderr): digitise (a PDF or ZIP of page images into text,
+long documents cut and stitched), extract (fields by a schema, with --api doc-ai) and
+job_status. Every call runs as `run` does, through the output folder's journal: the same file
+asked for twice, in one session or after a restart, is one job; a cancelled call's job is
+resumed by the next. An agent names paths, and only paths inside a --root are read; the key
+comes from SARVAM_API_KEY or --api-key-file, never from a tool, and is in no result.";
+
+pub(crate) const MCP_AFTER: &str = "\
+Examples:
+  sarvam-doc mcp --root ~/scans --out ~/sarvam-output
+  sarvam-doc mcp --api doc-ai --root . --page-limit 10
+
+A client's configuration (Claude Desktop, an IDE) runs it as a command:
+  {\"mcpServers\": {\"sarvam-doc\": {\"command\": \"sarvam-doc\",
+    \"args\": [\"mcp\", \"--root\", \"/home/me/scans\"], \"env\": {\"SARVAM_API_KEY\": \"…\"}}}}";
+
 pub(crate) const DEMO: &str = "\
 Runs a generated 3-page PDF through the whole job against a simulator started inside the
 process, one 503 injected to show a retry, and prints where the outputs are. No key, no

@@ -25,6 +25,7 @@ macro_rules! err {
 mod args;
 mod help;
 mod jobs;
+mod mcp;
 mod report;
 mod run;
 mod setup;
@@ -124,7 +125,7 @@ fn flag_name(arg: &clap::Arg) -> String {
 /// How to reach the API: the options of every command that talks to it.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
-struct Global {
+pub(crate) struct Global {
     /// Which API to speak: legacy (/doc-digitization/job/v1, the default)
     /// or doc-ai (/doc-ai/v1, Sarvam's current API, what it advises for new work).
     #[arg(long, value_enum, env = "SARVAM_API")]
@@ -277,6 +278,9 @@ enum Command {
         #[command(flatten)]
         global: Global,
     },
+    /// Serve digitise, extract and job_status to AI agents over MCP (stdio).
+    #[command(long_about = help::MCP, after_help = help::after(help::MCP_AFTER))]
+    Mcp(args::McpArgs),
     /// Run the local simulator of both APIs in the foreground.
     #[command(long_about = help::SIM, after_help = help::SIM_AFTER)]
     Sim(args::SimArgs),
@@ -394,6 +398,7 @@ async fn dispatch(command: Command) -> Result<Exit, Failure> {
             })?;
             run::run(&client, &args.batch, job).await
         }
+        Command::Mcp(args) => mcp::serve(args).await,
         Command::Sim(args) => sim::sim(&args).await,
         Command::Demo { out, api, pages } => sim::demo(&out, ApiArg::version(api), pages).await,
     }
@@ -407,6 +412,7 @@ fn global_of(command: &Command) -> Option<&Global> {
         | Command::Download { global, .. } => Some(global),
         Command::Run(args) => Some(&args.batch.global),
         Command::Extract(args) => Some(&args.batch.global),
+        Command::Mcp(args) => Some(&args.global),
         Command::Sim(_) | Command::Demo { .. } => None,
     }
 }
@@ -419,6 +425,7 @@ fn global_of_mut(command: &mut Command) -> Option<&mut Global> {
         | Command::Download { global, .. } => Some(global),
         Command::Run(args) => Some(&mut args.batch.global),
         Command::Extract(args) => Some(&mut args.batch.global),
+        Command::Mcp(args) => Some(&mut args.global),
         Command::Sim(_) | Command::Demo { .. } => None,
     }
 }
@@ -485,13 +492,14 @@ mod tests {
     ];
 
     /// Each command that talks to the API, as the words after its name.
-    fn commands() -> [Vec<&'static str>; 5] {
+    fn commands() -> [Vec<&'static str>; 6] {
         [
             vec!["status", JOB],
             vec!["wait", JOB],
             vec!["download", JOB],
             vec!["run", "a.pdf"],
             vec!["extract", "a.pdf", "--config-id", "c"],
+            vec!["mcp"],
         ]
     }
 
@@ -658,6 +666,11 @@ mod tests {
                     &args.batch
                 }
                 Command::Extract(args) => &args.batch,
+                Command::Mcp(args) => {
+                    assert_limits_are_the_cores(&args.limits, words[0]);
+                    assert_eq!(args.page_limit, sarvam_doc_core::split::DEFAULT_PAGE_LIMIT);
+                    continue;
+                }
                 Command::Status { .. } => continue,
                 Command::Sim(_) | Command::Demo { .. } => panic!("{words:?}"),
             };

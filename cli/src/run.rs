@@ -309,7 +309,7 @@ fn inputs(given: &[PathBuf], from: Option<&Path>) -> Result<Vec<PathBuf>, Failur
 }
 
 /// One input's result, for the summary.
-fn file_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
+pub(crate) fn file_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
     if !item.chunks.is_empty() {
         return long_result(item, seconds, out);
     }

@@ -79,13 +79,14 @@ fn output(cmd: &mut Command, sim: Option<&Simulator>) -> (i32, String) {
 
 #[test]
 fn every_commands_help_names_its_environment_exit_codes_and_an_example() {
-    let cases: [(&str, _); 8] = [
+    let cases: [(&str, _); 9] = [
         ("", file!["snapshots/help.txt"]),
         ("run", file!["snapshots/help-run.txt"]),
         ("extract", file!["snapshots/help-extract.txt"]),
         ("status", file!["snapshots/help-status.txt"]),
         ("wait", file!["snapshots/help-wait.txt"]),
         ("download", file!["snapshots/help-download.txt"]),
+        ("mcp", file!["snapshots/help-mcp.txt"]),
         ("sim", file!["snapshots/help-sim.txt"]),
         ("demo", file!["snapshots/help-demo.txt"]),
     ];

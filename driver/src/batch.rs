@@ -545,34 +545,32 @@ impl<T: AsyncTransport> Client<T> {
             })
             .collect();
         let (on_event, counts) = (&on_event, &counts);
-        let ran: Vec<(Unit, UnitResult)> = futures_util::stream::iter(units)
-            .map(|unit| async move {
-                let (i, chunk) = (unit.index, unit.chunk);
-                let mut each = |e: &Event| match (e, chunk, counts.get(i).and_then(Option::as_ref))
-                {
-                    (Event::Pages(p), Some(c), Some(slots)) => {
-                        let sum = slots.lock().ok().map(|mut slots| {
-                            if let Some(slot) = slots.get_mut(c) {
-                                *slot = *p;
+        // Each unit's future is made here and boxed as `Send`, so a caller
+        // may run the batch on a multi-threaded runtime's task.
+        let runs: Vec<futures_util::future::BoxFuture<'_, (Unit, UnitResult)>> = units
+            .into_iter()
+            .map(|unit| {
+                let run: futures_util::future::BoxFuture<'_, (Unit, UnitResult)> =
+                    Box::pin(async move {
+                        let (i, chunk) = (unit.index, unit.chunk);
+                        let slots = counts.get(i).and_then(Option::as_ref);
+                        let mut each = |e: &Event| match (e, chunk, slots) {
+                            (Event::Pages(p), Some(c), Some(slots)) => {
+                                if let Some(sum) = summed(slots, c, *p) {
+                                    on_event(i, &Event::Pages(sum));
+                                }
                             }
-                            slots.iter().fold(PageCounts::default(), |a, p| PageCounts {
-                                total: a.total + p.total,
-                                processed: a.processed + p.processed,
-                                succeeded: a.succeeded + p.succeeded,
-                                failed: a.failed + p.failed,
-                            })
-                        });
-                        if let Some(sum) = sum {
-                            on_event(i, &Event::Pages(sum));
-                        }
-                    }
-                    _ => on_event(i, e),
-                };
-                let result = self
-                    .run_unit(&unit, records, options, journal, &mut each)
-                    .await;
-                (unit, result)
+                            _ => on_event(i, e),
+                        };
+                        let result = self
+                            .run_unit(&unit, records, options, journal, &mut each)
+                            .await;
+                        (unit, result)
+                    });
+                run
             })
+            .collect();
+        let ran: Vec<(Unit, UnitResult)> = futures_util::stream::iter(runs)
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
@@ -724,6 +722,24 @@ impl<T: AsyncTransport> Client<T> {
         item.result = result.map(Some);
         item
     }
+}
+
+/// The page counts of all chunks of an input, chunk `chunk`'s now `pages`.
+pub(crate) fn summed(
+    slots: &std::sync::Mutex<Vec<PageCounts>>,
+    chunk: usize,
+    pages: PageCounts,
+) -> Option<PageCounts> {
+    let mut slots = slots.lock().ok()?;
+    if let Some(slot) = slots.get_mut(chunk) {
+        *slot = pages;
+    }
+    Some(slots.iter().fold(PageCounts::default(), |a, p| PageCounts {
+        total: a.total + p.total,
+        processed: a.processed + p.processed,
+        succeeded: a.succeeded + p.succeeded,
+        failed: a.failed + p.failed,
+    }))
 }
 
 /// One job's worth of a batch: a whole input, or one chunk of a long one.

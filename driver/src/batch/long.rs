@@ -318,10 +318,12 @@ impl<T: AsyncTransport> Client<T> {
         // Manifests of the chunks, read from their folders (a chunk done in
         // an earlier run has only that).
         let out_dir = options.run.out_dir.clone();
-        let api = match self.api().config().api_version() {
+        // Owned, as all a blocking closure takes.
+        let api: String = match self.api().config().api_version() {
             sarvam_doc_core::config::ApiVersion::DocAi => "doc-ai",
             _ => "legacy",
-        };
+        }
+        .to_owned();
         let limits = options.run.unpack;
         let overwrite = options.run.overwrite;
         let chunk_states: Vec<ChunkState> = item
@@ -368,7 +370,7 @@ impl<T: AsyncTransport> Client<T> {
                     &long,
                     &out_dir,
                     &chunk_states,
-                    api,
+                    &api,
                     &provenance,
                     &request,
                     limits,

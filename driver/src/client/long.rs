@@ -146,20 +146,9 @@ impl<T: AsyncTransport> Client<T> {
                     async move {
                         let mut each = |e: &Event| {
                             let summed = match e {
-                                Event::Pages(p) => counts.lock().ok().map(|mut slots| {
-                                    if let Some(slot) = slots.get_mut(i) {
-                                        *slot = *p;
-                                    }
-                                    Event::Pages(slots.iter().fold(
-                                        PageCounts::default(),
-                                        |a, p| PageCounts {
-                                            total: a.total + p.total,
-                                            processed: a.processed + p.processed,
-                                            succeeded: a.succeeded + p.succeeded,
-                                            failed: a.failed + p.failed,
-                                        },
-                                    ))
-                                }),
+                                Event::Pages(p) => {
+                                    crate::batch::summed(counts, i, *p).map(Event::Pages)
+                                }
                                 _ => None,
                             };
                             if let Ok(mut f) = on_event.lock() {
