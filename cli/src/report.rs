@@ -231,14 +231,17 @@ pub(crate) fn page_limit_advice(
     pages: u32,
     cut_at: Option<u32>,
 ) -> String {
-    let named = refusal.page_limit().map_or_else(String::new, |n| {
+    // A number no smaller than the pages sent is not the limit (the page
+    // count, quoted back), whatever the wording.
+    let limit = refusal.page_limit().filter(|n| *n < pages);
+    let named = limit.map_or_else(String::new, |n| {
         format!(": it takes at most {}", count(n, "page"))
     });
     let cut = cut_at.map_or_else(
         || " (it was sent whole: it is within --page-limit)".to_owned(),
         |limit| format!(" (the document was cut at --page-limit {limit})"),
     );
-    let next = refusal.page_limit().map_or_else(
+    let next = limit.map_or_else(
         || "a smaller --page-limit".to_owned(),
         |n| format!("--page-limit {n}"),
     );
@@ -539,7 +542,6 @@ fn plan_words(plan: &Plan) -> String {
 /// jobs it becomes (a cut input's chunks, a row each, with their pages),
 /// and the batch's total pages and jobs to send.
 pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
-    let sends = |p: &Plan| matches!(p, Plan::New { .. } | Plan::Resume { .. });
     let new: usize = plan
         .inputs
         .iter()
@@ -559,9 +561,9 @@ pub(crate) fn print_plan(plan: &BatchPlan, as_json: bool) {
         .iter()
         .filter(|i| {
             if i.chunks.is_empty() {
-                !sends(&i.plan)
+                !i.plan.sends()
             } else {
-                !i.chunks.iter().any(|c| sends(&c.plan))
+                !i.chunks.iter().any(|c| c.plan.sends())
             }
         })
         .count();
@@ -686,6 +688,17 @@ pub(crate) fn run_json(results: &[FileResult]) -> Value {
             let outcome = match (&r.outcome, &r.error) {
                 (_, Some(e)) => json!({"kind": "error", "message": e}),
                 (Some(o), None) => outcome_value(o),
+                // A cut input: how its pages came back, all of its jobs together.
+                (None, None) if !r.chunks.is_empty() => json!({
+                    "kind": match r.exit {
+                        Exit::Completed => "completed",
+                        Exit::PartiallyCompleted => "partially_completed",
+                        Exit::Failed => "failed",
+                        Exit::GaveUp => "gave_up",
+                        _ => "error",
+                    },
+                    "missing_pages": r.missing,
+                }),
                 (None, None) => json!({"kind": "unknown"}),
             };
             let mut value = json!({

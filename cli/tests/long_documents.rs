@@ -166,6 +166,7 @@ fn a_failed_middle_chunk_leaves_the_rest_and_its_rerun_starts_no_finished_chunk(
         let json: Value = serde_json::from_str(&stdout).unwrap();
         let file = &json["files"][0];
         assert_eq!(file["missing_pages"], serde_json::json!(missing), "{file}");
+        assert_eq!(file["outcome"]["kind"], "partially_completed", "{file}");
         assert!(file["reason"].as_str().unwrap().contains("11-20"), "{file}");
         assert_eq!(file["exit_code"], 3);
         let m = manifest(&out.join("book"));
@@ -208,6 +209,14 @@ fn a_page_error_inside_a_chunk_is_named_by_its_original_number() {
     assert_eq!(m["missing_pages"], serde_json::json!([17]));
     assert!(stdout.contains("1 of 25 pages missing (17)"), "{stdout}");
     assert!(stdout.contains("24/1"), "{stdout}");
+    // Run again: every chunk is done, and the book is still partial.
+    let requests = sim.requests().len();
+    let (code, stdout, stderr) = run_into(&sim, "legacy", &input, &out, &["--json"]);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["files"][0]["missing_pages"], serde_json::json!([17]));
+    assert_eq!(json["files"][0]["outcome"]["kind"], "partially_completed");
+    assert_eq!(sim.requests().len(), requests, "nothing was sent");
 }
 
 #[test]
@@ -321,7 +330,59 @@ fn a_server_whose_limit_is_lower_says_so_and_a_smaller_page_limit_finishes_the_b
         let (code, stdout, stderr) = run_into(&sim, api, &input, &out, &["--page-limit", "5"]);
         assert_eq!(code, 0, "{api}: {stdout}{stderr}");
         assert_stitched(&bytes, &out.join("book"), api, &[]);
+        if api == "legacy" {
+            // Pages 21-25 went through at limit 10: that job is the chunk's
+            // at limit 5 too, not paid for again.
+            let started = started_by_file(&sim);
+            assert_eq!(
+                started.get("pages-021-025-limit-10.pdf"),
+                Some(&1),
+                "{started:?}"
+            );
+            assert_eq!(
+                started.get("pages-021-025-limit-5.pdf"),
+                None,
+                "{started:?}"
+            );
+            assert_eq!(started.values().sum::<usize>(), 5, "{started:?}");
+        }
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn jobs_in_flight_keep_their_cut_when_the_page_limit_changes() {
+    let mut config = SimConfig::default();
+    config.queue_time = Duration::from_millis(200);
+    config.page_time = Duration::from_millis(100);
+    let sim = sim(config);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = book(25, |_| None);
+    let input = write(dir.path(), "book.pdf", &bytes);
+    let out = dir.path().join("out");
+    let mut child = cli(&sim)
+        .arg("run")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while sim.started_jobs() < 3 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(sim.started_jobs(), 3);
+    // Rerun at a limit the book fits whole: the three jobs in flight are
+    // gone on with, no whole job is made.
+    let (code, stdout, stderr) = run_into(&sim, "legacy", &input, &out, &["--page-limit", "30"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("cut at 10 pages"), "{stderr}");
+    assert_eq!(sim.started_jobs(), 3, "a job was paid for again");
+    assert_stitched(&bytes, &out.join("book"), "legacy", &[]);
 }
 
 #[test]

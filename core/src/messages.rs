@@ -401,6 +401,18 @@ pub struct PageCounts {
     pub failed: u32,
 }
 
+impl std::iter::Sum for PageCounts {
+    /// The counts of several jobs together (the chunks of one input).
+    fn sum<I: Iterator<Item = PageCounts>>(counts: I) -> Self {
+        counts.fold(PageCounts::default(), |a, p| PageCounts {
+            total: a.total.saturating_add(p.total),
+            processed: a.processed.saturating_add(p.processed),
+            succeeded: a.succeeded.saturating_add(p.succeeded),
+            failed: a.failed.saturating_add(p.failed),
+        })
+    }
+}
+
 impl JobStatus {
     /// Page counts summed over the job's files.
     #[must_use]

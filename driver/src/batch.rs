@@ -31,7 +31,7 @@ use crate::journal::JournalFile;
 use crate::preflight::{Inspection, inspect};
 use crate::transport::AsyncTransport;
 use crate::unpack::MANIFEST;
-use crate::{Client, Report, RunError, RunOptions};
+use crate::{Client, Layout, Report, RunError, RunOptions};
 
 /// What a batch asks for.
 #[derive(Clone, Debug)]
@@ -115,15 +115,17 @@ pub struct PlannedChunk {
     pub folder: String,
     /// What the run will do with it.
     pub plan: Plan,
+    /// The limit its key was cut at: the batch's, or an earlier run's whose
+    /// job for these very pages is reused ([`Journal::chunk_key`]).
+    pub limit: u32,
 }
 
 impl PlannedInput {
     /// The pages that will be sent, new or resumed.
     #[must_use]
     pub fn pages_to_send(&self) -> u64 {
-        let sends = |plan: &Plan| matches!(plan, Plan::New { .. } | Plan::Resume { .. });
         if self.chunks.is_empty() {
-            return if sends(&self.plan) {
+            return if self.plan.sends() {
                 u64::from(self.pages)
             } else {
                 0
@@ -131,7 +133,7 @@ impl PlannedInput {
         }
         self.chunks
             .iter()
-            .filter(|c| sends(&c.plan))
+            .filter(|c| c.plan.sends())
             .map(|c| u64::from(c.chunk.pages()))
             .sum()
     }
@@ -176,14 +178,13 @@ impl BatchPlan {
     /// input).
     #[must_use]
     pub fn jobs_to_send(&self) -> usize {
-        let sends = |plan: &Plan| matches!(plan, Plan::New { .. } | Plan::Resume { .. });
         self.inputs
             .iter()
             .map(|i| {
                 if i.chunks.is_empty() {
-                    usize::from(sends(&i.plan))
+                    usize::from(i.plan.sends())
                 } else {
-                    i.chunks.iter().filter(|c| sends(&c.plan)).count()
+                    i.chunks.iter().filter(|c| c.plan.sends()).count()
                 }
             })
             .sum()
@@ -360,11 +361,29 @@ impl<T: AsyncTransport> Client<T> {
                     continue;
                 }
             }
-            let over = options
-                .run
-                .page_limit
-                .filter(|limit| inspection.pages > *limit);
-            if let Some(limit) = over {
+            // Jobs in flight keep the cut they were made at (none, or a
+            // limit), whatever --page-limit says now: none is left behind.
+            let in_flight = journal.cut_in_flight(&identity);
+            let limit = match in_flight {
+                Some(cut) => cut,
+                None => options.run.page_limit,
+            };
+            let warning = in_flight
+                .filter(|cut| *cut != options.run.page_limit)
+                .map(|cut| {
+                    format!(
+                        "its jobs in flight were {}: going on as they were made; --page-limit \
+                         applies once they have ended",
+                        cut.map_or_else(
+                            || "made for it whole".to_owned(),
+                            |l| format!("cut at {l} pages")
+                        )
+                    )
+                });
+            // Outputs kept as ZIPs are not stitched: such a batch sends whole.
+            let over = limit
+                .filter(|limit| inspection.pages > *limit && options.run.layout == Layout::Pages);
+            if let Some(limit) = over.filter(|_| in_flight.is_none()) {
                 let why = format!(
                     "it has {} pages, over the {limit} one job is sent (--page-limit)",
                     inspection.pages
@@ -429,7 +448,7 @@ impl<T: AsyncTransport> Client<T> {
                 pages: inspection.pages,
                 identity,
                 plan,
-                warning: None,
+                warning,
                 chunks,
                 chunk_plan: cut,
                 stitched,
@@ -513,6 +532,16 @@ impl<T: AsyncTransport> Client<T> {
                         item.done = Done::Skipped;
                         item.job_id = chunks.iter().find_map(|c| c.job_id.clone());
                         item.chunks = chunks;
+                        // As the stitch in place says: pages may be missing.
+                        let manifest = out_dir.join(&item.folder).join(MANIFEST);
+                        item.missing_pages = self
+                            .transport()
+                            .blocking(move || read_manifest(&manifest))
+                            .await
+                            .and_then(|m| {
+                                serde_json::from_value(m.get("missing_pages")?.clone()).ok()
+                            })
+                            .unwrap_or_default();
                     }
                     Ok(Prepared::Run(long_input, chunk_units, chunks)) => {
                         item.chunks = chunks;
@@ -734,12 +763,7 @@ pub(crate) fn summed(
     if let Some(slot) = slots.get_mut(chunk) {
         *slot = pages;
     }
-    Some(slots.iter().fold(PageCounts::default(), |a, p| PageCounts {
-        total: a.total + p.total,
-        processed: a.processed + p.processed,
-        succeeded: a.succeeded + p.succeeded,
-        failed: a.failed + p.failed,
-    }))
+    Some(slots.iter().copied().sum())
 }
 
 /// One job's worth of a batch: a whole input, or one chunk of a long one.
@@ -861,10 +885,14 @@ fn manifest_field(path: &Path, name: &str) -> Option<String> {
     Some(read_manifest(path)?.get(name)?.as_str()?.to_owned())
 }
 
+/// The most of a manifest read: a stitch of the most pages a document may
+/// have lists every chunk and missing page.
+const MAX_MANIFEST: u64 = 64 * 1024 * 1024;
+
 /// The manifest at `path`, if it is one that can be read. The output folder
 /// may be hostile: only a regular file is read (never through a link), and
-/// at most 1 MiB of it.
+/// at most [`MAX_MANIFEST`] of it.
 fn read_manifest(path: &Path) -> Option<serde_json::Value> {
-    let bytes = crate::stitch::read_bounded(path, 1024 * 1024).ok()?;
+    let bytes = crate::stitch::read_bounded(path, MAX_MANIFEST).ok()?;
     serde_json::from_slice(&bytes).ok()
 }

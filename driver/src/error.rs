@@ -239,7 +239,9 @@ pub struct Report {
     pub requests: Vec<crate::record::RequestRecord>,
     /// For an input cut into chunks ([`RunOptions::page_limit`]): each
     /// chunk, in order, with how its job ended. The report's `outcome` is
-    /// then the first chunk's that did not complete, else the last's.
+    /// then the worst of theirs (given up, failed, partially completed,
+    /// completed, in that order), and a chunk stopped by an error has no
+    /// outcome: whether every page came back is `missing_pages`.
     pub chunks: Vec<ChunkReport>,
     /// For an input cut into chunks: the original pages missing from its
     /// stitched outputs (their chunk's job failed, or failed them).

@@ -152,7 +152,7 @@ impl<T: AsyncTransport> Driver<'_, T> {
         if zips.is_empty() {
             self.transport.blocking(move || drop(staging)).await;
             if let Outcome::GaveUp { reason, .. } = &outcome {
-                if refused_for_good(reason, job_id.as_ref()) {
+                if reason.ends_job(job_id.is_some()) {
                     self.refused(&target, job_id.as_ref(), &reason.to_string())
                         .await;
                 } else {
@@ -412,23 +412,6 @@ impl<T: AsyncTransport> Driver<'_, T> {
             // Best effort: the run is stopping anyway, and says why.
             let _ = self.write(file, record).await;
         }
-    }
-}
-
-/// Whether a give-up ends the input's job for good (the journal records it
-/// refused, not stopped): the API refused the job for its pages, which no
-/// rerun changes; or refused, with a 4xx that took no effect, a request
-/// that would have made the job (a create, or a `/doc-ai/v1` submit), so
-/// no job runs that a rerun could find.
-fn refused_for_good(reason: &sarvam_doc_core::GiveUpReason, job: Option<&JobId>) -> bool {
-    if reason.page_limit_refusal().is_some() {
-        return true;
-    }
-    match reason {
-        sarvam_doc_core::GiveUpReason::Refused(sarvam_doc_core::Error::Api(e)) => {
-            job.is_none() && e.status.is_client_error() && !e.may_have_taken_effect()
-        }
-        _ => false,
     }
 }
 

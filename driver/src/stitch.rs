@@ -62,7 +62,7 @@ pub(crate) fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(io::Error::other(format!(
-            "{} is over {max} bytes, the most an output file may have",
+            "{} is over {max} bytes, the most an output may have (--max-unpacked raises it)",
             path.display()
         )));
     }
@@ -70,8 +70,8 @@ pub(crate) fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 }
 
 /// Copies the regular file `from` to the new file `to` (making its folders),
-/// at most `max` bytes.
-fn copy_bounded(from: &Path, to: &Path, max: u64) -> io::Result<()> {
+/// at most `max` bytes; returns how many it copied.
+fn copy_bounded(from: &Path, to: &Path, max: u64) -> io::Result<u64> {
     let file = open_regular(OpenOptions::new().read(true), from)?;
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent)?;
@@ -80,11 +80,28 @@ fn copy_bounded(from: &Path, to: &Path, max: u64) -> io::Result<()> {
     let copied = io::copy(&mut file.take(max + 1), &mut out)?;
     if copied > max {
         return Err(io::Error::other(format!(
-            "{} is over {max} bytes, the most an output file may have",
+            "{} is over {max} bytes, the most an output may have (--max-unpacked raises it)",
             from.display()
         )));
     }
-    out.flush()
+    out.sync_all()?;
+    Ok(copied)
+}
+
+/// Writes `bytes` to the new file `path`, synced.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut out = File::create_new(path)?;
+    out.write_all(bytes)?;
+    out.sync_all()
+}
+
+/// Syncs the folder `dir`, so the names in it are on disk.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// The merged document of `stitch`, its parts read from `folder_of` each
@@ -100,11 +117,18 @@ fn write_document(
     };
     let ext = name.rsplit_once('.').map_or("md", |(_, ext)| ext);
     let mut texts: Vec<Vec<u8>> = Vec::new();
+    let mut left = max;
     for part in &stitch.parts {
         if let Part::Read { chunk, name } = part {
-            let folder =
-                folder_of(*chunk).ok_or_else(|| io::Error::other("a chunk's folder is gone"))?;
-            texts.push(read_bounded(&folder.join(name), max)?);
+            let folder = folder_of(*chunk).ok_or_else(|| {
+                io::Error::other(
+                    "a chunk's outputs went missing while they were stitched: run again",
+                )
+            })?;
+            // One budget for the whole document, as for a job's outputs.
+            let text = read_bounded(&folder.join(name), left)?;
+            left -= text.len() as u64;
+            texts.push(text);
         }
     }
     let mut read = texts.iter();
@@ -119,9 +143,7 @@ fn write_document(
             }),
         })
         .collect();
-    let mut out = File::create_new(into.join(name))?;
-    out.write_all(&merge_document(ext, &sections))?;
-    out.flush()
+    write_synced(&into.join(name), &merge_document(ext, &sections))
 }
 
 /// Adds the merged document to `dir`, the unpacked outputs of one job over
@@ -193,10 +215,13 @@ pub(crate) fn stitch_into(
     let stitch = plan.stitch(&outputs);
     let folder_of = |i: usize| chunks.get(i)?.as_ref().map(|(f, _)| f.clone());
     fs::create_dir_all(into)?;
+    // One budget for all the stitched folder holds, as for a job's outputs.
+    let mut left = max;
     for copy in &stitch.copies {
-        let from =
-            folder_of(copy.chunk).ok_or_else(|| io::Error::other("a chunk's folder is gone"))?;
-        copy_bounded(&from.join(&copy.from), &into.join(&copy.to), max)?;
+        let from = folder_of(copy.chunk).ok_or_else(|| {
+            io::Error::other("a chunk's outputs went missing while they were stitched: run again")
+        })?;
+        left -= copy_bounded(&from.join(&copy.from), &into.join(&copy.to), left)?;
     }
     write_document(&stitch, folder_of, into, max)?;
     Ok(stitch)

@@ -302,6 +302,37 @@ pub fn check_outputs(
     if seen == 0 {
         return Err(format!("{} holds no page files", folder.display()));
     }
+    // Every page but the missing ones has its file, at the top (or, with
+    // none there, among the metadata).
+    let wanted_pages: Vec<u32> = (1..=u32::try_from(expected.len()).unwrap_or(u32::MAX))
+        .filter(|n| !missing.contains(n))
+        .collect();
+    let numbers = |sub: &str| -> Vec<u32> {
+        let mut found: Vec<u32> = std::fs::read_dir(folder.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let (digits, _) = name.strip_prefix("page_")?.split_once('.')?;
+                digits.parse().ok()
+            })
+            .collect();
+        found.sort_unstable();
+        found
+    };
+    let top = numbers("");
+    let pages = if top.is_empty() {
+        numbers("metadata")
+    } else {
+        top
+    };
+    if !wanted_pages.iter().all(|n| pages.binary_search(n).is_ok()) {
+        return Err(format!(
+            "{} has page files {pages:?}, not every one of {wanted_pages:?}",
+            folder.display()
+        ));
+    }
     let document = ["md", "html", "json"]
         .iter()
         .map(|ext| folder.join(format!("document.{ext}")))

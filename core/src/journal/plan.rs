@@ -48,6 +48,14 @@ pub enum Plan {
     },
 }
 
+impl Plan {
+    /// Whether carrying it out sends requests: a new job, or one resumed.
+    #[must_use]
+    pub fn sends(&self) -> bool {
+        matches!(self, Plan::New { .. } | Plan::Resume { .. })
+    }
+}
+
 /// What the driver found in an input's output folder, for
 /// [`Journal::plan`]: the facts, looked up, never judged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -186,7 +194,13 @@ impl Journal {
         // edited to name them).
         let its_outputs = self.holds_outputs_of(&input.path, on_disk);
         let ours = match &plan {
-            Plan::New { replaces } => replaces.as_deref() == Some(folder) && its_outputs,
+            // Outputs of one of its jobs (or of its chunks', stitched), in
+            // the folder the journal gives it: its own to replace, whichever
+            // cut made them.
+            Plan::New { replaces } => {
+                let its_folder = self.get(&input.path).and_then(|s| s.folder.as_deref());
+                its_outputs && (replaces.as_deref() == Some(folder) || its_folder == Some(folder))
+            }
             Plan::Resume { .. } => its_outputs,
             Plan::Skip { .. } | Plan::Failed { .. } | Plan::Unconfirmed => true,
         };
@@ -272,6 +286,51 @@ impl Journal {
             stitched,
             replace: on_disk.folder_exists,
         })
+    }
+
+    /// The cut `input`'s jobs in flight were made at: `Some(None)` when
+    /// its whole job is in flight (it was sent whole), `Some(Some(limit))`
+    /// when chunks cut at `limit` are; `None` when nothing of it is. A
+    /// rerun goes on at that cut whatever the page limit is now: a job in
+    /// flight is never left behind to be paid for again at another cut.
+    /// In flight: this very work (same content, same request), a job made
+    /// (or a submit sent), not published, not ended failed or rejected.
+    #[must_use]
+    pub fn cut_in_flight(&self, input: &Identity) -> Option<Option<u32>> {
+        if self
+            .get(&input.path)
+            .is_some_and(|state| state.in_flight(input))
+        {
+            return Some(None);
+        }
+        self.inputs_from(&input.path).find_map(|(key, state)| {
+            let (of, _, limit) = crate::split::parse_chunk_key(key)?;
+            (of == input.path && state.in_flight(input)).then_some(Some(limit))
+        })
+    }
+
+    /// The key and limit under which the journal knows the pages of
+    /// `chunk` of `input` cut at `limit`: their own, unless the journal has
+    /// no job for them and has one, running or done, for the very same
+    /// pages of this work cut at another limit. That job is the chunk's:
+    /// the same pages are never paid for twice because the limit changed.
+    #[must_use]
+    pub fn chunk_key(
+        &self,
+        input: &Identity,
+        chunk: crate::split::Chunk,
+        limit: u32,
+    ) -> (String, u32) {
+        let own = chunk.key(&input.path, limit);
+        if self.get(&own).is_some_and(|state| state.job.is_some()) {
+            return (own, limit);
+        }
+        let reused = self.inputs_from(&input.path).find_map(|(key, state)| {
+            let (of, same, other) = crate::split::parse_chunk_key(key)?;
+            (of == input.path && same == chunk && other != limit && state.has_usable_job(input))
+                .then(|| (key.to_owned(), other))
+        });
+        reused.unwrap_or((own, limit))
     }
 
     /// Whether the folder found (`on_disk`) holds every page of `input`,

@@ -52,6 +52,32 @@ impl InputState {
         self.jobs.contains(job) || self.job.as_ref() == Some(job)
     }
 
+    /// Whether this work (`input`: same content, same request) has a job
+    /// here, running or done, that is not failed: one to go on with, or
+    /// whose outputs stand.
+    pub(crate) fn has_usable_job(&self, input: &Identity) -> bool {
+        let failed = self.ended.as_ref().is_some_and(|s| {
+            matches!(
+                s.class(),
+                crate::StateClass::Ended(crate::Ending::Failed | crate::Ending::Rejected)
+            )
+        });
+        self.job.is_some() && !failed && self.identity.as_ref().is_some_and(|i| i.same_work(input))
+    }
+
+    /// Whether this work has a job in flight here: made (or a submit sent),
+    /// not published, not ended failed or rejected.
+    pub(crate) fn in_flight(&self, input: &Identity) -> bool {
+        let same = self.identity.as_ref().is_some_and(|i| i.same_work(input));
+        let failed = self.ended.as_ref().is_some_and(|s| {
+            matches!(
+                s.class(),
+                crate::StateClass::Ended(crate::Ending::Failed | crate::Ending::Rejected)
+            )
+        });
+        same && (self.job.is_some() || self.start_sent) && !self.published && !failed
+    }
+
     fn remember_job(&mut self) {
         if let Some(job) = &self.job
             && !self.jobs.contains(job)

@@ -67,6 +67,25 @@ pub enum GiveUpReason {
 }
 
 impl GiveUpReason {
+    /// Whether this give-up ends the input's job for good, so a journal
+    /// records it refused, not stopped, and a rerun never goes on with it:
+    /// the API refused the job for its pages (no rerun changes that); or,
+    /// with no job made (`job_made` false), it refused with a 4xx that took
+    /// no effect the request that would have made one (a create, or a
+    /// `/doc-ai/v1` submit), so no job runs that a rerun could find.
+    #[must_use]
+    pub fn ends_job(&self, job_made: bool) -> bool {
+        if self.page_limit_refusal().is_some() {
+            return true;
+        }
+        match self {
+            GiveUpReason::Refused(Error::Api(e)) => {
+                !job_made && e.status.is_client_error() && !e.may_have_taken_effect()
+            }
+            _ => false,
+        }
+    }
+
     /// The API's refusal of the job for its pages, if that is why
     /// ([`crate::error::ApiError::is_page_limit`]): the job can never run,
     /// so it is ended, never resumed, and only fewer pages a job help.

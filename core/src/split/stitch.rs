@@ -124,8 +124,9 @@ impl ChunkPlan {
             let mut pages: BTreeMap<u32, &str> = BTreeMap::new();
             let mut sorted: Vec<&String> = files.files.iter().collect();
             sorted.sort();
+            let own = own_document(&files.files, ext);
             for name in sorted {
-                if Some(name) == document.as_ref() {
+                if Some(name) == own {
                     continue;
                 }
                 let renamed = renumber(name, chunk, self.pages).filter(|to| !taken.contains(to));
@@ -148,12 +149,25 @@ impl ChunkPlan {
                     to,
                 });
             }
-            match &document {
-                Some(doc) if files.files.contains(doc) => stitch.parts.push(Part::Read {
-                    chunk: i,
-                    name: doc.clone(),
-                }),
-                Some(_) => {
+            match own_document(&files.files, ext) {
+                Some(doc) => {
+                    stitch.parts.push(Part::Read {
+                        chunk: i,
+                        name: doc.clone(),
+                    });
+                    // Its pages that failed are not in it: said after it.
+                    let mut failed: Vec<u32> = files
+                        .failed_pages
+                        .iter()
+                        .filter_map(|&n| chunk.original(n))
+                        .collect();
+                    failed.sort_unstable();
+                    failed.dedup();
+                    for page in failed {
+                        push_gap(&mut stitch.parts, page, page);
+                    }
+                }
+                None if document.is_some() => {
                     for page in chunk.first..=chunk.last {
                         match pages.get(&page) {
                             Some(name) => stitch.parts.push(Part::Read {
@@ -177,6 +191,31 @@ impl ChunkPlan {
         }
         stitch
     }
+}
+
+/// A chunk's own document in format `ext`: its `document.{ext}`, else its
+/// one top-level file in that format that is neither a page nor a manifest
+/// (the APIs' sources do not name the file).
+fn own_document<'a>(files: &'a [String], ext: Option<&str>) -> Option<&'a String> {
+    let ext = ext?;
+    let named = format!("document.{ext}");
+    if let Some(found) = files.iter().find(|f| **f == named) {
+        return Some(found);
+    }
+    let mut others = files.iter().filter(|f| is_document_like(f, ext));
+    let one = others.next()?;
+    others.next().is_none().then_some(one)
+}
+
+/// Whether `name` could be a job's whole document in format `ext`: at the
+/// top, in that format, neither a page file nor a manifest.
+fn is_document_like(name: &str, ext: &str) -> bool {
+    !name.contains('/')
+        && page_number(name).is_none()
+        && !name.ends_with("manifest.json")
+        && name
+            .rsplit_once('.')
+            .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext))
 }
 
 /// The format of the merged document: that of a chunk's own document, else
@@ -203,7 +242,16 @@ fn document_ext(outputs: &[Option<ChunkFiles>]) -> Option<&'static str> {
         .iter()
         .enumerate()
         .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))?;
-    (*n > 0).then_some(FORMATS[i])
+    if *n > 0 {
+        return Some(FORMATS[i]);
+    }
+    // No page files: a chunk's one document-like file, whatever its name.
+    FORMATS.into_iter().find(|ext| {
+        outputs
+            .iter()
+            .flatten()
+            .any(|o| own_document(&o.files, Some(ext)).is_some())
+    })
 }
 
 /// Adds missing pages `first..=last`, joined to a gap just before them.
@@ -467,6 +515,38 @@ mod tests {
                     name: "document.md".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_chunks_one_document_of_another_name_is_merged_and_its_failed_pages_are_marked() {
+        let plan = ChunkPlan::new(4, 2).unwrap();
+        let stitch = plan.stitch(&[
+            files(&["scan_output.md", "manifest.json"], &[2]),
+            files(&["scan_output.md", "manifest.json"], &[]),
+        ]);
+        assert_eq!(stitch.document.as_deref(), Some("document.md"));
+        assert_eq!(
+            stitch.parts,
+            [
+                Part::Read {
+                    chunk: 0,
+                    name: "scan_output.md".into()
+                },
+                Part::Gap { first: 2, last: 2 },
+                Part::Read {
+                    chunk: 1,
+                    name: "scan_output.md".into()
+                },
+            ]
+        );
+        assert_eq!(stitch.missing, [2]);
+        // Two such files: neither is taken for the document.
+        let stitch = plan.stitch(&[files(&["a.md", "b.md"], &[]), None]);
+        assert!(
+            stitch.parts.iter().all(|p| matches!(p, Part::Gap { .. })),
+            "{:?}",
+            stitch.parts
         );
     }
 

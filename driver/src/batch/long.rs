@@ -47,6 +47,9 @@ pub(crate) struct LongInput {
     /// Whether its folder may be replaced: the plan found it the input's,
     /// or `--overwrite`.
     pub(crate) replace: bool,
+    /// Whether the chunks' root (`.sarvam-doc/chunks`) is removed with its
+    /// chunks, when empty: a batch's, which holds the folder's lock.
+    pub(crate) remove_root: bool,
 }
 
 /// What a long input needs this run.
@@ -108,28 +111,32 @@ impl<T: AsyncTransport> Client<T> {
     ) -> Result<(Vec<PlannedChunk>, SplitPlan), sarvam_doc_core::journal::Refusal> {
         let on_disk = self.look(out_dir, folder).await;
         let mut found: Vec<(Identity, String, OnDisk)> = Vec::with_capacity(cut.chunks().len());
+        let mut limits = Vec::with_capacity(cut.chunks().len());
         for chunk in cut.chunks() {
-            let identity = Identity::new(
-                chunk.key(&input.path, cut.limit()),
-                input.size,
-                input.sha256.clone(),
-                input.request.clone(),
-            );
-            let chunk_folder = chunk.folder(folder, cut.limit());
+            // Its own key, or an earlier cut's job for the very same pages.
+            let (key, limit) = journal.chunk_key(input, *chunk, cut.limit());
+            let identity =
+                Identity::new(key, input.size, input.sha256.clone(), input.request.clone());
+            let chunk_folder = chunk.folder(folder, limit);
             let on_disk = self.look(out_dir, &chunk_folder).await;
             found.push((identity, chunk_folder, on_disk));
+            limits.push(limit);
         }
         let split = journal.plan_split(input, folder, &on_disk, &found, rerun)?;
         let chunks = found
             .into_iter()
             .zip(cut.chunks())
             .zip(&split.chunks)
-            .map(|(((identity, folder, _), chunk), plan)| PlannedChunk {
-                chunk: *chunk,
-                identity,
-                folder,
-                plan: plan.clone(),
-            })
+            .zip(limits)
+            .map(
+                |((((identity, folder, _), chunk), plan), limit)| PlannedChunk {
+                    chunk: *chunk,
+                    identity,
+                    folder,
+                    plan: plan.clone(),
+                    limit,
+                },
+            )
             .collect();
         Ok((chunks, split))
     }
@@ -205,6 +212,7 @@ impl<T: AsyncTransport> Client<T> {
             if let Some((of, chunk, limit)) = sarvam_doc_core::split::parse_chunk_key(key)
                 && of == input.identity.path
                 && limit != cut.limit()
+                && !chunk_folders.contains(&chunk.folder(&input.folder, limit))
             {
                 let folder = chunk.folder(&input.folder, limit);
                 chunk_files.push(format!("{folder}.{ext}"));
@@ -219,6 +227,7 @@ impl<T: AsyncTransport> Client<T> {
             chunk_folders,
             chunk_files,
             replace: split.replace || options.run.overwrite,
+            remove_root: true,
         };
         let items: Vec<ChunkItem> = chunks
             .iter()
@@ -245,9 +254,8 @@ impl<T: AsyncTransport> Client<T> {
                 }
             })
             .collect();
-        let sends = |plan: &Plan| matches!(plan, Plan::New { .. } | Plan::Resume { .. });
         let needed: Vec<usize> = (0..chunks.len())
-            .filter(|&c| sends(&chunks[c].plan))
+            .filter(|&c| chunks[c].plan.sends())
             .collect();
         if needed.is_empty() {
             return Ok(Prepared::Run(Box::new(long), Vec::new(), items));
@@ -263,7 +271,7 @@ impl<T: AsyncTransport> Client<T> {
                 .collect();
             let names: Vec<String> = needed
                 .iter()
-                .map(|&c| format!("{}.{ext}", chunks[c].chunk.name(cut.limit())))
+                .map(|&c| format!("{}.{ext}", chunks[c].chunk.name(chunks[c].limit)))
                 .collect();
             let (kind, sha256, size) = (
                 input.document.kind(),
@@ -626,19 +634,21 @@ pub(crate) fn stitch_long(
         "missing": ranges_text(&stitch.missing),
         "document": stitch.document,
         "chunks": chunks,
-        "outputs": stitch.copies.iter().map(|c| c.to.clone()).collect::<Vec<_>>(),
         "written_at": OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         "client": concat!("sarvam-doc/", env!("CARGO_PKG_VERSION")),
     });
     let written = serde_json::to_vec_pretty(&manifest)
         .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(pages.join(MANIFEST), bytes));
+        .and_then(|bytes| crate::stitch::write_synced(&pages.join(MANIFEST), &bytes));
     written.map_err(|e| (PathBuf::from(MANIFEST), e))?;
+    crate::stitch::sync_dir(&pages).map_err(|e| (PathBuf::new(), e))?;
     let target = out_dir.join(&long.folder);
     // The folder is this input's to replace (its plan said so) or asked for.
     publish(&pages, staging.path(), &target, long.replace || overwrite)
         .map_err(|e| (PathBuf::new(), e))?;
     drop(staging);
+    // On disk for good before the chunks it came from are removed.
+    crate::stitch::sync_dir(out_dir).map_err(|e| (PathBuf::new(), e))?;
     if stitch.missing.is_empty() {
         // Every page is in place: the chunks are done with. Only what this
         // client made is removed, by name.
@@ -657,7 +667,9 @@ pub(crate) fn stitch_long(
             crate::staging::sweep(&out_dir.join(parent));
             // Each only if empty: what else is there is not this input's.
             let _ = std::fs::remove_dir(out_dir.join(parent));
-            let _ = std::fs::remove_dir(out_dir.join(CHUNKS_DIR));
+            if long.remove_root {
+                let _ = std::fs::remove_dir(out_dir.join(CHUNKS_DIR));
+            }
         }
     }
     Ok(stitch)

@@ -243,6 +243,7 @@ impl<T: AsyncTransport> Client<T> {
             chunk_folders,
             chunk_files: names.iter().map(|n| format!("{work_name}/{n}")).collect(),
             replace: options.overwrite,
+            remove_root: false,
         };
         let api = match self.api().config().api_version() {
             sarvam_doc_core::config::ApiVersion::DocAi => "doc-ai",
@@ -277,11 +278,19 @@ impl<T: AsyncTransport> Client<T> {
                 source,
                 job_id: None,
             })?;
+        // The worst of the chunks' outcomes: given up, then failed, then
+        // partially completed, then completed (the pages are in
+        // `missing_pages`, by their numbers in the input).
+        let rank = |o: &Outcome| match o {
+            Outcome::Completed { .. } => 0,
+            Outcome::PartiallyCompleted { .. } => 1,
+            Outcome::Failed { .. } => 2,
+            _ => 3,
+        };
         let outcome = chunks
             .iter()
             .filter_map(|c| c.outcome.clone())
-            .find(|o| !matches!(o, Outcome::Completed { .. }))
-            .or_else(|| chunks.iter().rev().find_map(|c| c.outcome.clone()));
+            .max_by_key(rank);
         let Some(outcome) = outcome else {
             // Unreachable: some chunk has an outcome (checked above).
             return Err(RunError::Output {
