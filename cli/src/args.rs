@@ -128,6 +128,10 @@ pub(crate) struct BatchArgs {
     /// API cannot list jobs, so this may pay twice for one file.
     #[arg(long)]
     pub(crate) retry_unconfirmed: bool,
+    /// Make a new job for each file, or each chunk of a long one, whose job
+    /// failed in an earlier run (each is paid for); what is done is kept.
+    #[arg(long)]
+    pub(crate) retry_failed: bool,
     /// Print one JSON document with every file's status and outcome.
     #[arg(long)]
     pub(crate) json: bool,

@@ -906,7 +906,9 @@ pub(crate) fn print_summary(results: &[FileResult]) {
             err!("{}: {}", r.file, page_limit_advice(refusal, r.pages, None));
         } else if let Some(Outcome::GaveUp { reason, job_id, .. }) = &r.outcome {
             err!("{}: gave up: {reason}{}", r.file, give_up_hint(reason));
-            if let Some(job) = job_id {
+            if reason.ends_job(job_id.is_some()) {
+                err!("  its job is ended in the journal: --retry-failed pays for a new one");
+            } else if let Some(job) = job_id {
                 err!(
                     "  its job {job} is in the journal: run the same command again to go on with it"
                 );

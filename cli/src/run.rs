@@ -96,14 +96,17 @@ pub(crate) fn extract_job(args: &ExtractArgs) -> Result<Job, Failure> {
 pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<Exit, Failure> {
     let inputs = inputs(&args.files, args.from.as_deref())?;
     let out = &args.output.out;
-    std::fs::create_dir_all(out)
-        .and_then(|()| tempfile::tempfile_in(out).map(drop))
-        .map_err(|e| {
-            Failure::usage(format!(
-                "cannot write to the output folder {}: {e}",
-                out.display()
-            ))
-        })?;
+    // A dry run writes nothing, not even the output folder.
+    if !args.dry_run {
+        std::fs::create_dir_all(out)
+            .and_then(|()| tempfile::tempfile_in(out).map(drop))
+            .map_err(|e| {
+                Failure::usage(format!(
+                    "cannot write to the output folder {}: {e}",
+                    out.display()
+                ))
+            })?;
+    }
     let client = args.limits.client(client);
     let client = client.clone().with_policy(
         client
@@ -117,6 +120,7 @@ pub(crate) async fn run(client: &Client, args: &BatchArgs, job: Job) -> Result<E
         .with_unpack_limits(args.limits.unpack());
     let options = BatchOptions::new(run_options)
         .with_force(args.force)
+        .with_retry_failed(args.retry_failed)
         .with_page_limit(Some(args.page_limit), args.strict_pages);
     let plan = client
         .plan_batch(inputs, &options)
@@ -350,7 +354,10 @@ pub(crate) fn file_result(item: BatchItem, seconds: f64, out: &Path) -> FileResu
                     .unwrap_or_default()
             );
             file.reason = Some("failed in an earlier run; nothing sent".to_owned());
-            file.error = Some("its job failed in an earlier run, so nothing was sent; run again with --force to pay for a new job".to_owned());
+            file.error = Some(match &item.earlier_reason {
+                Some(why) => format!("its job ended in an earlier run ({why}), so nothing was sent; run again with --retry-failed to pay for a new job"),
+                None => "its job failed in an earlier run, so nothing was sent; run again with --retry-failed to pay for a new job".to_owned(),
+            });
         }
         (Done::Unconfirmed, _) => {
             file.exit = Exit::Error;
@@ -446,8 +453,8 @@ fn long_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
                 Exit::Failed,
                 "failed_before".to_owned(),
                 Some(chunk.earlier_reason.as_ref().map_or_else(
-                    || "its job failed in an earlier run; nothing sent (--force pays for a new one)".to_owned(),
-                    |why| format!("its job ended in an earlier run ({why}); nothing sent"),
+                    || "its job failed in an earlier run; nothing sent (--retry-failed pays for a new job for these pages alone)".to_owned(),
+                    |why| format!("its job ended in an earlier run ({why}); nothing sent (--retry-failed pays for a new job for these pages alone)"),
                 )),
             ),
             (Ok(None), Done::Unconfirmed) => (
@@ -480,7 +487,7 @@ fn long_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
                             chunk.chunk,
                             report::give_up_hint(reason)
                         ));
-                        resumable |= job_id.is_some();
+                        resumable |= job_id.is_some() && !reason.ends_job(true);
                     }
                 }
                 sarvam_doc_core::Outcome::Failed { status } => file.notes.push(format!(
@@ -493,6 +500,14 @@ fn long_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
                 )),
                 _ => {}
             },
+            Err(sarvam_doc_driver::RunError::Unpack { error, .. }) => file.notes.push(format!(
+                "{}: its output was refused ({error}); the download is kept whole in {}",
+                chunk.chunk,
+                out.join(&item.folder)
+                    .join("chunks")
+                    .join(chunk.chunk.name(limit))
+                    .display()
+            )),
             Err(e) => file
                 .notes
                 .push(format!("{}: {}", chunk.chunk, report::error_line(e))),

@@ -170,6 +170,7 @@ pub(crate) async fn demo(out: &Path, version: ApiVersion, pages: u32) -> Result<
             strict_pages: false,
             max_pages: None,
             retry_unconfirmed: false,
+            retry_failed: false,
             json: false,
         },
     };

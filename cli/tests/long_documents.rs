@@ -192,6 +192,13 @@ fn a_failed_middle_chunk_leaves_the_rest_and_its_rerun_starts_no_finished_chunk(
         assert_eq!(code, 3, "{api}: {stdout}{stderr}");
         assert_eq!(jobs(&sim), 3, "{api}: the rerun started a job");
         assert_stitched(&bytes, &out.join("book"), api, &missing);
+        // --retry-failed pays for the failed chunk alone (which fails again
+        // here: its pages say so), never for the done ones.
+        assert!(stderr.contains("--retry-failed"), "{api}: {stderr}");
+        let (code, stdout, stderr) = run_into(&sim, api, &input, &out, &["--retry-failed"]);
+        assert_eq!(code, 3, "{api}: {stdout}{stderr}");
+        assert_eq!(jobs(&sim), 4, "{api}: one new job, for pages 11-20");
+        assert_stitched(&bytes, &out.join("book"), api, &missing);
     }
 }
 

@@ -44,6 +44,10 @@ pub struct BatchOptions {
     /// Refuse an input over the page limit (`run.page_limit`) instead of
     /// cutting it.
     pub strict_pages: bool,
+    /// Make a new job for each input or chunk whose job failed (or was
+    /// refused for good) in an earlier run, each paid for; what is done
+    /// stays done.
+    pub retry_failed: bool,
 }
 
 impl BatchOptions {
@@ -54,7 +58,15 @@ impl BatchOptions {
             run,
             force: false,
             strict_pages: false,
+            retry_failed: false,
         }
+    }
+
+    /// Making new jobs for what failed before, or not.
+    #[must_use]
+    pub fn with_retry_failed(mut self, retry: bool) -> Self {
+        self.retry_failed = retry;
+        self
     }
 
     /// Making new jobs whatever the journal says, or not.
@@ -232,6 +244,9 @@ pub struct BatchItem {
     /// How its job ended in an earlier run, when nothing was sent this
     /// time (for a skipped input, as its manifest says).
     pub earlier_state: Option<sarvam_doc_core::model::JobState>,
+    /// Why the client stopped on it in an earlier run, as the journal says
+    /// (a refusal of its pages, say), when nothing was sent this time.
+    pub earlier_reason: Option<String>,
     /// The report of what ran (none for a skipped input, or one cut into
     /// chunks: see `chunks`), or the error.
     pub result: Result<Option<Report>, RunError>,
@@ -512,6 +527,7 @@ impl<T: AsyncTransport> Client<T> {
                 done: Done::Ran,
                 job_id: None,
                 earlier_state: None,
+                earlier_reason: None,
                 result: Ok(None),
                 chunks: Vec::new(),
                 missing_pages: Vec::new(),
@@ -612,12 +628,14 @@ impl<T: AsyncTransport> Client<T> {
                     chunk.done = result.done;
                     chunk.job_id = result.job_id;
                     chunk.earlier_state = result.earlier_state;
+                    chunk.earlier_reason = result.earlier_reason;
                     chunk.result = result.result;
                 }
                 None => {
                     item.done = result.done;
                     item.job_id = result.job_id;
                     item.earlier_state = result.earlier_state;
+                    item.earlier_reason = result.earlier_reason;
                     item.result = result.result;
                 }
             }
@@ -644,6 +662,7 @@ impl<T: AsyncTransport> Client<T> {
             done: Done::Ran,
             job_id: None,
             earlier_state: None,
+            earlier_reason: None,
             result: Ok(None),
         };
         let out_dir = &options.run.out_dir;
@@ -676,6 +695,9 @@ impl<T: AsyncTransport> Client<T> {
                 item.done = Done::FailedBefore;
                 item.job_id = Some(job.clone());
                 item.earlier_state = Some(state.clone());
+                item.earlier_reason = records
+                    .get(&unit.identity.path)
+                    .and_then(|s| s.stopped.clone());
                 return item;
             }
             Plan::Unconfirmed => {
@@ -806,6 +828,7 @@ struct UnitResult {
     done: Done,
     job_id: Option<JobId>,
     earlier_state: Option<sarvam_doc_core::model::JobState>,
+    earlier_reason: Option<String>,
     result: Result<Option<Report>, RunError>,
 }
 
@@ -844,6 +867,7 @@ impl<T: AsyncTransport> Client<T> {
             force: options.force,
             overwrite: options.run.overwrite,
             retry_unconfirmed: self.policy().retry_unconfirmed,
+            retry_failed: options.retry_failed,
         }
     }
 

@@ -72,12 +72,24 @@ fn a_thousand_jobs_through_twenty_percent_faults() {
         hyper_client(config_for(&sim), policy)
     };
     let started = Instant::now();
-    let results = runtime.block_on(client.run_all(
-        inputs.clone(),
-        &RunOptions::new(out.path()),
-        100,
-        |_, _| {},
-    ));
+    // Each job's deadline is 120 s; a batch still running long after that
+    // is a hang, and fails here saying where the simulator's log stopped.
+    let results = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(600),
+                client.run_all(inputs.clone(), &RunOptions::new(out.path()), 100, |_, _| {}),
+            )
+            .await
+        })
+        .unwrap_or_else(|_| {
+            panic!(
+                "the batch did not end in 600 s: {} requests, {} jobs created, {} started",
+                sim.requests().len(),
+                sim.jobs(),
+                sim.started_jobs()
+            )
+        });
     let wall = started.elapsed();
 
     let (mut completed, mut partial, mut failed) = (0, 0, 0);

@@ -97,6 +97,10 @@ pub struct Rerun {
     /// Submit again an input whose `/doc-ai/v1` submit never answered (it
     /// may pay twice): [`crate::Policy::retry_unconfirmed`].
     pub retry_unconfirmed: bool,
+    /// Make a new job for an input (or a chunk) whose job failed, was
+    /// rejected or was refused for good in an earlier run (each is paid
+    /// for); what is done stays done.
+    pub retry_failed: bool,
 }
 
 /// Why a rerun leaves an input alone, sending nothing.
@@ -181,6 +185,7 @@ impl Journal {
         }
         let plan = match self.journal_plan(input, rerun.force) {
             Plan::Unconfirmed if rerun.retry_unconfirmed => Plan::New { replaces: None },
+            Plan::Failed { .. } if rerun.retry_failed => Plan::New { replaces: None },
             Plan::Skip { job, folder } if on_disk.manifest_job.as_ref() != Some(&job) => {
                 Plan::Resume { job, folder }
             }

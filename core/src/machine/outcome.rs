@@ -69,18 +69,23 @@ pub enum GiveUpReason {
 impl GiveUpReason {
     /// Whether this give-up ends the input's job for good, so a journal
     /// records it refused, not stopped, and a rerun never goes on with it:
-    /// the API refused the job for its pages (no rerun changes that); or,
-    /// with no job made (`job_made` false), it refused with a 4xx that took
-    /// no effect the request that would have made one (a create, or a
-    /// `/doc-ai/v1` submit), so no job runs that a rerun could find.
+    /// the API refused the job for its pages (no rerun changes that); the
+    /// API answered 404 about the job made (`job_made`): it does not know
+    /// it; or, with no job made, it refused with a 4xx that took no effect
+    /// the request that would have made one (a create, or a `/doc-ai/v1`
+    /// submit), so no job runs that a rerun could find.
     #[must_use]
     pub fn ends_job(&self, job_made: bool) -> bool {
         if self.page_limit_refusal().is_some() {
             return true;
         }
         match self {
+            // The API does not know the job (any more): nothing to go on with.
+            GiveUpReason::Refused(Error::Api(e)) if job_made => {
+                e.peer == crate::error::Peer::Api && e.status.as_u16() == 404
+            }
             GiveUpReason::Refused(Error::Api(e)) => {
-                !job_made && e.status.is_client_error() && !e.may_have_taken_effect()
+                e.status.is_client_error() && !e.may_have_taken_effect()
             }
             _ => false,
         }

@@ -124,9 +124,20 @@ impl ChunkPlan {
             let mut pages: BTreeMap<u32, &str> = BTreeMap::new();
             let mut sorted: Vec<&String> = files.files.iter().collect();
             sorted.sort();
-            let own = own_document(&files.files, ext);
+            // A document of its own is merged, not copied; one made beside
+            // its page files (numbered in the chunk) is neither.
+            let has_pages = ext.is_some_and(|ext| {
+                files.files.iter().any(|f| {
+                    matches!(page_number(f), Some(("", _, after)) if after.strip_prefix('.') == Some(ext))
+                })
+            });
+            let own_doc = own_document(&files.files, ext);
+            let made_here = document.as_ref();
             for name in sorted {
-                if Some(name) == own {
+                // Not copied: the document merged in, and a `document.{ext}`
+                // beside page files (made from them).
+                let merged = Some(name) == own_doc && !has_pages;
+                if merged || (has_pages && Some(name) == made_here) {
                     continue;
                 }
                 let renamed = renumber(name, chunk, self.pages).filter(|to| !taken.contains(to));
@@ -149,7 +160,10 @@ impl ChunkPlan {
                     to,
                 });
             }
-            match own_document(&files.files, ext) {
+            // Its page files when it has them (a document beside them may
+            // be one made from them, numbered in the chunk); else its own
+            // document, when its job made one.
+            match own_doc.filter(|_| !has_pages) {
                 Some(doc) => {
                     stitch.parts.push(Part::Read {
                         chunk: i,
@@ -548,6 +562,32 @@ mod tests {
             "{:?}",
             stitch.parts
         );
+    }
+
+    #[test]
+    fn a_chunk_with_page_files_is_merged_from_them_not_from_a_document_beside_them() {
+        let plan = ChunkPlan::new(4, 2).unwrap();
+        // Chunk 2 lost its page 2 (page 4 of the book); its document.md was
+        // made from its page files, and numbers the gap in the chunk.
+        let stitch = plan.stitch(&[
+            files(&["page_001.md", "page_002.md", "document.md"], &[]),
+            files(&["page_001.md", "document.md"], &[2]),
+        ]);
+        assert_eq!(stitch.parts[3], Part::Gap { first: 4, last: 4 });
+        assert!(
+            stitch
+                .parts
+                .iter()
+                .all(|p| !matches!(p, Part::Read { name, .. } if name == "document.md")),
+            "{:?}",
+            stitch.parts
+        );
+        assert!(
+            stitch.copies.iter().all(|c| c.from != "document.md"),
+            "{:?}",
+            stitch.copies
+        );
+        assert_eq!(stitch.missing, [4]);
     }
 
     #[test]

@@ -170,6 +170,39 @@ impl<T: AsyncTransport> Client<T> {
                 job_id: None,
             })?;
         if split.stitched {
+            // A run killed after its stitch and before its clean-up left
+            // the chunks of a whole input: they go now, as they would have.
+            let (files, folders): (Vec<String>, Vec<String>) = chunks
+                .iter()
+                .map(|c| {
+                    (
+                        format!("{}.{}", c.folder, extension(input.document.kind())),
+                        c.folder.clone(),
+                    )
+                })
+                .unzip();
+            let manifest = out_dir.join(&input.folder).join(MANIFEST);
+            let dir = out_dir.clone();
+            self.transport()
+                .blocking(move || {
+                    let complete = super::read_manifest(&manifest).is_some_and(|m| {
+                        m.get("state").and_then(|s| s.as_str()) == Some("Completed")
+                    });
+                    let chain_ok = folders
+                        .first()
+                        .and_then(|f| Path::new(f).parent())
+                        .is_some_and(|parent| {
+                            let mut path = dir.clone();
+                            parent.components().all(|part| {
+                                path.push(part);
+                                std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+                            })
+                        });
+                    if complete && chain_ok {
+                        remove_chunks(&dir, &files, &folders, true);
+                    }
+                })
+                .await;
             let done = chunks
                 .iter()
                 .map(|c| ChunkItem {
@@ -416,6 +449,28 @@ pub(crate) struct ChunkState {
     pub(crate) reason: Option<String>,
 }
 
+/// Removes the chunks of an input that is whole (their cut `files` and
+/// their `folders`, inside `out_dir`), by name: only what this client made.
+/// Then their parent folder, and with `root` the chunks' root, each only
+/// if empty.
+fn remove_chunks(out_dir: &Path, files: &[String], folders: &[String], root: bool) {
+    for (file, folder) in files.iter().zip(folders) {
+        let _ = std::fs::remove_file(out_dir.join(file));
+        let dir = out_dir.join(folder);
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    if let Some(parent) = folders.first().and_then(|f| Path::new(f).parent()) {
+        crate::staging::sweep(&out_dir.join(parent));
+        // Each only if empty: what else is there is not this input's.
+        let _ = std::fs::remove_dir(out_dir.join(parent));
+        if root {
+            let _ = std::fs::remove_dir(out_dir.join(CHUNKS_DIR));
+        }
+    }
+}
+
 /// One chunk, cut.
 pub(crate) struct CutFile {
     pub(crate) path: PathBuf,
@@ -650,27 +705,12 @@ pub(crate) fn stitch_long(
     // On disk for good before the chunks it came from are removed.
     crate::stitch::sync_dir(out_dir).map_err(|e| (PathBuf::new(), e))?;
     if stitch.missing.is_empty() {
-        // Every page is in place: the chunks are done with. Only what this
-        // client made is removed, by name.
-        for (file, folder) in long.chunk_files.iter().zip(&long.chunk_folders) {
-            let _ = std::fs::remove_file(out_dir.join(file));
-            let dir = out_dir.join(folder);
-            if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
-        }
-        if let Some(parent) = long
-            .chunk_folders
-            .first()
-            .and_then(|f| Path::new(f).parent())
-        {
-            crate::staging::sweep(&out_dir.join(parent));
-            // Each only if empty: what else is there is not this input's.
-            let _ = std::fs::remove_dir(out_dir.join(parent));
-            if long.remove_root {
-                let _ = std::fs::remove_dir(out_dir.join(CHUNKS_DIR));
-            }
-        }
+        remove_chunks(
+            out_dir,
+            &long.chunk_files,
+            &long.chunk_folders,
+            long.remove_root,
+        );
     }
     Ok(stitch)
 }
