@@ -222,6 +222,29 @@ pub(crate) struct FileResult {
     pub(crate) notes: Vec<String>,
 }
 
+impl FileResult {
+    /// The start of `item`'s result: its file, job, pages and what was done,
+    /// completed until said otherwise.
+    pub(crate) fn of(item: &sarvam_doc_driver::BatchItem, seconds: f64) -> Self {
+        FileResult {
+            file: item.path.display().to_string(),
+            job_id: item.job_id.clone(),
+            done: item.done,
+            pages: item.pages,
+            exit: Exit::Completed,
+            label: String::new(),
+            outcome: None,
+            reason: None,
+            error: None,
+            seconds,
+            output: None,
+            chunks: Vec::new(),
+            missing: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// What to say when the API refused a job of `pages` pages for its pages:
 /// the limit it named, where the document was cut (`cut_at`, for a chunk),
 /// and what to run. Never "run the same command again": it would be

@@ -317,22 +317,7 @@ pub(crate) fn file_result(item: BatchItem, seconds: f64, out: &Path) -> FileResu
     if !item.chunks.is_empty() {
         return long_result(item, seconds, out);
     }
-    let mut file = FileResult {
-        file: item.path.display().to_string(),
-        job_id: item.job_id.clone(),
-        done: item.done,
-        pages: item.pages,
-        exit: Exit::Completed,
-        label: String::new(),
-        outcome: None,
-        reason: None,
-        error: None,
-        seconds,
-        output: None,
-        chunks: Vec::new(),
-        missing: Vec::new(),
-        notes: Vec::new(),
-    };
+    let mut file = FileResult::of(&item, seconds);
     match (item.done, item.result) {
         (Done::Skipped, _) => {
             // Reported as it ended, so a rerun of a finished batch says what the first did.
@@ -413,22 +398,8 @@ fn command_line() -> String {
 fn long_result(item: BatchItem, seconds: f64, out: &Path) -> FileResult {
     use sarvam_doc_core::split::ranges_text;
     let jobs = item.chunks.len();
-    let mut file = FileResult {
-        file: item.path.display().to_string(),
-        job_id: item.job_id.clone(),
-        done: item.done,
-        pages: item.pages,
-        exit: Exit::Completed,
-        label: String::new(),
-        outcome: None,
-        reason: None,
-        error: None,
-        seconds,
-        output: None,
-        chunks: Vec::new(),
-        missing: item.missing_pages.clone(),
-        notes: Vec::new(),
-    };
+    let mut file = FileResult::of(&item, seconds);
+    file.missing.clone_from(&item.missing_pages);
     let limit = item
         .chunks
         .first()

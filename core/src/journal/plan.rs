@@ -174,15 +174,7 @@ impl Journal {
         on_disk: &OnDisk,
         rerun: Rerun,
     ) -> Result<Plan, Refusal> {
-        let foreign = self
-            .get(&input.path)
-            .and_then(|state| state.foreign_folder.as_deref())
-            .or_else(|| (!FolderPlan::could_assign(&input.path, folder)).then_some(folder));
-        if let Some(foreign) = foreign {
-            return Err(Refusal::ForeignFolder {
-                folder: foreign.to_owned(),
-            });
-        }
+        self.check_folder(input, folder)?;
         let plan = match self.journal_plan(input, rerun.force) {
             Plan::Unconfirmed if rerun.retry_unconfirmed => Plan::New { replaces: None },
             Plan::Failed { .. } if rerun.retry_failed => Plan::New { replaces: None },
@@ -241,15 +233,7 @@ impl Journal {
         chunks: &[(Identity, String, OnDisk)],
         rerun: Rerun,
     ) -> Result<SplitPlan, Refusal> {
-        let foreign = self
-            .get(&input.path)
-            .and_then(|state| state.foreign_folder.as_deref())
-            .or_else(|| (!FolderPlan::could_assign(&input.path, folder)).then_some(folder));
-        if let Some(foreign) = foreign {
-            return Err(Refusal::ForeignFolder {
-                folder: foreign.to_owned(),
-            });
-        }
+        self.check_folder(input, folder)?;
         let published: Vec<Option<JobId>> = chunks
             .iter()
             .map(
@@ -368,6 +352,21 @@ impl Journal {
                     })
                 })
             })
+    }
+
+    /// Refuses a folder for `input` that sarvam-doc never makes for it: one
+    /// a line of the journal named, or `folder` itself.
+    fn check_folder(&self, input: &Identity, folder: &str) -> Result<(), Refusal> {
+        let foreign = self
+            .get(&input.path)
+            .and_then(|state| state.foreign_folder.as_deref())
+            .or_else(|| (!FolderPlan::could_assign(&input.path, folder)).then_some(folder));
+        match foreign {
+            Some(foreign) => Err(Refusal::ForeignFolder {
+                folder: foreign.to_owned(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Whether the folder found (`on_disk`) holds outputs of a job the
