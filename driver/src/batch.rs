@@ -398,35 +398,22 @@ impl<T: AsyncTransport> Client<T> {
             // Outputs kept as ZIPs are not stitched: such a batch sends whole.
             let over = limit
                 .filter(|limit| inspection.pages > *limit && options.run.layout == Layout::Pages);
-            if let Some(limit) = over.filter(|_| in_flight.is_none()) {
-                let why = format!(
-                    "it has {} pages, over the {limit} one job is sent (--page-limit)",
-                    inspection.pages
-                );
-                if options.strict_pages {
-                    refused.push((
-                        path,
-                        format!(
-                            "{why}, and --strict-pages refuses to cut it: drop --strict-pages to \
-                             send it as jobs of at most {limit} pages, stitched back"
-                        ),
-                    ));
-                    continue;
-                }
-                if !document.job().can_split() {
-                    refused.push((
-                        path,
-                        format!(
-                            "{why}, and an extraction's fields cannot be joined across jobs: \
-                             extract from a document of at most {limit} pages, or raise \
-                             --page-limit if your account's jobs take more"
-                        ),
-                    ));
-                    continue;
-                }
+            if options.strict_pages
+                && let Some(limit) = over.filter(|_| in_flight.is_none())
+            {
+                refused.push((
+                    path,
+                    format!(
+                        "it has {} pages, over the {limit} one job is sent (--page-limit), and \
+                         --strict-pages refuses to cut it: drop --strict-pages to send it as jobs \
+                         of at most {limit} pages, stitched back",
+                        inspection.pages
+                    ),
+                ));
+                continue;
             }
             let cut = match over
-                .map(|limit| ChunkPlan::new(inspection.pages, limit))
+                .map(|limit| ChunkPlan::for_job(inspection.pages, limit, document.job()))
                 .transpose()
             {
                 Ok(cut) => cut,
@@ -642,7 +629,7 @@ impl<T: AsyncTransport> Client<T> {
         }
         for (i, long_input) in long {
             if let Some(item) = items.get_mut(i) {
-                self.finish_long(long_input, item, options, journal).await;
+                self.finish_long(long_input, item, options).await;
             }
         }
         Ok(items)

@@ -195,6 +195,36 @@ impl ChunkPlan {
         })
     }
 
+    /// How a document of `pages` pages is cut at `limit` for `job`: as
+    /// [`ChunkPlan::new`], but an extraction over the limit is refused, since
+    /// its fields cannot be joined across jobs.
+    ///
+    /// ```
+    /// use sarvam_doc_core::doc_ai::{Extract, ExtractSource, Task};
+    /// use sarvam_doc_core::model::{CreateJobRequest, Job};
+    /// use sarvam_doc_core::split::ChunkPlan;
+    /// let digitise = Job::Legacy(CreateJobRequest::default());
+    /// assert_eq!(ChunkPlan::for_job(25, 10, &digitise)?.chunks().len(), 3);
+    /// let extract = Job::DocAi(Task::Extract(Extract::new(ExtractSource::ConfigId("c".into()))));
+    /// assert!(ChunkPlan::for_job(25, 10, &extract).is_err());
+    /// assert_eq!(ChunkPlan::for_job(8, 10, &extract)?.chunks().len(), 1);
+    /// # Ok::<(), sarvam_doc_core::error::InputError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`InputError::Pages`]: an extraction over the limit, or as
+    /// [`ChunkPlan::new`].
+    pub fn for_job(pages: u32, limit: u32, job: &crate::model::Job) -> Result<Self, InputError> {
+        if pages > limit && !job.can_split() {
+            return Err(InputError::Pages(format!(
+                "it has {pages} pages, over the {limit} one job is sent, and an extraction's \
+                 fields cannot be joined across jobs: extract from a document of at most {limit} \
+                 pages, or raise the page limit (--page-limit) if your account's jobs take more"
+            )));
+        }
+        ChunkPlan::new(pages, limit)
+    }
+
     /// The document's pages.
     #[must_use]
     pub fn pages(&self) -> u32 {

@@ -192,11 +192,7 @@ impl<T: AsyncTransport> Client<T> {
                         .first()
                         .and_then(|f| Path::new(f).parent())
                         .is_some_and(|parent| {
-                            let mut path = dir.clone();
-                            parent.components().all(|part| {
-                                path.push(part);
-                                std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
-                            })
+                            chunks_folder_in_place(&dir, parent).is_ok_and(|there| there)
                         });
                     if complete && chain_ok {
                         remove_chunks(&dir, &files, &folders, true);
@@ -353,18 +349,12 @@ impl<T: AsyncTransport> Client<T> {
         long: Box<LongInput>,
         item: &mut BatchItem,
         options: &BatchOptions,
-        journal: &JournalFile,
     ) {
-        let _ = journal;
         // Manifests of the chunks, read from their folders (a chunk done in
         // an earlier run has only that).
         let out_dir = options.run.out_dir.clone();
         // Owned, as all a blocking closure takes.
-        let api: String = match self.api().config().api_version() {
-            sarvam_doc_core::config::ApiVersion::DocAi => "doc-ai",
-            _ => "legacy",
-        }
-        .to_owned();
+        let api = self.api().config().api_version().name().to_owned();
         let limits = options.run.unpack;
         let overwrite = options.run.overwrite;
         let chunk_states: Vec<ChunkState> = item
@@ -447,6 +437,34 @@ pub(crate) struct ChunkState {
     pub(crate) job_id: Option<String>,
     pub(crate) outcome: String,
     pub(crate) reason: Option<String>,
+}
+
+/// Whether the chunks' folder `parent` (inside `out_dir`) is there:
+/// `false` when some folder on the way is missing, `true` when every one is
+/// a real folder.
+///
+/// # Errors
+/// A folder on the way is a link or a file: never followed out of `out_dir`.
+fn chunks_folder_in_place(out_dir: &Path, parent: &Path) -> std::io::Result<bool> {
+    let mut path = out_dir.to_owned();
+    for part in parent.components() {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Ok(meta) if meta.is_dir() => {}
+            _ => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is not a folder sarvam-doc made (a link or a file is in its place): \
+                         nothing was stitched; remove it and run again",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Removes the chunks of an input that is whole (their cut `files` and
@@ -582,31 +600,7 @@ pub(crate) fn stitch_long(
         .first()
         .and_then(|f| Path::new(f).parent())
     {
-        let mut path = out_dir.to_owned();
-        for part in parent.components() {
-            path.push(part);
-            let found = std::fs::symlink_metadata(&path);
-            if found
-                .as_ref()
-                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-            {
-                // Nothing there: no chunk brought anything to read.
-                break;
-            }
-            if !found.is_ok_and(|m| m.is_dir()) {
-                return Err((
-                    PathBuf::new(),
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        format!(
-                            "{} is not a folder sarvam-doc made (a link or a file is in its \
-                             place): nothing was stitched; remove it and run again",
-                            path.display()
-                        ),
-                    ),
-                ));
-            }
-        }
+        chunks_folder_in_place(out_dir, parent).map_err(|e| (PathBuf::new(), e))?;
     }
     // A chunk brought outputs when its folder is a real folder holding a
     // manifest of its job.

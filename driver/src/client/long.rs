@@ -63,15 +63,8 @@ impl<T: AsyncTransport> Client<T> {
                 sarvam_doc_core::error::InputError::Pages(why),
             ))
         };
-        if !document.job().can_split() {
-            return Err(refuse(format!(
-                "{} has {pages} pages, over the {limit} one job is sent, and an extraction's \
-                 fields cannot be joined across jobs: extract from at most {limit} pages, or \
-                 raise the page limit if your account's jobs take more",
-                input.display()
-            )));
-        }
-        let plan = ChunkPlan::new(pages, limit).map_err(|e| refuse(e.to_string()))?;
+        let plan = ChunkPlan::for_job(pages, limit, document.job())
+            .map_err(|e| refuse(format!("{}: {e}", input.display())))?;
         let out_dir = options.out_dir.clone();
         let folder_path = out_dir.join(folder);
         if !options.overwrite && std::fs::symlink_metadata(&folder_path).is_ok() {
@@ -245,10 +238,7 @@ impl<T: AsyncTransport> Client<T> {
             replace: options.overwrite,
             remove_root: false,
         };
-        let api = match self.api().config().api_version() {
-            sarvam_doc_core::config::ApiVersion::DocAi => "doc-ai",
-            _ => "legacy",
-        };
+        let api = self.api().config().api_version().name();
         let provenance = serde_json::json!({
             "path": input.display().to_string(),
             "size": document.len(),
